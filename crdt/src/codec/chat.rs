@@ -1,0 +1,123 @@
+//! Chat payloads (message type 100): JSON objects tagged by a `type` field, as specified in
+//! `docs/protocol.md`. Requests come from clients; events are produced by the server.
+
+use super::{DecodeError, Limits};
+use serde::{Deserialize, Serialize};
+
+/// Longest accepted `client_id` (characters of `A-Z a-z 0-9 _ -`).
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Most messages a `history` reply carries (`docs/protocol.md`, "Limits").
+pub const HISTORY_PAGE: usize = 200;
+
+/// A chat request sent by a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatRequest {
+    /// Post a message. `client_id` makes resends idempotent; `text` is checked with
+    /// [`validate_text`] by the server (a bad text is answered, not a protocol error).
+    Send {
+        /// Client-chosen id of this message (a UUID suits), unique per author and room.
+        client_id: String,
+        /// The message text, never interpreted as HTML.
+        text: String,
+    },
+    /// Catch up on messages with an id greater than `after` (0 for everything).
+    Since {
+        /// Highest message id the client has already seen.
+        after: i64,
+    },
+}
+
+/// A stored chat message, as sent to clients and returned by the HTTP history endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Server-assigned id, increasing with every message; the catch-up key.
+    pub id: i64,
+    /// The id the sending client chose for the message.
+    pub client_id: String,
+    /// Username of the author, taken from the session.
+    pub author: String,
+    /// The message text.
+    pub text: String,
+    /// Server time the message was stored: RFC 3339, UTC, milliseconds (`…T19:05:03.120Z`).
+    pub sent_at: String,
+}
+
+/// Why a `send` was refused without closing the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatRejection {
+    /// The text was empty after trimming white space.
+    Empty,
+    /// The text was longer than [`Limits::max_chat_chars`] characters.
+    TooLong,
+}
+
+/// A chat event sent by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// To the sender, once its message is stored (or was already stored under that client id).
+    Ack {
+        /// The stored message.
+        message: ChatMessage,
+    },
+    /// To every other connection of the room, after the message is stored.
+    Message {
+        /// The stored message.
+        message: ChatMessage,
+    },
+    /// To the sender: nothing was stored.
+    Rejected {
+        /// The `client_id` of the refused send.
+        client_id: String,
+        /// Why it was refused.
+        reason: ChatRejection,
+    },
+    /// Answer to `since`: up to [`HISTORY_PAGE`] messages with `id > after`, oldest first.
+    History {
+        /// The messages, oldest first.
+        messages: Vec<ChatMessage>,
+        /// True when more messages follow; ask again with the last id.
+        more: bool,
+    },
+}
+
+/// Checks the text of a `send`: not empty after trimming, at most `limits.max_chat_chars`
+/// Unicode scalar values (Rust `char`s; a UTF-16 surrogate pair counts once).
+pub fn validate_text(text: &str, limits: &Limits) -> Result<(), ChatRejection> {
+    if text.trim().is_empty() {
+        return Err(ChatRejection::Empty);
+    }
+    // `chars().count()` walks the whole string; stop as soon as the limit is passed.
+    if text.chars().nth(limits.max_chat_chars).is_some() {
+        return Err(ChatRejection::TooLong);
+    }
+    Ok(())
+}
+
+/// True for 1 to 64 characters of `A-Z a-z 0-9 _ -`.
+pub fn is_valid_client_id(client_id: &str) -> bool {
+    (1..=MAX_CLIENT_ID_CHARS).contains(&client_id.len())
+        && client_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Parses a chat request from the JSON payload of a type-100 frame.
+pub fn parse_request(json: &str) -> Result<ChatRequest, DecodeError> {
+    let request: ChatRequest =
+        serde_json::from_str(json).map_err(|e| DecodeError::MalformedChat(e.to_string()))?;
+    if let ChatRequest::Send { client_id, .. } = &request {
+        if !is_valid_client_id(client_id) {
+            return Err(DecodeError::BadClientId);
+        }
+    }
+    Ok(request)
+}
+
+/// Parses a chat event from the JSON payload of a type-100 frame (client side).
+pub fn parse_event(json: &str) -> Result<ChatEvent, DecodeError> {
+    serde_json::from_str(json).map_err(|e| DecodeError::MalformedChat(e.to_string()))
+}

@@ -1,0 +1,231 @@
+//! The room socket protocol of `docs/protocol.md`: decoding client frames, encoding server
+//! frames, and (in [`client`]) the mirror image for Rust test clients and the load generator.
+//!
+//! One WebSocket binary frame carries exactly one message: a varUint message type followed by
+//! its payload. Decoding is strict (trailing bytes, unknown types and out-of-bounds lengths are
+//! errors) and bounded (no allocation is sized by a length the input cannot back). Updates are
+//! decoded into `yrs::Update` here so that the expensive part runs on the connection's task and
+//! the room task only integrates.
+
+mod awareness;
+mod chat;
+pub mod client;
+mod error;
+pub(crate) mod lib0;
+pub mod preflight;
+
+pub use awareness::{AwarenessEntry, AwarenessUpdate};
+pub use chat::{
+    is_valid_client_id, validate_text, ChatEvent, ChatMessage, ChatRejection, ChatRequest,
+    HISTORY_PAGE, MAX_CLIENT_ID_CHARS,
+};
+pub use error::DecodeError;
+
+use crate::guard;
+use lib0::{var_len, Reader, Writer};
+use std::fmt;
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{StateVector, Update};
+
+/// Message type of sync messages (y-protocols `messageSync`).
+pub const MSG_SYNC: u64 = 0;
+/// Message type of awareness messages.
+pub const MSG_AWARENESS: u64 = 1;
+/// Message type of auth messages.
+pub const MSG_AUTH: u64 = 2;
+/// Message type of awareness queries.
+pub const MSG_QUERY_AWARENESS: u64 = 3;
+/// Message type of chat messages, outside the range y-protocols uses.
+pub const MSG_CHAT: u64 = 100;
+/// Sync sub-type: step 1 (a state vector).
+pub const SYNC_STEP1: u64 = 0;
+/// Sync sub-type: step 2 (an update answering a step 1).
+pub const SYNC_STEP2: u64 = 1;
+/// Sync sub-type: an incremental update.
+pub const SYNC_UPDATE: u64 = 2;
+
+/// Size limits applied while decoding client bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted frame in bytes (`--max-frame-bytes`, default 8 MiB).
+    pub max_frame_bytes: usize,
+    /// Longest chat text in Unicode scalar values (4,000).
+    pub max_chat_chars: usize,
+    /// Largest awareness state (its JSON text) per client in bytes (64 KiB).
+    pub max_awareness_state_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 8 * 1024 * 1024,
+            max_chat_chars: 4000,
+            max_awareness_state_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// A document update received from a client: the v1 bytes exactly as sent (to store and relay
+/// without re-encoding) together with their decoded form (to apply on the room task).
+pub struct IncomingUpdate {
+    raw: Vec<u8>,
+    update: Update,
+}
+
+impl IncomingUpdate {
+    /// Checks and decodes v1 update bytes. Never panics: a structural problem or a panic in
+    /// yrs becomes a [`DecodeError`].
+    pub fn decode_v1(raw: Vec<u8>) -> Result<Self, DecodeError> {
+        preflight::check_update_v1(&raw)?;
+        let update = guard::catch(|| Update::decode_v1(&raw))
+            .map_err(DecodeError::Panicked)?
+            .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))?;
+        Ok(IncomingUpdate { raw, update })
+    }
+
+    /// The v1 bytes as the client sent them.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Gives the v1 bytes back (e.g. after a failed apply, to log them).
+    pub fn into_raw(self) -> Vec<u8> {
+        self.raw
+    }
+
+    /// True when the update carries neither blocks nor deletions (a typical step 2 from a
+    /// client that had nothing new); such an update needs no storing or relaying.
+    pub fn is_empty(&self) -> bool {
+        self.update.is_empty()
+    }
+
+    pub(crate) fn into_parts(self) -> (Vec<u8>, Update) {
+        (self.raw, self.update)
+    }
+}
+
+impl fmt::Debug for IncomingUpdate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IncomingUpdate")
+            .field("raw_len", &self.raw.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A decoded client frame.
+#[derive(Debug)]
+pub enum ClientMessage {
+    /// Sync step 1: answer with [`crate::RoomDoc::answer_step1`].
+    SyncStep1(StateVector),
+    /// Sync step 2: apply, store and relay as an update.
+    SyncStep2(IncomingUpdate),
+    /// Sync update: apply, store and relay.
+    Update(IncomingUpdate),
+    /// Awareness update: apply and relay.
+    Awareness(AwarenessUpdate),
+    /// Auth message; the protocol says the server ignores it.
+    Auth,
+    /// Query for all awareness states.
+    QueryAwareness,
+    /// Chat request.
+    Chat(ChatRequest),
+}
+
+/// The envelope of a frame: message type and raw payload, checked for trailing bytes but not
+/// yet decoded. Shared by the server-side and client-side decoders.
+pub(crate) enum Envelope<'a> {
+    Sync(u64, &'a [u8]),
+    Awareness(&'a [u8]),
+    Auth(Option<&'a str>),
+    QueryAwareness,
+    Chat(&'a str),
+}
+
+pub(crate) fn parse_envelope(bytes: &[u8], max_frame_bytes: usize) -> Result<Envelope<'_>, DecodeError> {
+    if bytes.len() > max_frame_bytes {
+        return Err(DecodeError::FrameTooLarge {
+            len: bytes.len(),
+            max: max_frame_bytes,
+        });
+    }
+    let mut r = Reader::new(bytes);
+    let envelope = match r.var_u64()? {
+        MSG_SYNC => match r.var_u64()? {
+            sub @ (SYNC_STEP1 | SYNC_STEP2 | SYNC_UPDATE) => Envelope::Sync(sub, r.buf()?),
+            other => return Err(DecodeError::UnknownSyncType(other)),
+        },
+        MSG_AWARENESS => Envelope::Awareness(r.buf()?),
+        MSG_AUTH => match r.var_u64()? {
+            0 => Envelope::Auth(Some(r.string()?)),
+            1 => Envelope::Auth(None),
+            other => return Err(DecodeError::UnknownAuthType(other)),
+        },
+        MSG_QUERY_AWARENESS => Envelope::QueryAwareness,
+        MSG_CHAT => Envelope::Chat(r.string()?),
+        other => return Err(DecodeError::UnknownMessageType(other)),
+    };
+    // Check framing before the expensive payload decode.
+    r.finish()?;
+    Ok(envelope)
+}
+
+/// Decodes one frame received from a client.
+pub fn decode_client_frame(bytes: &[u8], limits: &Limits) -> Result<ClientMessage, DecodeError> {
+    Ok(match parse_envelope(bytes, limits.max_frame_bytes)? {
+        Envelope::Sync(SYNC_STEP1, sv) => {
+            ClientMessage::SyncStep1(preflight::decode_state_vector_v1(sv)?)
+        }
+        Envelope::Sync(SYNC_STEP2, update) => {
+            ClientMessage::SyncStep2(IncomingUpdate::decode_v1(update.to_vec())?)
+        }
+        Envelope::Sync(_, update) => {
+            ClientMessage::Update(IncomingUpdate::decode_v1(update.to_vec())?)
+        }
+        Envelope::Awareness(update) => {
+            ClientMessage::Awareness(AwarenessUpdate::decode(update, limits)?)
+        }
+        Envelope::Auth(_) => ClientMessage::Auth,
+        Envelope::QueryAwareness => ClientMessage::QueryAwareness,
+        Envelope::Chat(json) => ClientMessage::Chat(chat::parse_request(json)?),
+    })
+}
+
+/// `[type, sub-type?, buf]` with the exact capacity.
+fn framed(prefix: &[u64], payload: &[u8]) -> Vec<u8> {
+    let header: usize = prefix.iter().map(|&p| var_len(p)).sum();
+    let mut w = Writer::with_capacity(header + var_len(payload.len() as u64) + payload.len());
+    for &p in prefix {
+        w.var_u64(p);
+    }
+    w.buf(payload);
+    w.into_vec()
+}
+
+/// Sync step 1 carrying `sv` (sent by the server on connect, and by clients).
+pub fn sync_step1_frame(sv: &StateVector) -> Vec<u8> {
+    framed(&[MSG_SYNC, SYNC_STEP1], &sv.encode_v1())
+}
+
+/// Sync step 2 carrying the v1 `update` that answers a step 1.
+pub fn sync_step2_frame(update: &[u8]) -> Vec<u8> {
+    framed(&[MSG_SYNC, SYNC_STEP2], update)
+}
+
+/// Sync update carrying the v1 `update` (how the server relays every applied update).
+pub fn update_frame(update: &[u8]) -> Vec<u8> {
+    framed(&[MSG_SYNC, SYNC_UPDATE], update)
+}
+
+/// Awareness message carrying `update`.
+pub fn awareness_frame(update: &AwarenessUpdate) -> Vec<u8> {
+    framed(&[MSG_AWARENESS], &update.encode())
+}
+
+/// Chat message carrying `event` as JSON.
+pub fn chat_frame(event: &ChatEvent) -> Vec<u8> {
+    // Serialising derived structs of strings, integers, booleans and vectors into a Vec
+    // cannot fail (serde_json only errors on I/O or non-string map keys), so this never panics.
+    let json = serde_json::to_string(event).expect("a ChatEvent always serialises to JSON");
+    framed(&[MSG_CHAT], json.as_bytes())
+}

@@ -1,0 +1,219 @@
+//! Structural checks of client-supplied Yjs v1 data *before* yrs decodes it.
+//!
+//! yrs 0.28 decodes updates with `try_reserve(declared_count)`: a count that does not fit in
+//! memory is an error, but one that does fit is reserved (and, for hash maps, its control bytes
+//! are written) before a single element is read. Measured here: a 5-byte update declaring 2^27
+//! clients made yrs touch ~260 MB. Nested `Any` values are also decoded recursively without a
+//! depth limit, so a frame of `[117, 1, 117, 1, ...]` would overflow the stack, which aborts
+//! the process (no `catch_unwind` can help). See y-crdt/y-crdt PR #639 and issue #415 for the
+//! upstream history of these allocation bombs.
+//!
+//! This module walks the v1 update layout exactly as yrs reads it (`Update::decode`,
+//! `Update::decode_block`, `ItemContent::decode`, `Any::decode`, `IdSet::decode` in yrs 0.28.1)
+//! without allocating, and rejects: counts larger than the remaining bytes could hold, client
+//! ids above 2^53 (yrs debug-asserts on them and silently truncates them in release), and
+//! `Any` nesting deeper than [`MAX_ANY_DEPTH`]. Anything it accepts is still decoded by yrs,
+//! which remains the authority on validity; this pass only removes the cliffs.
+
+use super::lib0::Reader;
+use super::DecodeError;
+use yrs::{ClientID, StateVector};
+
+/// Deepest nesting of `Any` arrays/maps accepted in an update (serde_json's default limit).
+pub const MAX_ANY_DEPTH: usize = 128;
+
+// Block and content reference numbers from yrs `block.rs` (the Yjs v1 format).
+const BLOCK_GC: u8 = 0;
+const BLOCK_SKIP: u8 = 10;
+const HAS_ORIGIN: u8 = 0b1000_0000;
+const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
+const HAS_PARENT_SUB: u8 = 0b0010_0000;
+const CONTENT_DELETED: u8 = 1;
+const CONTENT_JSON: u8 = 2;
+const CONTENT_BINARY: u8 = 3;
+const CONTENT_STRING: u8 = 4;
+const CONTENT_EMBED: u8 = 5;
+const CONTENT_FORMAT: u8 = 6;
+const CONTENT_TYPE: u8 = 7;
+const CONTENT_ANY: u8 = 8;
+const CONTENT_DOC: u8 = 9;
+// Type refs (yrs `types/mod.rs`); the `weak` feature is off, so 7 is rejected like yrs does.
+const TYPE_XML_ELEMENT: u8 = 3;
+
+fn malformed(what: &'static str) -> DecodeError {
+    DecodeError::MalformedUpdate(what.into())
+}
+
+/// Checks that `bytes` is structurally a Yjs v1 update that yrs can decode without a
+/// memory or stack cliff. Bytes after the delete set are ignored, as yrs and Yjs do.
+pub fn check_update_v1(bytes: &[u8]) -> Result<(), DecodeError> {
+    let mut r = Reader::new(bytes);
+    // Per client: block count, client id, first clock: at least three bytes.
+    let clients = r.count(3)?;
+    for _ in 0..clients {
+        // Every block is at least two bytes (GC/skip: info + length).
+        let blocks = r.count(2)?;
+        r.var_js()?;
+        r.var_u32()?;
+        for _ in 0..blocks {
+            check_block(&mut r)?;
+        }
+    }
+    check_delete_set(&mut r)
+}
+
+fn check_id(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    r.var_js()?;
+    r.var_u32()?;
+    Ok(())
+}
+
+fn check_block(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    let info = r.u8()?;
+    // yrs matches the whole info byte against the GC and skip numbers (not just the low bits).
+    if info == BLOCK_GC || info == BLOCK_SKIP {
+        r.var_u32()?;
+        return Ok(());
+    }
+    if info & HAS_ORIGIN != 0 {
+        check_id(r)?;
+    }
+    if info & HAS_RIGHT_ORIGIN != 0 {
+        check_id(r)?;
+    }
+    if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+        // Parent: a root name when the flag is 1, otherwise the id of the parent item.
+        if r.var_u64()? == 1 {
+            r.string()?;
+        } else {
+            check_id(r)?;
+        }
+        if info & HAS_PARENT_SUB != 0 {
+            r.string()?;
+        }
+    }
+    check_content(r, info & 0b1111)
+}
+
+fn check_content(r: &mut Reader<'_>, content: u8) -> Result<(), DecodeError> {
+    match content {
+        CONTENT_DELETED => {
+            r.var_u32()?;
+        }
+        CONTENT_JSON => {
+            // yrs reads `len + 1` strings here and casts the count through i32 first.
+            let len = r.count(1)?;
+            if len >= i32::MAX as usize {
+                return Err(malformed("JSON content count out of range"));
+            }
+            for _ in 0..=len {
+                r.string()?;
+            }
+        }
+        CONTENT_BINARY => {
+            r.buf()?;
+        }
+        CONTENT_STRING | CONTENT_EMBED => {
+            r.string()?;
+        }
+        CONTENT_FORMAT => {
+            r.string()?;
+            r.string()?;
+        }
+        CONTENT_TYPE => match r.u8()? {
+            TYPE_XML_ELEMENT => {
+                r.string()?;
+            }
+            0..=6 | 9 | 15 => {}
+            _ => return Err(malformed("unknown type reference")),
+        },
+        CONTENT_ANY => {
+            let len = r.count(1)?;
+            for _ in 0..len {
+                check_any(r, 0)?;
+            }
+        }
+        CONTENT_DOC => {
+            r.string()?;
+            check_any(r, 0)?;
+        }
+        _ => return Err(malformed("unknown content reference")),
+    }
+    Ok(())
+}
+
+/// Walks one lib0 `Any` value (`Any::decode` in yrs `any.rs`).
+fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), DecodeError> {
+    if depth >= MAX_ANY_DEPTH {
+        return Err(malformed("Any value nested too deeply"));
+    }
+    match r.u8()? {
+        // undefined, null, false, true
+        127 | 126 | 121 | 120 => {}
+        125 => r.skip_var_i64()?,
+        124 => r.skip(4)?,
+        123 | 122 => r.skip(8)?,
+        119 => {
+            r.string()?;
+        }
+        118 => {
+            // A map entry is a key (>= 1 byte) and a value (>= 1 byte).
+            let len = r.count(2)?;
+            for _ in 0..len {
+                r.string()?;
+                check_any(r, depth + 1)?;
+            }
+        }
+        117 => {
+            let len = r.count(1)?;
+            for _ in 0..len {
+                check_any(r, depth + 1)?;
+            }
+        }
+        116 => {
+            r.buf()?;
+        }
+        _ => return Err(malformed("unknown Any tag")),
+    }
+    Ok(())
+}
+
+fn check_delete_set(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+    // Per client: client id and range count, at least two bytes.
+    let clients = r.count(2)?;
+    for _ in 0..clients {
+        r.var_js()?;
+        // Per range: clock and length, at least two bytes.
+        let ranges = r.count(2)?;
+        for _ in 0..ranges {
+            let clock = r.var_u32()?;
+            let len = r.var_u32()?;
+            // yrs computes `clock + len` in u32; an overflow would panic in debug builds.
+            if clock.checked_add(len).is_none() {
+                return Err(malformed("delete range overflows"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes a v1 state vector without reserving memory up front and without handing yrs a
+/// client id it would assert on. Bytes after the last entry are ignored, as yrs does.
+pub fn decode_state_vector_v1(bytes: &[u8]) -> Result<StateVector, DecodeError> {
+    let mut r = Reader::new(bytes);
+    // Per entry: client id and clock, at least two bytes.
+    let len = r
+        .count(2)
+        .map_err(|_| DecodeError::MalformedStateVector("entry count out of bounds"))?;
+    let mut sv = StateVector::default();
+    for _ in 0..len {
+        let client = r
+            .var_js()
+            .map_err(|_| DecodeError::MalformedStateVector("bad client id"))?;
+        let clock = r
+            .var_u32()
+            .map_err(|_| DecodeError::MalformedStateVector("bad clock"))?;
+        sv.set_max(ClientID::new(client), clock);
+    }
+    Ok(sv)
+}

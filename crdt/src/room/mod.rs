@@ -1,0 +1,266 @@
+//! `RoomDoc`: one room's shared document (a yrs `Doc` whose text root is `colabspace`) and its
+//! awareness states. Pure and synchronous: the room task feeds it decoded client messages and
+//! gets back frames to send and bytes to store.
+//!
+//! # Poisoning
+//! yrs can panic on some inputs, and a failed `apply_update` may leave a partly integrated
+//! update behind. Either way the live document no longer equals "what is stored + what was
+//! accepted", so the `RoomDoc` marks itself **poisoned** ([`RoomDoc::is_poisoned`]): it refuses
+//! further updates and snapshots, and the server must flush the room's pending log writes,
+//! drop this value and [`RoomDoc::load`] the room again from storage. Nothing of the failed
+//! update was stored, so the reloaded document is consistent.
+//!
+//! After a panic the transaction that was open is deliberately leaked rather than dropped:
+//! dropping it would commit a half-applied update while unwinding (a second panic there aborts
+//! the process) and its lock would block every later read. The leaked document is replaced by
+//! an empty one so that reads keep working; they describe an empty document until the reload.
+
+mod awareness;
+mod batch;
+
+pub use awareness::{AwarenessChange, AwarenessError};
+pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome};
+
+use crate::codec::{
+    self, preflight, sync_step1_frame, AwarenessUpdate, DecodeError, IncomingUpdate, Limits,
+};
+use crate::guard;
+use crate::snapshot::SnapshotFormat;
+use awareness::AwarenessStates;
+use thiserror::Error;
+use yrs::updates::decoder::Decode;
+use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, TextRef, Transact, Update};
+
+/// Name of the shared text root (`ydoc.getText('colabspace')` in the browser).
+pub const TEXT_NAME: &str = "colabspace";
+
+/// Most updates integrated in one yrs transaction. Small batches amortise the per-transaction
+/// cost (about 0.7x at 16, PERF-NOTES.md); very large transactions are a cliff (all 260k edits
+/// of a trace in one transaction took 20x longer than one transaction each).
+pub const MAX_UPDATES_PER_TXN: usize = 64;
+
+/// Why stored room data could not be loaded (the server closes sockets with 4410).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The snapshot does not decode.
+    #[error("snapshot does not decode: {0}")]
+    SnapshotDecode(DecodeError),
+    /// The snapshot decodes but does not apply.
+    #[error("snapshot does not apply: {0}")]
+    SnapshotApply(ApplyError),
+    /// An entry of the update log does not decode.
+    #[error("update log entry {index} does not decode: {source}")]
+    LogDecode {
+        /// Position of the entry in the log (0-based).
+        index: usize,
+        /// The decode error.
+        source: DecodeError,
+    },
+    /// An entry of the update log does not apply.
+    #[error("update log entry {index} does not apply: {source}")]
+    LogApply {
+        /// Position of the entry in the log (0-based).
+        index: usize,
+        /// The apply error.
+        source: ApplyError,
+    },
+}
+
+/// A read-side encode that could not produce bytes.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum EncodeError {
+    /// The document is poisoned; reload it from storage.
+    #[error("room document is poisoned and must be reloaded")]
+    Poisoned,
+    /// yrs panicked while encoding; the document was not changed.
+    #[error("yrs panicked while encoding: {0}")]
+    Panicked(String),
+}
+
+/// One room's document and awareness states. See the module docs for poisoning.
+#[derive(Debug)]
+pub struct RoomDoc {
+    doc: Doc,
+    text: TextRef,
+    awareness: AwarenessStates,
+    poisoned: bool,
+}
+
+impl Default for RoomDoc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RoomDoc {
+    /// An empty room with default [`Limits`].
+    pub fn new() -> Self {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text(TEXT_NAME);
+        RoomDoc {
+            doc,
+            text,
+            awareness: AwarenessStates::new(Limits::default().max_awareness_state_bytes),
+            poisoned: false,
+        }
+    }
+
+    /// Applies the awareness size limit of `limits` (builder style, after `new` or `load`).
+    pub fn with_limits(mut self, limits: &Limits) -> Self {
+        self.awareness
+            .set_max_state_bytes(limits.max_awareness_state_bytes);
+        self
+    }
+
+    /// Rebuilds a room from storage: an optional snapshot, then the update log in order
+    /// (applied [`MAX_UPDATES_PER_TXN`] per transaction). Any entry that does not decode or
+    /// apply is an error, never a panic.
+    pub fn load<L, B>(snapshot: Option<(&[u8], SnapshotFormat)>, log: L) -> Result<Self, LoadError>
+    where
+        L: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let mut room = RoomDoc::new();
+        if let Some((bytes, format)) = snapshot {
+            let update = decode_stored(bytes, format).map_err(LoadError::SnapshotDecode)?;
+            room.integrate(vec![update], &mut 0)
+                .map_err(LoadError::SnapshotApply)?;
+        }
+        let mut log = log.into_iter().enumerate().peekable();
+        while log.peek().is_some() {
+            let mut chunk = Vec::with_capacity(MAX_UPDATES_PER_TXN);
+            let first = log.peek().map_or(0, |(i, _)| *i);
+            for (index, entry) in log.by_ref().take(MAX_UPDATES_PER_TXN) {
+                let update = decode_stored(entry.as_ref(), SnapshotFormat::V1)
+                    .map_err(|source| LoadError::LogDecode { index, source })?;
+                chunk.push(update);
+            }
+            let last = first + chunk.len().saturating_sub(1);
+            let mut done = 0;
+            room.integrate(chunk, &mut done)
+                .map_err(|source| LoadError::LogApply {
+                    // A panicking commit names no entry; report the last of its transaction.
+                    index: (first + done).min(last),
+                    source,
+                })?;
+        }
+        Ok(room)
+    }
+
+    /// The frames a new connection receives: the server's sync step 1 (so that a client with
+    /// offline edits answers with a step 2 carrying them) and, when anyone is present, one
+    /// awareness frame with every state.
+    pub fn greeting(&self) -> Vec<Vec<u8>> {
+        let mut frames = vec![sync_step1_frame(&self.state_vector())];
+        if self.awareness.has_states() {
+            frames.push(self.awareness.states_frame());
+        }
+        frames
+    }
+
+    /// The sync step 2 frame answering a client's step 1: everything `sv` lacks, including
+    /// updates still waiting for missing predecessors and the whole delete set.
+    pub fn answer_step1(&self, sv: &StateVector) -> Result<Vec<u8>, EncodeError> {
+        self.encode_v1(sv).map(|update| codec::sync_step2_frame(&update))
+    }
+
+    /// Integrates one client update (see [`RoomDoc::apply_updates`] for batches). On success
+    /// the raw bytes come back in [`Applied`], to be stored and relayed with
+    /// [`codec::update_frame`]. On error the document is poisoned.
+    pub fn apply_update(&mut self, update: IncomingUpdate) -> Result<Applied, ApplyError> {
+        let mut outcome = self.apply_updates(vec![update]);
+        match (outcome.failure, outcome.applied.pop()) {
+            (Some(failure), _) => Err(failure.error),
+            (None, Some(applied)) => Ok(applied),
+            (None, None) => Err(ApplyError::Poisoned),
+        }
+    }
+
+    /// Awareness update from a client: applies it and returns what changed plus the frame to
+    /// relay to every other connection. Oversized states reject the whole update.
+    pub fn apply_awareness(
+        &mut self,
+        update: AwarenessUpdate,
+    ) -> Result<AwarenessChange, AwarenessError> {
+        self.awareness.apply(update)
+    }
+
+    /// Removes the states of `ids` (the client ids that arrived on a closed socket) and
+    /// returns the frame telling everyone, or `None` when none of them was present.
+    pub fn remove_awareness(&mut self, ids: &[ClientID]) -> Option<Vec<u8>> {
+        self.awareness.remove(ids)
+    }
+
+    /// One awareness frame with every live state (possibly none): the answer to a query.
+    pub fn awareness_states_frame(&self) -> Vec<u8> {
+        self.awareness.states_frame()
+    }
+
+    /// The JSON text of a client's live awareness state.
+    pub fn awareness_state(&self, client_id: ClientID) -> Option<&str> {
+        self.awareness.state(client_id)
+    }
+
+    /// The shared text.
+    pub fn text(&self) -> String {
+        self.text.get_string(&self.doc.transact())
+    }
+
+    /// The document's state vector.
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// The whole document as one v1 update (what a client with nothing receives).
+    pub fn encode_state_as_update_v1(&self) -> Result<Vec<u8>, EncodeError> {
+        self.encode_v1(&StateVector::default())
+    }
+
+    /// True when some applied updates wait for predecessors that have not arrived yet.
+    pub fn has_missing_updates(&self) -> bool {
+        self.doc.transact().has_missing_updates()
+    }
+
+    /// True after a failed or panicking apply: reload the room from storage.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
+    fn encode_v1(&self, sv: &StateVector) -> Result<Vec<u8>, EncodeError> {
+        self.encode_with(|txn| txn.encode_state_as_update_v1(sv))
+    }
+
+    /// Runs a read-only encode under the panic guard (encoding has panicked in the past too,
+    /// y-crdt/y-crdt issues #391 and #415).
+    pub(crate) fn encode_with(
+        &self,
+        f: impl FnOnce(&yrs::Transaction<'_>) -> Vec<u8>,
+    ) -> Result<Vec<u8>, EncodeError> {
+        if self.poisoned {
+            return Err(EncodeError::Poisoned);
+        }
+        guard::catch(|| f(&self.doc.transact())).map_err(EncodeError::Panicked)
+    }
+
+    /// Poisons the room and swaps in an empty document (see the module docs).
+    fn poison(&mut self) {
+        self.poisoned = true;
+        self.doc = Doc::new();
+        self.text = self.doc.get_or_insert_text(TEXT_NAME);
+    }
+}
+
+/// Decodes stored bytes: a snapshot in either format, or a v1 log entry.
+fn decode_stored(bytes: &[u8], format: SnapshotFormat) -> Result<Update, DecodeError> {
+    let decoded = match format {
+        SnapshotFormat::V1 => {
+            preflight::check_update_v1(bytes)?;
+            guard::catch(|| Update::decode_v1(bytes))
+        }
+        // No structural pre-check exists for v2; these bytes were written by this server.
+        SnapshotFormat::V2 => guard::catch(|| Update::decode_v2(bytes)),
+    };
+    decoded
+        .map_err(DecodeError::Panicked)?
+        .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))
+}

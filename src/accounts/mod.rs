@@ -1,0 +1,246 @@
+//! Accounts: register, log in, log out (the routes under `/accounts`).
+
+pub mod rules;
+
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::auth::{self, page_context, password, ClientAddress, CsrfForm, CurrentUser};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::is_unique_violation;
+use crate::views::accounts::{self as views, LoginView, RegisterView};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/accounts/register", get(register_form).post(register))
+        .route("/accounts/login", get(login_form).post(login))
+        .route("/accounts/logout", post(logout))
+}
+
+async fn register_form(session: Session) -> Result<Response, AppError> {
+    let ctx = page_context(&session).await?;
+    if ctx.user.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    Ok(views::register(&ctx, &RegisterView::default()).into_response())
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    session: Session,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> Result<Response, AppError> {
+    let username = form.username.trim();
+    let mut errors: Vec<String> = rules::username_problem(username).into_iter().collect();
+    errors.extend(rules::password_problems(
+        &form.password,
+        &form.password_confirm,
+    ));
+    let refuse = |status: StatusCode, errors: Vec<String>, ctx| {
+        (
+            status,
+            views::register(&ctx, &RegisterView { username, errors }),
+        )
+            .into_response()
+    };
+    if !errors.is_empty() {
+        return Ok(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            errors,
+            page_context(&session).await?,
+        ));
+    }
+    let hash = password::hash_password(form.password).await?;
+    let id = match state.store.insert_user(username, &hash).await {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e) => {
+            let taken = vec!["That username is taken. Pick another one.".to_owned()];
+            return Ok(refuse(
+                StatusCode::CONFLICT,
+                taken,
+                page_context(&session).await?,
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(user_id = id, username, "account created");
+    auth::log_in(
+        &session,
+        &CurrentUser {
+            id,
+            username: username.to_owned(),
+        },
+    )
+    .await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_form(
+    session: Session,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
+    let ctx = page_context(&session).await?;
+    let next = safe_next(query.next.as_deref());
+    if ctx.user.is_some() {
+        return Ok(Redirect::to(next).into_response());
+    }
+    Ok(views::login(
+        &ctx,
+        &LoginView {
+            next,
+            ..Default::default()
+        },
+    )
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    session: Session,
+    ClientAddress(address): ClientAddress,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, AppError> {
+    let username = form.username.trim();
+    let next = safe_next(form.next.as_deref());
+    let refuse = |status: StatusCode, error: String, ctx| {
+        let view = LoginView {
+            username,
+            next,
+            error: Some(error),
+        };
+        (status, views::login(&ctx, &view))
+    };
+    if let Some(wait) = state.throttle.check(username, address) {
+        tracing::warn!(username, %address, "login refused: throttled");
+        let error = format!(
+            "Too many failed attempts. Try again in {}.",
+            wait_text(wait)
+        );
+        let retry_after = [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())];
+        let page = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            error,
+            page_context(&session).await?,
+        );
+        return Ok((retry_after, page).into_response());
+    }
+    let user = state.store.user_by_name(username).await?;
+    let password = if form.password.len() > rules::PASSWORD_MAX * 4 {
+        String::new()
+    } else {
+        form.password
+    };
+    let matched =
+        password::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let Some(user) = user.filter(|_| matched) else {
+        state.throttle.record_failure(username, address);
+        tracing::info!(username, %address, "login failed");
+        let error = "Wrong username or password.".to_owned();
+        return Ok(refuse(
+            StatusCode::UNAUTHORIZED,
+            error,
+            page_context(&session).await?,
+        )
+        .into_response());
+    };
+    state.throttle.record_success(username);
+    auth::log_in(
+        &session,
+        &CurrentUser {
+            id: user.id,
+            username: user.username,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(next).into_response())
+}
+
+#[derive(Deserialize)]
+struct NoFields {}
+
+async fn logout(
+    session: Session,
+    CsrfForm(NoFields {}): CsrfForm<NoFields>,
+) -> Result<Response, AppError> {
+    auth::log_out(&session).await?;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// `next` when it is a path on this site, `/` otherwise: a login link must not become an open
+/// redirect to another site (`//evil.example`, `/\evil.example`, `https://…`).
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n
+        }
+        _ => "/",
+    }
+}
+
+/// "3 minutes", "40 seconds".
+fn wait_text(wait: Duration) -> String {
+    let secs = wait.as_secs().max(1);
+    if secs < 60 {
+        return format!("{secs} second{}", if secs == 1 { "" } else { "s" });
+    }
+    let minutes = secs.div_ceil(60);
+    format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/rooms/a?x=1")), "/rooms/a?x=1");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn waits_read_as_seconds_or_minutes() {
+        assert_eq!(wait_text(Duration::from_secs(1)), "1 second");
+        assert_eq!(wait_text(Duration::from_secs(59)), "59 seconds");
+        assert_eq!(wait_text(Duration::from_secs(61)), "2 minutes");
+    }
+}

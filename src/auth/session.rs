@@ -1,0 +1,60 @@
+//! The logged-in user, kept in the server-side session (tower-sessions, stored in SQLite).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+use crate::error::AppError;
+
+const USER_KEY: &str = "user";
+
+/// The user a request's session belongs to. As an extractor it sends anonymous visitors to the
+/// login page, with `next` pointing back where they were going.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub username: String,
+}
+
+/// The session's user, if someone is logged in.
+pub async fn current_user(session: &Session) -> Result<Option<CurrentUser>, AppError> {
+    Ok(session.get(USER_KEY).await?)
+}
+
+/// Starts a logged-in session. The id is cycled so that a session id planted before login
+/// (session fixation) is worthless afterwards.
+pub async fn log_in(session: &Session, user: &CurrentUser) -> Result<(), AppError> {
+    session.cycle_id().await?;
+    session.insert(USER_KEY, user).await?;
+    Ok(())
+}
+
+/// Ends the session server-side: the stored record is deleted and the cookie removed.
+pub async fn log_out(session: &Session) -> Result<(), AppError> {
+    session.flush().await?;
+    Ok(())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|(_, reason)| {
+                AppError::Internal(anyhow::anyhow!("no session layer: {reason}"))
+            })?;
+        match current_user(&session).await? {
+            Some(user) => Ok(user),
+            None => {
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |pq| pq.as_str())
+                    .to_owned();
+                Err(AppError::LoginRequired { next })
+            }
+        }
+    }
+}

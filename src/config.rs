@@ -1,0 +1,127 @@
+//! Configuration: command-line flags, each with an environment variable, and defaults that work
+//! out of the box (a SQLite file in the working directory, http://127.0.0.1:8000).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// Everything an operator can set. `chatspace --help` prints this with the defaults.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "chatspace",
+    version,
+    about = "Self-hosted real-time chat and collaborative editor"
+)]
+pub struct Config {
+    /// SQLite database URL; the file is created when missing.
+    #[arg(
+        long,
+        env = "CHATSPACE_DATABASE_URL",
+        default_value = "sqlite://chatspace.db"
+    )]
+    pub database_url: String,
+
+    /// Address and port to listen on (port 0 picks a free port).
+    #[arg(long, env = "CHATSPACE_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Mark the session cookie `Secure`: set this when users reach the server over https.
+    #[arg(long, env = "CHATSPACE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Public origin(s) allowed to open room sockets besides the server's own host, comma
+    /// separated (for example `https://chat.example.com` behind a reverse proxy).
+    #[arg(long, env = "CHATSPACE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Take the client address for login throttling from `X-Forwarded-For` (only behind a
+    /// reverse proxy that sets it).
+    #[arg(long, env = "CHATSPACE_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "CHATSPACE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Hours of inactivity after which a session expires.
+    #[arg(long, env = "CHATSPACE_SESSION_IDLE_HOURS", default_value_t = 336)]
+    pub session_idle_hours: u32,
+
+    /// Failed logins for one account before it is locked for a while.
+    #[arg(long, env = "CHATSPACE_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+
+    /// Failed logins from one client address before it is locked for a while.
+    #[arg(
+        long,
+        env = "CHATSPACE_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        default_value_t = 20
+    )]
+    pub login_max_failures_per_address: u32,
+
+    /// Seconds a locked account or address has to wait; failures older than this are forgotten.
+    #[arg(long, env = "CHATSPACE_LOGIN_LOCKOUT_SECS", default_value_t = 900)]
+    pub login_lockout_secs: u64,
+
+    /// Largest WebSocket frame accepted, in bytes; larger ones close the socket with 1009.
+    #[arg(long, env = "CHATSPACE_MAX_FRAME_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Frames queued for one slow connection before it is closed (it then resyncs).
+    #[arg(long, env = "CHATSPACE_SEND_QUEUE", default_value_t = 1024)]
+    pub send_queue: usize,
+
+    /// Messages a connection may send per second (sustained); bursts of ten times this pass.
+    #[arg(long, env = "CHATSPACE_RATE_LIMIT_MESSAGES", default_value_t = 200)]
+    pub rate_limit_messages: u32,
+
+    /// Milliseconds between writes of a room's pending updates to the database.
+    #[arg(long, env = "CHATSPACE_FLUSH_INTERVAL_MS", default_value_t = 100)]
+    pub flush_interval_ms: u64,
+
+    /// Stored updates of a room after which they are compacted into a snapshot.
+    #[arg(long, env = "CHATSPACE_COMPACT_AFTER_UPDATES", default_value_t = 2000)]
+    pub compact_after_updates: u64,
+
+    /// Seconds a room with no connections stays loaded before it is saved and unloaded.
+    #[arg(long, env = "CHATSPACE_ROOM_IDLE_SECS", default_value_t = 30)]
+    pub room_idle_secs: u64,
+
+    /// BENCHMARKS ONLY: let sockets in without a session, as user `bench`, and create rooms on
+    /// first use. Never set this on a server people use.
+    #[arg(long, env = "CHATSPACE_BENCH_OPEN_ACCESS", hide = true)]
+    pub bench_open_access: bool,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// The defaults, as `chatspace` with no flags and no environment would use them.
+    pub fn defaults() -> Self {
+        Self::parse_from(["chatspace"])
+    }
+
+    pub fn session_idle(&self) -> Duration {
+        Duration::from_secs(u64::from(self.session_idle_hours) * 3600)
+    }
+
+    pub fn login_lockout(&self) -> Duration {
+        Duration::from_secs(self.login_lockout_secs)
+    }
+
+    pub fn flush_interval(&self) -> Duration {
+        Duration::from_millis(self.flush_interval_ms.max(1))
+    }
+
+    pub fn room_idle(&self) -> Duration {
+        Duration::from_secs(self.room_idle_secs)
+    }
+}

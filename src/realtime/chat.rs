@@ -1,0 +1,99 @@
+//! Chat on the room socket: a message is validated, stored with the author and time from the
+//! session and the server clock, then acknowledged to the sender and broadcast to the others.
+//! A resend of the same client id is acknowledged again and not stored or broadcast twice.
+
+use bytes::Bytes;
+use chatspace_crdt::codec::{chat_frame, validate_text, ChatEvent, ChatMessage, ChatRequest};
+use chatspace_crdt::Limits;
+
+use crate::auth::CurrentUser;
+use crate::clock::rfc3339;
+use crate::store::{MessageRow, NewMessage, Store};
+
+/// Messages per `history` reply.
+const HISTORY_BATCH: i64 = 200;
+
+/// The frames a chat request produces.
+#[derive(Default)]
+pub struct ChatReplies {
+    pub to_sender: Option<Bytes>,
+    pub to_others: Option<Bytes>,
+}
+
+/// The message as clients see it.
+pub fn chat_message(row: &MessageRow) -> ChatMessage {
+    ChatMessage {
+        id: row.id,
+        client_id: row.client_id.clone(),
+        author: row.author.clone(),
+        text: row.text.clone(),
+        sent_at: rfc3339(row.sent_at),
+    }
+}
+
+fn frame(event: &ChatEvent) -> Option<Bytes> {
+    Some(Bytes::from(chat_frame(event)))
+}
+
+pub async fn handle(
+    store: &Store,
+    room_id: i64,
+    author: &CurrentUser,
+    request: ChatRequest,
+) -> ChatReplies {
+    match request {
+        ChatRequest::Send { client_id, text } => {
+            if let Err(reason) = validate_text(&text, &Limits::default()) {
+                return ChatReplies {
+                    to_sender: frame(&ChatEvent::Rejected { client_id, reason }),
+                    to_others: None,
+                };
+            }
+            let new = NewMessage {
+                room_id,
+                author_id: author.id,
+                client_id: &client_id,
+                text: &text,
+            };
+            match store.insert_message(&new).await {
+                Ok((row, inserted)) => {
+                    let message = chat_message(&row);
+                    let to_others = if inserted {
+                        frame(&ChatEvent::Message {
+                            message: message.clone(),
+                        })
+                    } else {
+                        None
+                    };
+                    ChatReplies {
+                        to_sender: frame(&ChatEvent::Ack { message }),
+                        to_others,
+                    }
+                }
+                Err(error) => {
+                    // No ack: the client keeps the message in its outbox and sends it again.
+                    tracing::error!(%error, "storing a chat message failed");
+                    ChatReplies::default()
+                }
+            }
+        }
+        ChatRequest::Since { after } => match store
+            .messages_after(room_id, after, HISTORY_BATCH + 1)
+            .await
+        {
+            Ok(mut rows) => {
+                let more = rows.len() > HISTORY_BATCH as usize;
+                rows.truncate(HISTORY_BATCH as usize);
+                let messages = rows.iter().map(chat_message).collect();
+                ChatReplies {
+                    to_sender: frame(&ChatEvent::History { messages, more }),
+                    to_others: None,
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "reading chat history failed");
+                ChatReplies::default()
+            }
+        },
+    }
+}

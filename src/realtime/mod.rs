@@ -1,0 +1,24 @@
+//! Realtime: the room socket (`/ws/{name}`, the y-websocket protocol plus chat, see
+//! `docs/protocol.md`) and one task per live room that owns the document, the awareness states,
+//! the connections and the room's persistence.
+
+mod bench;
+mod chat;
+mod persist;
+mod ratelimit;
+mod registry;
+mod room;
+mod socket;
+
+use axum::routing::get;
+use axum::Router;
+
+pub use chat::chat_message;
+pub use registry::Rooms;
+pub use socket::CloseCode;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws/{name}", get(socket::room_socket))
+}

@@ -1,0 +1,120 @@
+//! The live rooms: at most one task per room, started on first join and gone after it has been
+//! idle for the grace period. Sockets find their room's task here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use super::room::{self, Command, RoomHandle};
+use crate::config::Config;
+use crate::store::Store;
+
+/// Commands queued for one room before senders wait; a waiting socket stops reading, which is
+/// the backpressure a flooding client should feel.
+const ROOM_QUEUE: usize = 4096;
+
+/// Cheap-to-clone handle on the live rooms.
+#[derive(Clone)]
+pub struct Rooms {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Room id to its task's handle. A std mutex: held only to look up, insert or remove.
+    live: Mutex<HashMap<i64, RoomHandle>>,
+    store: Store,
+    config: Arc<Config>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+    next_connection: AtomicU64,
+}
+
+impl Rooms {
+    pub fn new(
+        store: Store,
+        config: Arc<Config>,
+        shutdown: CancellationToken,
+        tasks: TaskTracker,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                live: Mutex::default(),
+                store,
+                config,
+                shutdown,
+                tasks,
+                next_connection: AtomicU64::new(1),
+            }),
+        }
+    }
+
+    /// A fresh id for a connection, unique for the life of the process.
+    pub fn connection_id(&self) -> u64 {
+        self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The handle of the room's task, starting the task (which loads the room) if there is none.
+    /// Everyone who asks while the room loads queues behind the load, so all see the stored
+    /// document.
+    pub fn handle(&self, room_id: i64, name: &str) -> RoomHandle {
+        let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(handle) = live.get(&room_id).filter(|h| !h.is_closed()) {
+            return handle.clone();
+        }
+        let (tx, rx) = mpsc::channel::<Command>(ROOM_QUEUE);
+        let handle = RoomHandle::new(tx);
+        live.insert(room_id, handle.clone());
+        let span = tracing::info_span!("room", room = name, room_id);
+        self.inner
+            .tasks
+            .spawn(room::run(room_id, self.clone(), rx).instrument(span));
+        handle
+    }
+
+    /// Removes the room if its queue is empty, so that no command can reach a task that is
+    /// about to stop. Called by the room's own task once it has saved everything; false means
+    /// a command came in meanwhile and the room must carry on.
+    pub(super) fn remove_if_idle(&self, room_id: i64, rx: &mpsc::Receiver<Command>) -> bool {
+        let mut live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+        if !rx.is_empty() {
+            return false;
+        }
+        live.remove(&room_id);
+        true
+    }
+
+    /// Forgets the room without conditions: its task is stopping because it failed.
+    pub(super) fn remove(&self, room_id: i64) {
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&room_id);
+    }
+
+    /// How many rooms are loaded.
+    pub fn live_count(&self) -> usize {
+        self.inner
+            .live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub(super) fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(super) fn shutdown(&self) -> &CancellationToken {
+        &self.inner.shutdown
+    }
+}

@@ -1,0 +1,172 @@
+//! Building and running the server: `Application::build(config)`, `port()`,
+//! `run_until_stopped()` (after zero-to-production `src/startup.rs`), so that `main`, the tests
+//! and the benchmarks all boot the same server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+
+use crate::auth::password;
+use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
+use crate::config::Config;
+use crate::realtime::Rooms;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// How often expired sessions are deleted from the database.
+const SESSION_SWEEP: Duration = Duration::from_secs(3600);
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: AppState,
+    sessions: SqliteStore,
+}
+
+impl Application {
+    /// Opens the database (applying migrations) and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = Store::connect(&config.database_url).await?;
+        let sessions = SqliteStore::new(store.pool().clone());
+        sessions
+            .migrate()
+            .await
+            .context("failed to create the session table")?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("failed to listen on {}", config.bind))?;
+        let addr = listener
+            .local_addr()
+            .context("failed to read the bound address")?;
+        tokio::task::spawn_blocking(password::warm_up)
+            .await
+            .context("failed to prepare password hashing")?;
+        let config = Arc::new(config);
+        let throttle = LoginThrottle::new(ThrottleLimits {
+            per_account: config.login_max_failures,
+            per_address: config.login_max_failures_per_address,
+            window: config.login_lockout(),
+        });
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let rooms = Rooms::new(
+            store.clone(),
+            Arc::clone(&config),
+            shutdown.clone(),
+            tasks.clone(),
+        );
+        let state = AppState {
+            config,
+            store,
+            throttle,
+            rooms,
+            shutdown,
+            tasks,
+        };
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            sessions,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes. Then: sockets are closed, every live room writes what it
+    /// has not stored yet, background tasks finish, and the database is closed.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            addr,
+            state,
+            sessions,
+        } = self;
+        let shutdown = state.shutdown.clone();
+        let tasks = state.tasks.clone();
+        let store = state.store.clone();
+        let sweeper = sessions.clone();
+        let sweep_stop = shutdown.clone();
+        tasks.spawn(async move {
+            tokio::select! {
+                result = sweeper.continuously_delete_expired(SESSION_SWEEP) => {
+                    if let Err(error) = result { tracing::error!(%error, "expired-session cleanup stopped"); }
+                }
+                () = sweep_stop.cancelled() => {}
+            }
+        });
+        let app = crate::http::router(state, sessions);
+        tracing::info!("listening on http://{addr}");
+        let signal = shutdown.clone();
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = stop => {}
+                () = signal.cancelled() => {}
+            }
+            tracing::info!("shutting down: closing sockets and saving rooms");
+            signal.cancel();
+        })
+        .await;
+        shutdown.cancel();
+        tasks.close();
+        tasks.wait().await;
+        store.close().await;
+        tracing::info!("stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

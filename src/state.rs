@@ -1,0 +1,24 @@
+//! The state every handler can reach: a cheap-to-clone bundle of handles.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::realtime::Rooms;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub throttle: LoginThrottle,
+    /// The live rooms, each one task; sockets reach them through here.
+    pub rooms: Rooms,
+    /// Cancelled when the server shuts down: sockets close and rooms flush and stop.
+    pub shutdown: CancellationToken,
+    /// Every background task (rooms, connections, session cleanup), awaited at shutdown.
+    pub tasks: TaskTracker,
+}

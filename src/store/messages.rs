@@ -1,0 +1,100 @@
+//! Queries on `messages`: chat history, written before it is broadcast.
+
+use sqlx::FromRow;
+
+use super::Store;
+use crate::clock::now_millis;
+
+/// A stored chat message, with the author's name joined in.
+#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub client_id: String,
+    pub author: String,
+    pub text: String,
+    /// Unix milliseconds, server clock.
+    pub sent_at: i64,
+}
+
+/// What a sender asks to store.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub room_id: i64,
+    pub author_id: i64,
+    pub client_id: &'a str,
+    pub text: &'a str,
+}
+
+const ROW_COLUMNS: &str = "SELECT messages.id, messages.client_id, users.username AS author, \
+     messages.text, messages.sent_at FROM messages JOIN users ON users.id = messages.author_id";
+
+impl Store {
+    /// Stores a message unless this author already sent one with this `client_id` in this room.
+    /// Returns the stored row and whether it is new (false for a resend).
+    pub async fn insert_message(
+        &self,
+        message: &NewMessage<'_>,
+    ) -> sqlx::Result<(MessageRow, bool)> {
+        let mut tx = self.pool().begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO messages (room_id, author_id, client_id, text, sent_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (room_id, author_id, client_id) DO NOTHING",
+        )
+        .bind(message.room_id)
+        .bind(message.author_id)
+        .bind(message.client_id)
+        .bind(message.text)
+        .bind(now_millis())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let row = sqlx::query_as(&format!(
+            "{ROW_COLUMNS} WHERE messages.room_id = ? AND messages.author_id = ? AND messages.client_id = ?"
+        ))
+        .bind(message.room_id)
+        .bind(message.author_id)
+        .bind(message.client_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((row, inserted))
+    }
+
+    /// Up to `limit` messages with an id above `after`, oldest first.
+    pub async fn messages_after(
+        &self,
+        room_id: i64,
+        after: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<MessageRow>> {
+        sqlx::query_as(&format!(
+            "{ROW_COLUMNS} WHERE messages.room_id = ? AND messages.id > ? ORDER BY messages.id LIMIT ?"
+        ))
+        .bind(room_id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+    }
+
+    /// Up to `limit` of the newest messages with an id below `before` (all when `None`), oldest
+    /// first.
+    pub async fn messages_before(
+        &self,
+        room_id: i64,
+        before: Option<i64>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<MessageRow>> {
+        let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
+            "{ROW_COLUMNS} WHERE messages.room_id = ? AND messages.id < ? ORDER BY messages.id DESC LIMIT ?"
+        ))
+        .bind(room_id)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.reverse();
+        Ok(rows)
+    }
+}

@@ -1,0 +1,52 @@
+//! Queries on `rooms`.
+
+use sqlx::FromRow;
+
+use super::Store;
+use crate::clock::now_millis;
+
+/// A room as the directory lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct RoomSummary {
+    pub id: i64,
+    pub name: String,
+    pub creator: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+const SUMMARY_COLUMNS: &str = "SELECT rooms.id, rooms.name, users.username AS creator, \
+     rooms.created_at FROM rooms JOIN users ON users.id = rooms.created_by";
+
+impl Store {
+    /// Creates a room; a name taken in any letter case is a unique violation.
+    pub async fn insert_room(&self, name: &str, created_by: i64) -> sqlx::Result<i64> {
+        let row: (i64,) = sqlx::query_as(
+            "INSERT INTO rooms (name, created_by, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(created_by)
+        .bind(now_millis())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.0)
+    }
+
+    /// The room with this name, whatever its letter case.
+    pub async fn room_by_name(&self, name: &str) -> sqlx::Result<Option<RoomSummary>> {
+        sqlx::query_as(&format!("{SUMMARY_COLUMNS} WHERE rooms.name = ?"))
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    /// Every room, newest first.
+    pub async fn list_rooms(&self, limit: i64) -> sqlx::Result<Vec<RoomSummary>> {
+        sqlx::query_as(&format!(
+            "{SUMMARY_COLUMNS} ORDER BY rooms.created_at DESC, rooms.id DESC LIMIT ?"
+        ))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+    }
+}

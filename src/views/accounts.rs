@@ -1,0 +1,80 @@
+//! The register and login pages.
+
+use maud::{html, Markup};
+
+use super::layout::{csrf_input, error_list, page};
+use super::PageContext;
+use crate::accounts::rules;
+
+/// What the register form shows again after a failed attempt (never the password).
+#[derive(Debug, Default)]
+pub struct RegisterView<'a> {
+    pub username: &'a str,
+    pub errors: Vec<String>,
+}
+
+pub fn register(ctx: &PageContext, view: &RegisterView) -> Markup {
+    page(
+        ctx,
+        "Sign up",
+        "form-page",
+        &[],
+        html! {
+            section class="card narrow" {
+                h1 { "Create your account" }
+                (error_list(&view.errors))
+                form method="post" action="/accounts/register" class="stacked-form" novalidate {
+                    (csrf_input(ctx))
+                    label for="username" { "Username" }
+                    input id="username" name="username" type="text" value=(view.username)
+                        autocomplete="username" required minlength=(rules::USERNAME_MIN) maxlength=(rules::USERNAME_MAX)
+                        aria-describedby="username-help" autofocus;
+                    p id="username-help" class="help" { (rules::USERNAME_RULE) }
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" autocomplete="new-password" required
+                        minlength=(rules::PASSWORD_MIN) aria-describedby="password-help";
+                    p id="password-help" class="help" { (rules::PASSWORD_RULE) }
+                    label for="password_confirm" { "Repeat the password" }
+                    input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required;
+                    button type="submit" class="button button-primary" { "Sign up" }
+                }
+                p class="aside" { "Already have an account? " a href="/accounts/login" { "Log in" } }
+            }
+        },
+    )
+}
+
+/// What the login form shows again after a failed attempt (never the password).
+#[derive(Debug, Default)]
+pub struct LoginView<'a> {
+    pub username: &'a str,
+    pub next: &'a str,
+    pub error: Option<String>,
+}
+
+pub fn login(ctx: &PageContext, view: &LoginView) -> Markup {
+    let errors: Vec<String> = view.error.iter().cloned().collect();
+    page(
+        ctx,
+        "Log in",
+        "form-page",
+        &[],
+        html! {
+            section class="card narrow" {
+                h1 { "Log in" }
+                (error_list(&errors))
+                form method="post" action="/accounts/login" class="stacked-form" novalidate {
+                    (csrf_input(ctx))
+                    input type="hidden" name="next" value=(view.next);
+                    label for="username" { "Username" }
+                    input id="username" name="username" type="text" value=(view.username)
+                        autocomplete="username" required autofocus;
+                    label for="password" { "Password" }
+                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                    button type="submit" class="button button-primary" { "Log in" }
+                }
+                p class="aside" { "New here? " a href="/accounts/register" { "Create an account" } }
+            }
+        },
+    )
+}

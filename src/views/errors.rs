@@ -1,0 +1,56 @@
+//! Pages for errors a user can meet: not found, a stale form, too many attempts, our fault.
+
+use maud::{html, Markup};
+
+use super::layout::page;
+use super::PageContext;
+
+fn message_page(ctx: &PageContext, title: &str, content: Markup) -> Markup {
+    page(
+        ctx,
+        title,
+        "message-page",
+        &[],
+        html! {
+            section class="card narrow" {
+                h1 { (title) }
+                (content)
+                p { a href="/" { "Back to the start page" } }
+            }
+        },
+    )
+}
+
+pub fn not_found(ctx: &PageContext, what: &str) -> Markup {
+    message_page(ctx, "Not found", html! { p { (what) } })
+}
+
+pub fn csrf_failed(ctx: &PageContext) -> Markup {
+    message_page(
+        ctx,
+        "This form has expired",
+        html! {
+            p { "The form was sent without a valid security token, so nothing was changed. "
+                "This happens when a page was open for a long time or the form came from another site. "
+                "Go back, reload the page and try again." }
+        },
+    )
+}
+
+pub fn bad_request(ctx: &PageContext, reason: &str) -> Markup {
+    message_page(
+        ctx,
+        "That request could not be read",
+        html! { p { (reason) } },
+    )
+}
+
+pub fn internal(ctx: &PageContext) -> Markup {
+    message_page(
+        ctx,
+        "Something went wrong on our side",
+        html! {
+            p { "The problem has been logged. Please try again in a moment." }
+        },
+    )
+}

@@ -1,0 +1,76 @@
+//! The layout every page shares: head, site header (with the user and a logout button), main.
+
+use maud::{html, Markup, DOCTYPE};
+
+use crate::auth::CurrentUser;
+
+/// What every page needs to know about the request.
+#[derive(Debug, Clone, Default)]
+pub struct PageContext {
+    pub user: Option<CurrentUser>,
+    /// The session's CSRF token, for the forms on the page (the logout button is one).
+    pub csrf_token: String,
+}
+
+/// The hidden input every form carries.
+pub fn csrf_input(ctx: &PageContext) -> Markup {
+    html! { input type="hidden" name="csrf_token" value=(ctx.csrf_token); }
+}
+
+/// A whole page. `scripts` are module scripts under `/static/`.
+pub fn page(
+    ctx: &PageContext,
+    title: &str,
+    body_class: &str,
+    scripts: &[&str],
+    content: Markup,
+) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · ChatSpace" }
+                link rel="stylesheet" href="/static/style.css";
+                link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
+                @if body_class == "room-page" {
+                    link rel="stylesheet" href="/static/room.css";
+                }
+            }
+            body class=(body_class) {
+                a class="skip-link" href="#content" { "Skip to content" }
+                header class="site-header" {
+                    a class="brand" href="/" { span class="brand-mark" aria-hidden="true" { "◆" } " ChatSpace" }
+                    nav class="site-nav" aria-label="Account" {
+                        @if let Some(user) = &ctx.user {
+                            span class="whoami" { "Signed in as " strong { (user.username) } }
+                            form method="post" action="/accounts/logout" class="inline-form" {
+                                (csrf_input(ctx))
+                                button type="submit" class="button button-quiet" { "Log out" }
+                            }
+                        } @else {
+                            a class="button button-quiet" href="/accounts/login" { "Log in" }
+                            a class="button" href="/accounts/register" { "Sign up" }
+                        }
+                    }
+                }
+                div id="content" class="content" { (content) }
+                @for src in scripts {
+                    script type="module" src=(src) {}
+                }
+            }
+        }
+    }
+}
+
+/// A list of form errors, announced to screen readers.
+pub fn error_list(errors: &[String]) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="form-errors" role="alert" {
+                ul { @for e in errors { li { (e) } } }
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! HTML pages, rendered with maud. Every page goes through [`layout::page`]; every form carries
+//! the session's CSRF token.
+
+pub mod accounts;
+pub mod errors;
+pub mod home;
+mod layout;
+pub mod rooms;
+
+pub use layout::PageContext;

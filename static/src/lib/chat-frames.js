@@ -1,0 +1,41 @@
+// Encoding of chat frames on the room socket (docs/protocol.md, "Chat (type 100)"):
+// a lib0 varUint message type 100 followed by a lib0 string holding one JSON object.
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+
+export const messageChat = 100
+
+/** @param {object} payload @returns {Uint8Array} */
+export const encodeChatFrame = (payload) => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, messageChat)
+  encoding.writeVarString(encoder, JSON.stringify(payload))
+  return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Reads the JSON payload of a chat frame whose type varUint has already been consumed (this is
+ * how y-websocket hands a decoder to `provider.messageHandlers[type]`). Returns null for a
+ * payload that is not a JSON object rather than throwing inside the provider's socket handler.
+ * @param {decoding.Decoder} decoder
+ */
+export const readChatPayload = (decoder) => {
+  try {
+    const value = JSON.parse(decoding.readVarString(decoder))
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A chat message object as the server sends it, or null when a field is missing or of the wrong
+ * type. Only checked fields are copied, so nothing else from the wire reaches the page.
+ */
+export const normalizeMessage = (m) => {
+  if (m === null || typeof m !== 'object') return null
+  const { id, client_id: clientId, author, text, sent_at: sentAt } = m
+  if (!Number.isSafeInteger(id) || id <= 0) return null
+  if (typeof author !== 'string' || typeof text !== 'string' || typeof sentAt !== 'string') return null
+  return { id, clientId: typeof clientId === 'string' ? clientId : null, author, text, sentAt }
+}

@@ -1,0 +1,134 @@
+// Entry point of the room page (bundled to static/dist/room.js).
+//
+// One Y.Doc per page holds the room's shared text. It is filled from IndexedDB first (edits made
+// offline survive a reload), then kept in sync with the server through the stock y-websocket
+// provider, whose socket also carries the room's chat (message type 100, docs/protocol.md).
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { IndexeddbPersistence } from 'y-indexeddb'
+import { userColor } from './lib/colors.js'
+import { ChatChannel } from './room/chat-channel.js'
+import { ChatPanel } from './room/chat.js'
+import { SyncTracker } from './room/sync-tracker.js'
+import { bindPresence } from './room/presence.js'
+import { renderStatus } from './room/status.js'
+import { createEditor } from './room/editor.js'
+
+/** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
+const LOCAL_LOAD_TIMEOUT_MS = 3000
+
+const openLocalCopy = (room, ydoc) => {
+  try {
+    return new IndexeddbPersistence(`chatspace:${room}`, ydoc)
+  } catch (error) {
+    // No IndexedDB (some private modes): the page still works, without offline persistence.
+    console.warn('chatspace: offline storage unavailable', error)
+    return null
+  }
+}
+
+const whenLocalLoaded = (persistence) =>
+  persistence === null
+    ? Promise.resolve()
+    : Promise.race([
+      persistence.whenSynced,
+      new Promise((resolve) => setTimeout(resolve, LOCAL_LOAD_TIMEOUT_MS))
+    ])
+
+const start = async (root) => {
+  const room = root.dataset.room
+  const username = root.dataset.username
+  const byId = (id) => document.getElementById(id)
+
+  const ydoc = new Y.Doc()
+  const ytext = ydoc.getText('colabspace')
+  const persistence = openLocalCopy(room, ydoc)
+
+  const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
+  // Connect only once the local copy is loaded, so that our first sync step 2 already carries
+  // the edits made offline.
+  const provider = new WebsocketProvider(wsBase, room, ydoc, { connect: false })
+  const awareness = provider.awareness
+  awareness.setLocalStateField('user', { name: username, ...userColor(username) })
+
+  const chat = new ChatPanel({
+    room,
+    username,
+    log: byId('chat-log'),
+    form: byId('chat-form'),
+    input: byId('chat-input'),
+    olderButton: byId('chat-load-older')
+  })
+  const channel = new ChatChannel(provider, {
+    onAck: (message) => chat.onAck(message),
+    onMessage: (message) => chat.onMessage(message),
+    onRejected: (clientId, reason) => chat.onRejected(clientId, reason),
+    onHistory: (messages) => chat.onHistory(messages)
+  })
+  chat.attach(channel)
+
+  const connection = { everConnected: false, closed: null }
+  const statusView = { connectionEl: byId('connection-status'), syncEl: byId('sync-status') }
+  const render = () =>
+    renderStatus(statusView, {
+      online: navigator.onLine,
+      synced: provider.wsconnected && provider.synced,
+      everConnected: connection.everConnected,
+      closed: connection.closed,
+      unsaved: tracker.unsaved,
+      confirmed: tracker.confirmedOnce
+    })
+  const tracker = new SyncTracker({ ydoc, provider, channel, chat, persistence, room, onChange: render })
+
+  provider.on('status', ({ status }) => {
+    if (status === 'connected') {
+      connection.everConnected = true
+      chat.onConnected()
+    } else {
+      chat.onDisconnected()
+    }
+    render()
+  })
+  provider.on('sync', render)
+  // The server ended the connection for good (close code 4400-4499); y-websocket stops retrying.
+  provider.on('closed', ({ code }) => {
+    connection.closed = { code }
+    render()
+  })
+  // The browser knows before the socket does: stop writing into a dead connection and let
+  // everything queue locally; reconnect as soon as the network is back.
+  window.addEventListener('offline', () => {
+    provider.disconnect()
+    render()
+  })
+  window.addEventListener('online', () => {
+    if (connection.closed === null) provider.connect()
+    render()
+  })
+
+  bindPresence(awareness, byId('presence'), username)
+  render()
+  chat.loadLatest()
+
+  await whenLocalLoaded(persistence)
+  const { view, undoManager } = createEditor(byId('editor'), ytext, awareness)
+  if (navigator.onLine) provider.connect()
+
+  // Handles for the browser tests and for debugging from the console.
+  window.chatspace = {
+    ydoc,
+    provider,
+    awareness,
+    view,
+    undoManager,
+    persistence,
+    chat,
+    text: () => ytext.toString(),
+    outbox: () => chat.pending(),
+    unsaved: () => tracker.unsaved
+  }
+  root.dataset.ready = 'true'
+}
+
+const root = document.getElementById('room')
+if (root) start(root)

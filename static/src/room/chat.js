@@ -1,0 +1,377 @@
+// The chat panel: history over HTTP, live messages over the room socket, and the outbox.
+//
+// Invariants of the log (#chat-log):
+// - confirmed messages (stored by the server, `data-id`) come first, sorted by id, each once;
+// - messages not yet acknowledged (`data-client-id` without `data-id`) follow, in the order
+//   they were written;
+// - text from the server or the user is only ever assigned with textContent.
+import { normalizeMessage } from '../lib/chat-frames.js'
+import { uuid } from '../lib/storage.js'
+import { Outbox } from './outbox.js'
+
+const PAGE_SIZE = 50
+const MAX_TEXT = 4000
+
+const REJECTION_TEXT = {
+  empty: 'Not sent: the message was empty.',
+  too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`
+}
+
+const el = (tag, className, text) => {
+  const node = document.createElement(tag)
+  if (className) node.className = className
+  if (text !== undefined) node.textContent = text
+  return node
+}
+
+const sameDay = (a, b) =>
+  a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate()
+
+/** A `<time>` showing `iso` in the reader's time zone and locale. */
+const timeElement = (iso) => {
+  const node = el('time', 'chat-time')
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) {
+    node.textContent = iso
+    return node
+  }
+  node.dateTime = date.toISOString()
+  node.title = date.toLocaleString()
+  const clock = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+  node.textContent = sameDay(date, new Date())
+    ? clock
+    : `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${clock}`
+  return node
+}
+
+export class ChatPanel {
+  /**
+   * @param {object} opts
+   * @param {string} opts.room
+   * @param {string} opts.username
+   * @param {HTMLOListElement} opts.log
+   * @param {HTMLFormElement} opts.form
+   * @param {HTMLTextAreaElement} opts.input
+   * @param {HTMLButtonElement} opts.olderButton
+   */
+  constructor ({ room, username, log, form, input, olderButton }) {
+    this.room = room
+    this.username = username
+    this.log = log
+    this.form = form
+    this.input = input
+    this.olderButton = olderButton
+    /** set by `attach`; chat works without it (everything waits in the outbox) */
+    this.channel = null
+    this.outbox = new Outbox(username, room)
+    /** @type {Map<number, HTMLLIElement>} confirmed messages by id */
+    this.byId = new Map()
+    /** @type {Map<string, HTMLLIElement>} unacknowledged (or rejected) messages by client_id */
+    this.byClientId = new Map()
+    this.highestId = 0
+    this.lowestId = 0
+    this.connected = false
+    /** the first page of history has been loaded, so `since` requests can start from it */
+    this.historyLoaded = false
+    this.historyLoading = null
+    this.catchingUp = false
+    /** @type {Array<() => void>} */
+    this.historyWaiters = []
+
+    for (const entry of this.outbox.all()) this.showPending(entry)
+    form.addEventListener('submit', (event) => {
+      event.preventDefault()
+      this.submit()
+    })
+    input.addEventListener('keydown', (event) => {
+      // Enter sends, Shift+Enter starts a new line; never while an IME is composing.
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault()
+        this.submit()
+      }
+    })
+    olderButton.addEventListener('click', () => this.loadOlder())
+  }
+
+  /** @param {import('./chat-channel.js').ChatChannel} channel */
+  attach (channel) {
+    this.channel = channel
+  }
+
+  // ---- history over HTTP -------------------------------------------------------------------
+
+  async fetchPage (before) {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) })
+    if (before) params.set('before', String(before))
+    const response = await fetch(`/rooms/${encodeURIComponent(this.room)}/messages?${params}`, {
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json' }
+    })
+    if (!response.ok) throw new Error(`GET messages: HTTP ${response.status}`)
+    const body = await response.json()
+    const messages = Array.isArray(body.messages) ? body.messages : []
+    return { messages, more: body.more === true }
+  }
+
+  /** Loads the latest page once; a failed load is retried by the next call. */
+  loadLatest () {
+    if (this.historyLoaded) return Promise.resolve()
+    if (this.historyLoading) return this.historyLoading
+    this.historyLoading = this.fetchPage(0).then(
+      ({ messages, more }) => {
+        this.setNotice(null)
+        this.insertMany(messages)
+        this.olderButton.hidden = !more
+        this.historyLoaded = true
+        this.historyLoading = null
+        const waiters = this.historyWaiters
+        this.historyWaiters = []
+        waiters.forEach((resolve) => resolve())
+      },
+      (error) => {
+        this.historyLoading = null
+        this.setNotice('Earlier messages could not be loaded. They will appear once the connection is back.')
+        console.warn('chatspace: loading chat history failed', error)
+      }
+    )
+    return this.historyLoading
+  }
+
+  /** Resolves once the first page of history is in (which may need a later `loadLatest`). */
+  whenHistoryLoaded () {
+    if (this.historyLoaded) return Promise.resolve()
+    return new Promise((resolve) => this.historyWaiters.push(resolve))
+  }
+
+  async loadOlder () {
+    const button = this.olderButton
+    button.disabled = true
+    try {
+      const before = this.lowestId
+      const { messages, more } = await this.fetchPage(before)
+      const scroller = this.log
+      const fromBottom = scroller.scrollHeight - scroller.scrollTop
+      this.insertMany(messages, { scroll: false })
+      // keep the messages that were on screen where they were
+      scroller.scrollTop = scroller.scrollHeight - fromBottom
+      button.hidden = !more
+      button.textContent = 'Load older messages'
+    } catch (error) {
+      console.warn('chatspace: loading older messages failed', error)
+      button.textContent = 'Could not load older messages. Try again'
+    } finally {
+      button.disabled = false
+    }
+  }
+
+  setNotice (text) {
+    let notice = this.log.querySelector(':scope > li.chat-notice')
+    if (text === null) {
+      if (notice) notice.remove()
+      return
+    }
+    if (!notice) {
+      notice = el('li', 'chat-notice')
+      this.log.prepend(notice)
+    }
+    notice.textContent = text
+  }
+
+  // ---- socket events -----------------------------------------------------------------------
+
+  /** Called when the socket is open (again): catch up on what was missed, then send the outbox. */
+  onConnected () {
+    this.connected = true
+    this.refreshPendingLabels()
+    this.flushOutbox()
+    this.loadLatest()
+    this.whenHistoryLoaded().then(() => {
+      if (this.connected) this.catchUp(this.highestId)
+    })
+  }
+
+  onDisconnected () {
+    this.connected = false
+    this.catchingUp = false
+    this.refreshPendingLabels()
+  }
+
+  /** `since` from `after`, repeated while the server says there is more. */
+  catchUp (after) {
+    if (!this.channel) return
+    this.catchingUp = this.channel.since(after, (messages, more) => {
+      const last = messages.length > 0 ? normalizeMessage(messages[messages.length - 1]) : null
+      if (more && last) {
+        this.catchUp(last.id)
+      } else {
+        this.catchingUp = false
+      }
+    })
+  }
+
+  flushOutbox () {
+    if (!this.channel) return
+    for (const entry of this.outbox.all()) {
+      if (!this.channel.send({ type: 'send', client_id: entry.clientId, text: entry.text })) return
+    }
+  }
+
+  onAck (raw) {
+    const message = normalizeMessage(raw)
+    if (!message) return
+    if (message.clientId) this.settle(message.clientId)
+    this.insert(message, { scroll: true })
+  }
+
+  onMessage (raw) {
+    const message = normalizeMessage(raw)
+    if (!message) return
+    // Our own message sent from another tab: that tab's resend would be acknowledged anyway, but
+    // there is no need to keep showing it as pending here.
+    if (message.clientId && message.author.toLowerCase() === this.username.toLowerCase()) {
+      this.settle(message.clientId)
+    }
+    this.insert(message, { scroll: true })
+  }
+
+  onRejected (clientId, reason) {
+    this.outbox.remove(clientId)
+    const item = this.byClientId.get(clientId)
+    if (item && !item.classList.contains('chat-message--rejected')) this.markRejected(item, clientId, reason)
+  }
+
+  /** Shows why a message was not sent; the text stays visible (and copyable) until dismissed. */
+  markRejected (item, clientId, reason) {
+    item.classList.remove('chat-message--pending')
+    item.classList.add('chat-message--rejected')
+    const state = item.querySelector('.chat-state')
+    state.textContent = REJECTION_TEXT[reason] ?? `Not sent (${reason || 'refused by the server'}).`
+    const dismiss = el('button', 'chat-dismiss', 'Dismiss')
+    dismiss.type = 'button'
+    dismiss.addEventListener('click', () => {
+      item.remove()
+      this.byClientId.delete(clientId)
+    })
+    item.querySelector('.chat-meta').append(dismiss)
+  }
+
+  onHistory (messages) {
+    this.insertMany(messages)
+  }
+
+  // ---- sending -----------------------------------------------------------------------------
+
+  submit () {
+    const text = this.input.value
+    if (text.trim() === '') {
+      this.input.focus()
+      return
+    }
+    const entry = { clientId: uuid(), text, createdAt: new Date().toISOString() }
+    // The server counts characters (code points), as does this check. The textarea's maxlength
+    // normally stops long input before; if it did not, say so now rather than after a round
+    // trip, and leave the text in the input to be shortened.
+    if ([...text].length > MAX_TEXT) {
+      this.showPending(entry)
+      this.markRejected(this.byClientId.get(entry.clientId), entry.clientId, 'too_long')
+      this.scrollToEnd()
+      return
+    }
+    // Into the outbox first: if the tab dies before the ack, the next load sends it again.
+    this.outbox.add(entry)
+    this.showPending(entry)
+    this.input.value = ''
+    if (this.channel) this.channel.send({ type: 'send', client_id: entry.clientId, text })
+    this.scrollToEnd()
+  }
+
+  /** The outbox entry `clientId` is delivered: forget it and drop its pending line. */
+  settle (clientId) {
+    this.outbox.remove(clientId)
+    const item = this.byClientId.get(clientId)
+    if (item && item.classList.contains('chat-message--pending')) {
+      item.remove()
+      this.byClientId.delete(clientId)
+    }
+  }
+
+  /** The messages in the outbox, for tests and debugging. */
+  pending () {
+    return this.outbox.all()
+  }
+
+  // ---- rendering ---------------------------------------------------------------------------
+
+  buildItem ({ author, text, sentAt }, own) {
+    const item = el('li', own ? 'chat-message chat-message--own' : 'chat-message')
+    const meta = el('div', 'chat-meta')
+    meta.append(el('span', 'chat-author', author))
+    if (own) meta.append(el('span', 'chat-you', '(you)'))
+    meta.append(timeElement(sentAt))
+    item.append(meta, el('p', 'chat-text', text))
+    return item
+  }
+
+  pendingLabel () {
+    return this.connected ? 'Sending…' : 'Waiting for connection'
+  }
+
+  showPending (entry) {
+    if (this.byClientId.has(entry.clientId)) return
+    const item = this.buildItem({ author: this.username, text: entry.text, sentAt: entry.createdAt }, true)
+    item.classList.add('chat-message--pending')
+    item.dataset.clientId = entry.clientId
+    item.querySelector('.chat-meta').append(el('span', 'chat-state', this.pendingLabel()))
+    this.byClientId.set(entry.clientId, item)
+    this.log.append(item)
+  }
+
+  refreshPendingLabels () {
+    for (const item of this.byClientId.values()) {
+      if (item.classList.contains('chat-message--pending')) {
+        item.querySelector('.chat-state').textContent = this.pendingLabel()
+      }
+    }
+  }
+
+  insertMany (rawMessages, { scroll = true } = {}) {
+    const stick = scroll && this.nearBottom()
+    for (const raw of rawMessages) {
+      const message = normalizeMessage(raw)
+      if (message) this.insert(message, { scroll: false })
+    }
+    if (stick) this.scrollToEnd()
+  }
+
+  insert (message, { scroll }) {
+    if (this.byId.has(message.id)) return
+    const stick = scroll && this.nearBottom()
+    const own = message.author.toLowerCase() === this.username.toLowerCase()
+    const item = this.buildItem(message, own)
+    item.dataset.id = String(message.id)
+    if (message.clientId) item.dataset.clientId = message.clientId
+    this.byId.set(message.id, item)
+
+    // Walk back from the last confirmed message: new messages almost always go at the end.
+    let before = this.log.querySelector(':scope > li[data-client-id]:not([data-id])')
+    let node = before ? before.previousElementSibling : this.log.lastElementChild
+    while (node && node.dataset.id && Number(node.dataset.id) > message.id) {
+      before = node
+      node = node.previousElementSibling
+    }
+    this.log.insertBefore(item, before)
+
+    this.highestId = Math.max(this.highestId, message.id)
+    this.lowestId = this.lowestId === 0 ? message.id : Math.min(this.lowestId, message.id)
+    if (stick) this.scrollToEnd()
+  }
+
+  nearBottom () {
+    const log = this.log
+    return log.scrollHeight - log.scrollTop - log.clientHeight < 48
+  }
+
+  scrollToEnd () {
+    this.log.scrollTop = this.log.scrollHeight
+  }
+}

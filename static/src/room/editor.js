@@ -1,0 +1,43 @@
+// The CodeMirror 6 editor bound to the shared Y.Text. Undo and redo go through the
+// Y.UndoManager that yCollab sets up, which tracks only this editor's own transactions, so
+// Ctrl/Cmd+Z never reverts someone else's typing. CodeMirror's own history() must not be added
+// next to it (both would react to the same keys).
+import * as Y from 'yjs'
+import { EditorState } from '@codemirror/state'
+import {
+  EditorView,
+  keymap,
+  lineNumbers,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  drawSelection,
+  placeholder
+} from '@codemirror/view'
+import { defaultKeymap } from '@codemirror/commands'
+import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
+
+/**
+ * @param {HTMLElement} parent
+ * @param {Y.Text} ytext
+ * @param {import('y-protocols/awareness').Awareness} awareness
+ */
+export const createEditor = (parent, ytext, awareness) => {
+  const undoManager = new Y.UndoManager(ytext)
+  const state = EditorState.create({
+    doc: ytext.toString(),
+    extensions: [
+      lineNumbers(),
+      highlightActiveLineGutter(),
+      highlightActiveLine(),
+      drawSelection(),
+      EditorView.lineWrapping,
+      placeholder('Start writing. Everyone in the room sees your changes as you type.'),
+      EditorView.contentAttributes.of({ 'aria-label': 'Shared document', 'aria-multiline': 'true' }),
+      // the yjs undo keys first so that they win over anything in the default keymap
+      keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
+      yCollab(ytext, awareness, { undoManager })
+    ]
+  })
+  const view = new EditorView({ state, parent })
+  return { view, undoManager }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real server on a free port, a fresh SQLite file per test, real HTTP
+//! clients and real WebSocket clients.
+
+mod accounts;
+mod chat;
+mod helpers;
+mod persistence;
+mod realtime;
+mod restart;
+mod rooms;
+mod security;
+mod sockets;
+mod throttle;
+mod ws;

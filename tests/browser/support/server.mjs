@@ -1,0 +1,110 @@
+// Boots the real `chatspace` binary for the browser tests: a free port on 127.0.0.1, a fresh
+// SQLite file in a temporary directory, ready once GET /healthz answers 200. The same database
+// can be started again after a stop, which is how the restart test checks persistence.
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
+import { dirname, resolve, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+const suiteDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** `CHATSPACE_BIN` (relative to the working directory), else target/release next to the repo. */
+export const serverBinary = () =>
+  process.env.CHATSPACE_BIN
+    ? resolve(process.cwd(), process.env.CHATSPACE_BIN)
+    : resolve(suiteDir, '../../target/release/chatspace')
+
+/** A port that was free a moment ago (the kernel picks it; we release it for the server). */
+export const freePort = () =>
+  new Promise((resolvePort, reject) => {
+    const probe = createServer()
+    probe.unref()
+    probe.on('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => resolvePort(port))
+    })
+  })
+
+export class ChatspaceServer {
+  /**
+   * @param {string} dir a temporary directory for the database and the log
+   */
+  constructor (dir) {
+    this.dir = dir
+    this.bin = serverBinary()
+    this.databaseUrl = `sqlite://${join(dir, 'test.db')}`
+    this.logPath = join(dir, 'server.log')
+    this.port = 0
+    this.child = null
+    this.exited = null
+  }
+
+  get origin () {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  url (path = '/') {
+    return new URL(path, this.origin).href
+  }
+
+  /** Starts the server (on the same port and database as before, when restarting). */
+  async start () {
+    if (!existsSync(this.bin)) {
+      throw new Error(`server binary not found at ${this.bin}: run \`cargo build --release\` or set CHATSPACE_BIN`)
+    }
+    if (this.port === 0) this.port = await freePort()
+    const log = openSync(this.logPath, 'a')
+    const child = spawn(this.bin, ['--bind', `127.0.0.1:${this.port}`, '--database-url', this.databaseUrl], {
+      cwd: this.dir,
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
+      stdio: ['ignore', log, log]
+    })
+    closeSync(log)
+    this.child = child
+    this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })))
+    await this.waitHealthy()
+  }
+
+  async waitHealthy (timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs
+    let exit = null
+    this.exited.then((e) => { exit = e })
+    while (Date.now() < deadline) {
+      if (exit) throw new Error(`server exited during start (${JSON.stringify(exit)}):\n${this.logTail()}`)
+      try {
+        const response = await fetch(this.url('/healthz'))
+        if (response.status === 200) return
+      } catch {
+        // not listening yet
+      }
+      await sleep(100)
+    }
+    throw new Error(`server did not answer /healthz with 200 within ${timeoutMs} ms:\n${this.logTail()}`)
+  }
+
+  /** Stops the server: SIGTERM (a normal shutdown), SIGKILL if it does not exit in 20 s. */
+  async stop () {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    await this.exited
+    clearTimeout(timer)
+    this.child = null
+  }
+
+  logTail (lines = 25) {
+    try {
+      return readFileSync(this.logPath, 'utf8')
+        .replace(/\x1b\[[0-9;]*m/g, '') // colour codes
+        .split('\n')
+        .slice(-lines)
+        .join('\n')
+    } catch {
+      return '(no server log)'
+    }
+  }
+}
