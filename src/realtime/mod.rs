@@ -4,6 +4,8 @@
 
 mod bench;
 mod chat;
+mod handle;
+mod ingest;
 mod persist;
 mod ratelimit;
 mod registry;

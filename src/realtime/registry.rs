@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use super::room::{self, Command, RoomHandle};
+use super::handle::{Command, RoomHandle};
+use super::room;
 use crate::config::Config;
 use crate::store::Store;
 

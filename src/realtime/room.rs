@@ -1,73 +1,24 @@
 //! One task per live room. It owns the room's document, the awareness states, the list of
-//! connections and the room's persistence; connections talk to it through a [`RoomHandle`]. All
+//! connections and the room's persistence; connections talk to it through a `RoomHandle`. All
 //! of a room's updates are applied in one order, here, and stored in batches from here.
 
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
-use chatspace_crdt::codec::update_frame;
-use chatspace_crdt::{
-    decode_client_frame, BatchFailure, ClientID, ClientMessage, IncomingUpdate, Limits, RoomDoc,
-    SnapshotFormat,
-};
-use tokio::sync::{mpsc, oneshot};
+use chatspace_crdt::codec::ChatRequest;
+use chatspace_crdt::{ClientID, ClientMessage, RoomDoc, SnapshotFormat};
+use tokio::sync::mpsc;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
 use super::chat;
+use super::handle::{Command, RoomUnavailable};
 use super::persist::DocPersistence;
 use super::registry::Rooms;
 use super::socket::{CloseCode, Outbound};
 use crate::auth::CurrentUser;
 use crate::store::StoredDocument;
 
-/// Updates taken from the queue at once and applied together (the document applies them in
-/// transactions of up to 64): small batches are cheaper per update than single ones, giant ones
-/// are a cliff (shared/PERF-NOTES.md).
-const APPLY_BATCH: usize = 256;
-
-/// What a connection can ask of its room.
-pub enum Command {
-    /// Subscribe: the room sends the greeting (its sync step 1 and the awareness states) into
-    /// `out`, then everything the connection should see.
-    Join {
-        conn: u64,
-        user: CurrentUser,
-        out: mpsc::Sender<Outbound>,
-        reply: oneshot::Sender<Result<(), RoomUnavailable>>,
-    },
-    /// A decoded message from a joined connection.
-    Message { conn: u64, message: ClientMessage },
-    /// The connection is gone.
-    Leave { conn: u64 },
-}
-
-/// The room's stored data cannot be read; an operator has to look.
-#[derive(Debug, Clone, Copy)]
-pub struct RoomUnavailable;
-
-/// How connections reach a room's task.
-#[derive(Clone, Debug)]
-pub struct RoomHandle {
-    /// The room task's queue; bounded, so a flood from one socket makes that socket wait.
-    tx: mpsc::Sender<Command>,
-}
-
-impl RoomHandle {
-    pub fn new(tx: mpsc::Sender<Command>) -> Self {
-        Self { tx }
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.tx.is_closed()
-    }
-
-    /// Queues a command; `false` when the room task has stopped.
-    pub async fn send(&self, command: Command) -> bool {
-        self.tx.send(command).await.is_ok()
-    }
-}
-
-struct Subscriber {
+pub(super) struct Subscriber {
     user: CurrentUser,
     out: mpsc::Sender<Outbound>,
     /// Awareness client ids announced on this connection, removed for everyone when it closes
@@ -133,7 +84,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
     }
 }
 
-fn load_doc(stored: &StoredDocument) -> Result<RoomDoc, String> {
+pub(super) fn load_doc(stored: &StoredDocument) -> Result<RoomDoc, String> {
     let snapshot = match &stored.snapshot {
         Some(s) => Some((
             s.data.as_slice(),
@@ -153,13 +104,15 @@ enum Exit {
     Failed,
 }
 
-struct LiveRoom {
-    room_id: i64,
-    rooms: Rooms,
-    rx: mpsc::Receiver<Command>,
-    subscribers: HashMap<u64, Subscriber>,
-    doc: RoomDoc,
-    persistence: DocPersistence,
+/// A loaded room: what the room task owns.
+pub(super) struct LiveRoom {
+    pub(super) room_id: i64,
+    pub(super) rooms: Rooms,
+    /// The commands of every connection, in one order.
+    pub(super) rx: mpsc::Receiver<Command>,
+    pub(super) subscribers: HashMap<u64, Subscriber>,
+    pub(super) doc: RoomDoc,
+    pub(super) persistence: DocPersistence,
 }
 
 impl LiveRoom {
@@ -290,6 +243,12 @@ impl LiveRoom {
                 let Some(author) = self.subscribers.get(&conn).map(|s| s.user.clone()) else {
                     return Ok(None);
                 };
+                if matches!(request, ChatRequest::Since { .. }) {
+                    // The answer promises that everything sent before it is stored.
+                    if let Err(error) = self.persistence.flush().await {
+                        tracing::error!(%error, "storing updates before a catch-up failed");
+                    }
+                }
                 let replies =
                     chat::handle(self.rooms.store(), self.room_id, &author, request).await;
                 if let Some(frame) = replies.to_sender {
@@ -303,126 +262,8 @@ impl LiveRoom {
         Ok(None)
     }
 
-    /// At shutdown: updates that already reached the room's queue are applied, so the final
-    /// save includes them. Everything else still queued is dropped with the connections.
-    async fn apply_queued_updates(&mut self) {
-        self.rx.close();
-        let mut batch = Vec::new();
-        while let Ok(command) = self.rx.try_recv() {
-            if let Command::Message {
-                conn,
-                message: ClientMessage::Update(u) | ClientMessage::SyncStep2(u),
-            } = command
-            {
-                batch.push((conn, u));
-            }
-        }
-        if !batch.is_empty() {
-            let _ = self.apply_batch(batch).await;
-        }
-    }
-
-    /// Moves update messages waiting in the queue into `batch`, up to [`APPLY_BATCH`]. Returns the
-    /// first other command taken, to be handled next.
-    fn take_more_updates(&mut self, batch: &mut Vec<(u64, IncomingUpdate)>) -> Option<Command> {
-        while batch.len() < APPLY_BATCH {
-            match self.rx.try_recv() {
-                Ok(Command::Message {
-                    conn,
-                    message: ClientMessage::Update(u) | ClientMessage::SyncStep2(u),
-                }) => {
-                    batch.push((conn, u));
-                }
-                Ok(other) => return Some(other),
-                Err(_) => return None,
-            }
-        }
-        None
-    }
-
-    /// Applies updates in order; each one that is now part of the document is queued for the log
-    /// and relayed to everyone but its sender. An update the document refuses closes its sender's
-    /// connection (4400), and the room recovers without disturbing anyone else.
-    async fn apply_batch(&mut self, batch: Vec<(u64, IncomingUpdate)>) -> Result<(), ()> {
-        let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
-        let mut pending: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
-        let mut positions: Vec<usize> = (0..pending.len()).collect();
-        loop {
-            let outcome = self.doc.apply_updates(pending);
-            for applied in outcome.applied {
-                let Some(&conn) = positions.get(applied.index).and_then(|&i| senders.get(i)) else {
-                    continue;
-                };
-                let raw = Bytes::from(applied.raw);
-                self.broadcast(Some(conn), Bytes::from(update_frame(&raw)));
-                self.persistence.push(raw);
-            }
-            let Some(failure) = outcome.failure else {
-                return Ok(());
-            };
-            (pending, positions) = self.recover(failure, &senders, &positions).await?;
-        }
-    }
-
-    /// After an update failed, the document cannot be trusted: store what was applied, reload
-    /// the document from the database (which then holds everything the clients were sent), and
-    /// return the updates of the batch that still have to be applied, one per transaction.
-    async fn recover(
-        &mut self,
-        failure: BatchFailure,
-        senders: &[u64],
-        positions: &[usize],
-    ) -> Result<(Vec<IncomingUpdate>, Vec<usize>), ()> {
-        let sender_of = |index: usize| positions.get(index).and_then(|&i| senders.get(i)).copied();
-        if let Some(conn) = failure.culprit.and_then(sender_of) {
-            self.reject(conn, &failure.error);
-        }
-        let reloaded = match self.persistence.flush().await {
-            Ok(()) => match self.rooms.store().load_document(self.room_id).await {
-                Ok(stored) => load_doc(&stored),
-                Err(error) => Err(error.to_string()),
-            },
-            Err(error) => Err(error.to_string()),
-        };
-        let doc = match reloaded {
-            Ok(doc) => doc,
-            Err(reason) => {
-                tracing::error!(
-                    reason,
-                    "the room could not recover from a failed update; closing it"
-                );
-                self.close_all(CloseCode::TryAgainLater);
-                return Err(());
-            }
-        };
-        // Awareness states are not stored: carry them over to the reloaded document.
-        let old = std::mem::replace(&mut self.doc, doc);
-        if let Ok(ClientMessage::Awareness(states)) =
-            decode_client_frame(&old.awareness_states_frame(), &Limits::default())
-        {
-            let _ = self.doc.apply_awareness(states);
-        }
-        tracing::warn!(error = %failure.error, retry = failure.retry.len(), "room reloaded after a failed update");
-        let mut retry = Vec::new();
-        let mut retry_positions = Vec::new();
-        for (index, raw) in failure.retry {
-            match IncomingUpdate::decode_v1(raw) {
-                Ok(update) => {
-                    retry.push(update);
-                    retry_positions.push(positions.get(index).copied().unwrap_or(usize::MAX));
-                }
-                Err(error) => {
-                    if let Some(conn) = sender_of(index) {
-                        self.reject(conn, &error);
-                    }
-                }
-            }
-        }
-        Ok((retry, retry_positions))
-    }
-
     /// Closes one connection for a bad message; the room and everyone else carry on.
-    fn reject(&mut self, conn: u64, error: &dyn std::fmt::Display) {
+    pub(super) fn reject(&mut self, conn: u64, error: &dyn std::fmt::Display) {
         if let Some(sub) = self.subscribers.get(&conn) {
             tracing::warn!(conn, user = sub.user.username, %error, "closing a connection for a bad message");
             let _ = sub.out.try_send(Outbound::Close(CloseCode::Malformed));
@@ -433,7 +274,7 @@ impl LiveRoom {
     /// Sends to one connection. A connection whose queue is full is dropped: its socket closes
     /// with 1013, the client reconnects and catches up through sync step 1/2, so nothing is lost
     /// and the room never waits for it.
-    fn send_to(&mut self, conn: u64, frame: Bytes) {
+    pub(super) fn send_to(&mut self, conn: u64, frame: Bytes) {
         let full = self
             .subscribers
             .get(&conn)
@@ -445,7 +286,7 @@ impl LiveRoom {
     }
 
     /// Sends `frame` to every connection but `except`, then drops those that fell behind.
-    fn broadcast(&mut self, except: Option<u64>, frame: Bytes) {
+    pub(super) fn broadcast(&mut self, except: Option<u64>, frame: Bytes) {
         let lagging: Vec<u64> = self
             .subscribers
             .iter()
@@ -462,7 +303,7 @@ impl LiveRoom {
 
     /// Forgets a connection (dropping its queue closes its socket) and tells everyone its
     /// awareness states are gone.
-    fn drop_connection(&mut self, conn: u64) {
+    pub(super) fn drop_connection(&mut self, conn: u64) {
         let Some(sub) = self.subscribers.remove(&conn) else {
             return;
         };
@@ -472,7 +313,7 @@ impl LiveRoom {
         }
     }
 
-    fn close_all(&mut self, code: CloseCode) {
+    pub(super) fn close_all(&mut self, code: CloseCode) {
         for (_, sub) in self.subscribers.drain() {
             let _ = sub.out.try_send(Outbound::Close(code));
         }

@@ -14,8 +14,8 @@ use chatspace_crdt::{decode_client_frame, Limits};
 use tokio::sync::{mpsc, oneshot};
 use tower_sessions::Session;
 
+use super::handle::Command;
 use super::ratelimit::{RateLimiter, RateLimits};
-use super::room::Command;
 use crate::auth::{current_user, CurrentUser};
 use crate::state::AppState;
 

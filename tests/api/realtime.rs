@@ -71,6 +71,7 @@ async fn a_client_that_edited_offline_converges_after_reconnecting() {
     let users = room_with_users(&app, &["alice", "bob"]).await;
     let mut alice = WsClient::join(&app, &users[0], "doc", 1).await;
     alice.insert(0, "shared line\n").await;
+    alice.roundtrip().await;
     let bob = WsClient::join(&app, &users[1], "doc", 2).await;
     assert_eq!(bob.text(), "shared line\n");
 

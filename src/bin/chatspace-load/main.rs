@@ -1,0 +1,80 @@
+//! `chatspace-load`: a y-websocket load generator and scriptable client for ChatSpace and the
+//! reference Node servers (issue 5). Build with `cargo build --release --bin chatspace-load`.
+//!
+//! # Usage
+//!
+//! One scriptable client (JSON lines; used by the Node interop suite next to stock Yjs clients):
+//! ```text
+//! chatspace-load client --url ws://127.0.0.1:PORT/ws/ROOM [--cookie "chatspace_session=..."]
+//!                       [--client-id N] [--framing y-websocket|hocuspocus]
+//! stdin : {"op":"insert","index":N,"text":"…"}  {"op":"delete","index":N,"len":N}  {"op":"text"}
+//!         {"op":"disconnect"}  {"op":"connect"}  {"op":"quit"}        (end of input = quit)
+//! stdout: {"event":"synced","text":"…"}  {"event":"text","text":"…"}  {"event":"disconnected"}
+//!         {"event":"closed","code":N}  {"event":"error","message":"…"}
+//! ```
+//! Indices count UTF-16 code units, as in Yjs. The exit status is 0 after `quit`, 1 when the
+//! first connection fails, 2 when the server sends something undecodable.
+//!
+//! Load (R rooms × C clients, W writers per room typing at HZ each; or a concurrent trace):
+//! ```text
+//! chatspace-load run --url ws://127.0.0.1:PORT/ws --rooms R --clients C --writers W --rate HZ
+//!                    --duration SECS [--framing y-websocket|hocuspocus] [--server-pid PID]
+//!                    [--trace PATH] [--json]
+//! ```
+//! Idle connections and the server memory they cost:
+//! ```text
+//! chatspace-load idle --url ws://127.0.0.1:PORT/ws --connections N [--server-pid PID] [--json]
+//! ```
+//! `--url` is the base the room name is appended to, as y-websocket's provider does:
+//! `ws://host:port/ws` for ChatSpace (started with `--bench-open-access`), `ws://host:port` for
+//! y-websocket's `bin/server.cjs` and for Hocuspocus (`--framing hocuspocus`). Results are
+//! explained in `docs/load-results.md`; `benches/load/run.sh` runs everything.
+//!
+//! Map: `wire` (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
+//! `client` (the `client` subcommand), `tracker` (edit → delivery latency), `peer` (one load
+//! connection), `agent` and `trace` (trace replay), `run` (the `run` subcommand), `idle`,
+//! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON).
+
+mod client;
+mod conn;
+mod replica;
+mod wire;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "chatspace-load",
+    about = "y-websocket load generator and scriptable client"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One scriptable client: JSON commands on stdin, JSON events on stdout.
+    Client(client::ClientArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the tokio runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Client(args) => client::run(args).await,
+        }
+    })
+}

@@ -1,0 +1,223 @@
+//! A client's copy of a room: either a full yrs document (writers, replaying agents, the
+//! `client` subcommand and the convergence sample), or a "light" replica that only keeps the
+//! state vector of what it has received. Both decode every update they are sent, which is what
+//! tells the load generator which edits arrived; only the full one integrates it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use chatspace_crdt::codec::client::{answer_server_step1, client_step1};
+use chatspace_crdt::codec::{sync_step1_frame, sync_step2_frame};
+use chatspace_crdt::TEXT_NAME;
+use yrs::updates::decoder::Decode;
+use yrs::{
+    ClientID, Doc, GetString, Map, MapRef, OffsetKind, Options, ReadTxn, StateVector, Text,
+    TextRef, Transact, Update,
+};
+
+/// A full document: text indices count UTF-16 code units, as in JavaScript.
+pub struct FullDoc {
+    doc: Doc,
+    text: TextRef,
+    /// Written only to make a delete-only trace transaction advance this client's clock (see
+    /// `agent.rs`); the shared text never sees it.
+    marker: MapRef,
+    id: ClientID,
+}
+
+impl FullDoc {
+    pub fn new(id: ClientID) -> Self {
+        let doc = Doc::with_options(Options {
+            client_id: id,
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let text = doc.get_or_insert_text(TEXT_NAME);
+        let marker = doc.get_or_insert_map("chatspace-load");
+        FullDoc {
+            doc,
+            text,
+            marker,
+            id,
+        }
+    }
+
+    pub fn text(&self) -> String {
+        self.text.get_string(&self.doc.transact())
+    }
+
+    /// Length in UTF-16 code units.
+    pub fn len(&self) -> u32 {
+        self.text.len(&self.doc.transact())
+    }
+
+    /// This client's own clock: where its next edit starts.
+    pub fn own_clock(&self) -> u32 {
+        self.doc.transact().state_vector().get(&self.id)
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        self.doc.transact().state_vector()
+    }
+
+    /// Applies `patches` (splice triples: at `pos` delete `del`, then insert `ins`) in one
+    /// transaction and returns its v1 update. Out-of-range positions are errors, not panics.
+    /// With `mark`, a marker entry is written too, so the update always advances our clock.
+    pub fn splice(&self, patches: &[(u32, u32, &str)], mark: bool) -> Result<Vec<u8>, String> {
+        let mut txn = self.doc.transact_mut();
+        for &(pos, del, ins) in patches {
+            let len = self.text.len(&txn);
+            if pos.checked_add(del).is_none_or(|end| end > len) {
+                return Err(format!(
+                    "edit at {pos} (+{del}) is outside the text (length {len})"
+                ));
+            }
+            if del > 0 {
+                self.text.remove_range(&mut txn, pos, del);
+            }
+            if !ins.is_empty() {
+                self.text.insert(&mut txn, pos, ins);
+            }
+        }
+        if mark {
+            let clock = txn.state_vector().get(&self.id);
+            self.marker.insert(&mut txn, "m", i64::from(clock));
+        }
+        Ok(txn.encode_update_v1())
+    }
+
+    /// Integrates a v1 update; returns the upper bound of the clocks it carries, per client.
+    pub fn integrate(&self, bytes: &[u8]) -> Result<StateVector, String> {
+        guarded(|| {
+            let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
+            let sv = update.state_vector();
+            self.doc
+                .transact_mut()
+                .apply_update(update)
+                .map_err(|e| e.to_string())?;
+            Ok(sv)
+        })
+    }
+
+    /// Our sync step 1.
+    pub fn step1(&self) -> Vec<u8> {
+        client_step1(&self.doc)
+    }
+
+    /// Our answer to the server's step 1: everything it lacks.
+    pub fn answer(&self, server_sv: &StateVector) -> Vec<u8> {
+        answer_server_step1(&self.doc, server_sv)
+    }
+}
+
+/// A client's copy of the room.
+pub enum Replica {
+    Full(Box<FullDoc>),
+    /// Only what has been received: the upper clocks of every update, per client.
+    Light(StateVector),
+}
+
+impl Replica {
+    pub fn full(id: ClientID) -> Self {
+        Replica::Full(Box::new(FullDoc::new(id)))
+    }
+
+    pub fn state_vector(&self) -> StateVector {
+        match self {
+            Replica::Full(doc) => doc.state_vector(),
+            Replica::Light(sv) => sv.clone(),
+        }
+    }
+
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Replica::Full(doc) => Some(doc.text()),
+            Replica::Light(_) => None,
+        }
+    }
+
+    /// Takes in one received update; returns its upper state vector.
+    pub fn integrate(&mut self, bytes: &[u8]) -> Result<StateVector, String> {
+        match self {
+            Replica::Full(doc) => doc.integrate(bytes),
+            Replica::Light(seen) => {
+                let sv = upper_clocks(bytes)?;
+                for (&client, &clock) in sv.iter() {
+                    seen.set_max(client, clock);
+                }
+                Ok(sv)
+            }
+        }
+    }
+
+    pub fn step1(&self) -> Vec<u8> {
+        match self {
+            Replica::Full(doc) => doc.step1(),
+            Replica::Light(sv) => sync_step1_frame(sv),
+        }
+    }
+
+    pub fn answer(&self, server_sv: &StateVector) -> Vec<u8> {
+        match self {
+            Replica::Full(doc) => doc.answer(server_sv),
+            Replica::Light(_) => sync_step2_frame(Update::EMPTY_V1),
+        }
+    }
+}
+
+/// The upper bound of the clocks a v1 update carries, per client, without integrating it.
+pub fn upper_clocks(bytes: &[u8]) -> Result<StateVector, String> {
+    guarded(|| {
+        Update::decode_v1(bytes)
+            .map(|u| u.state_vector())
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Runs yrs code that may panic on bad input, turning a panic into an error.
+fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err("yrs panicked".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_count_utf16_units_like_javascript() {
+        let doc = FullDoc::new(1);
+        doc.splice(&[(0, 0, "a😀b")], false).unwrap();
+        assert_eq!(doc.len(), 4);
+        doc.splice(&[(3, 1, "c")], false).unwrap();
+        assert_eq!(doc.text(), "a😀c");
+    }
+
+    #[test]
+    fn out_of_range_edits_are_errors() {
+        let doc = FullDoc::new(1);
+        assert!(doc.splice(&[(1, 0, "x")], false).is_err());
+        assert!(doc.splice(&[(0, 1, "")], false).is_err());
+        assert!(doc.splice(&[(0, u32::MAX, "")], false).is_err());
+    }
+
+    #[test]
+    fn a_marked_delete_advances_the_clock_and_leaves_the_text_alone() {
+        let doc = FullDoc::new(7);
+        doc.splice(&[(0, 0, "abc")], false).unwrap();
+        let before = doc.own_clock();
+        let update = doc.splice(&[(1, 1, "")], true).unwrap();
+        assert_eq!(doc.text(), "ac");
+        assert_eq!(doc.own_clock(), before + 1);
+        let mut light = Replica::Light(StateVector::default());
+        assert_eq!(light.integrate(&update).unwrap().get(&7), before + 1);
+    }
+
+    #[test]
+    fn updates_carry_their_upper_clocks_and_garbage_is_an_error() {
+        let a = FullDoc::new(1);
+        let b = FullDoc::new(2);
+        let update = a.splice(&[(0, 0, "hello")], false).unwrap();
+        assert_eq!(b.integrate(&update).unwrap().get(&1), 5);
+        assert_eq!(b.text(), "hello");
+        assert!(b.integrate(&[0xff, 0xff, 0xff]).is_err());
+    }
+}
