@@ -67,13 +67,25 @@ async fn create_room(
     } else {
         match state.store.insert_room(name, user.id).await {
             Ok(id) => {
-                tracing::info!(room_id = id, room = name, user = user.username, "room created");
+                tracing::info!(
+                    room_id = id,
+                    room = name,
+                    user = user.username,
+                    "room created"
+                );
                 return Ok(Redirect::to(&format!("/rooms/{name}")).into_response());
             }
-            Err(e) if is_unique_violation(&e) => (
-                StatusCode::CONFLICT,
-                format!("That room name is taken (names ignore letter case): join “{name}” from the list or pick another name."),
-            ),
+            Err(e) if is_unique_violation(&e) => {
+                let existing = state.store.room_by_name(name).await?;
+                let taken = existing.map_or_else(|| name.to_owned(), |room| room.name);
+                (
+                    StatusCode::CONFLICT,
+                    format!(
+                        "That room name is taken: “{taken}” already exists (names ignore letter case). \
+                         Join it from the list or pick another name."
+                    ),
+                )
+            }
             Err(e) => return Err(e.into()),
         }
     };

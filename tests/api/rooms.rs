@@ -47,7 +47,10 @@ async fn a_room_name_taken_in_another_case_is_refused_with_an_explanation() {
     let response = alice.create_room("lobby").await;
     assert_eq!(response.status(), StatusCode::CONFLICT);
     let html = response.text().await.unwrap();
-    assert!(html.contains("That room name is taken"), "{html}");
+    assert!(
+        html.contains("That room name is taken: “Lobby” already exists"),
+        "{html}"
+    );
     assert!(html.contains("value=\"lobby\""), "what was typed is kept");
 }
 

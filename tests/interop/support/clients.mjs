@@ -1,0 +1,141 @@
+// The clients the tests drive: the stock Yjs client (an unmodified `WebsocketProvider` from
+// y-websocket, given a `ws` subclass that sends the session cookie, as Node has no browser
+// cookie jar) and a raw socket for frames a stock client never sends (chat, type 100).
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { eventually, within } from './wait.mjs'
+
+/** The chat message type of docs/protocol.md. */
+export const MESSAGE_CHAT = 100
+
+/** Every socket opened by the tests, so that cleanup can make sure none is left open. */
+const sockets = new Set()
+
+/**
+ * A `WebSocket` class for `WebSocketPolyfill`: the `ws` client with a `Cookie` header (none when
+ * `cookie` is empty). `log` counts the connection attempts and the message type of every frame
+ * received, which the provider itself does not expose.
+ */
+const cookieWebSocket = (cookie, log) =>
+  class CookieWebSocket extends WebSocket {
+    constructor (url, protocols) {
+      super(url, protocols, cookie ? { headers: { cookie } } : {})
+      sockets.add(this)
+      this.once('close', () => sockets.delete(this))
+      log.attempts++
+      this.on('message', (data) => log.frameTypes.push(new Uint8Array(data)[0]))
+    }
+  }
+
+/** Closes whatever sockets are still open (waiting briefly for close handshakes to finish). */
+export const closeStraySockets = async () => {
+  const open = [...sockets].filter((s) => s.readyState !== WebSocket.CLOSED)
+  await within('sockets to close', 2_000, Promise.all(open.map((s) => new Promise((resolve) => {
+    if (s.readyState === WebSocket.CLOSED) return resolve()
+    s.once('close', resolve)
+    if (s.readyState === WebSocket.OPEN) s.close()
+  })))).catch(() => {})
+  for (const s of sockets) s.terminate()
+  sockets.clear()
+}
+
+/** One person with the stock client: a `Y.Doc` synced through `WebsocketProvider`. */
+export class StockClient {
+  /**
+   * @param {{ wsBase: string, room: string, cookie?: string, name: string,
+   *   connect?: boolean, providerOptions?: object }} options
+   */
+  constructor ({ wsBase, room, cookie = '', name, connect = true, providerOptions = {} }) {
+    this.name = name
+    this.doc = new Y.Doc()
+    this.text = this.doc.getText('colabspace')
+    /** connection attempts and the type of every frame received, over all attempts */
+    this.log = { attempts: 0, frameTypes: [] }
+    /** close codes of the provider's `connection-close` events (null when it closed itself) */
+    this.closeCodes = []
+    /** `closed` events: the server said not to reconnect */
+    this.terminal = []
+    this.statuses = []
+    this.provider = new WebsocketProvider(wsBase, room, this.doc, {
+      WebSocketPolyfill: cookieWebSocket(cookie, this.log),
+      disableBc: true,
+      connect,
+      ...providerOptions
+    })
+    this.provider.on('connection-close', (event) => this.closeCodes.push(event ? event.code : null))
+    this.provider.on('closed', (event) => this.terminal.push(event.code))
+    this.provider.on('status', ({ status }) => this.statuses.push(status))
+    this.awareness = this.provider.awareness
+  }
+
+  get value () {
+    return this.text.toString()
+  }
+
+  get connected () {
+    return this.provider.wsconnected && this.provider.synced
+  }
+
+  insert (index, content) {
+    this.text.insert(index, content)
+  }
+
+  delete (index, length) {
+    this.text.delete(index, length)
+  }
+
+  /** Resolves once the provider is connected and has the server's sync step 2. */
+  waitSynced () {
+    return eventually(`${this.name} to connect and sync`, () => this.connected, {
+      describe: () => `statuses ${JSON.stringify(this.statuses)}, close codes ${JSON.stringify(this.closeCodes)}`
+    })
+  }
+
+  destroy () {
+    if (this.destroyed) return
+    this.destroyed = true
+    this.provider.destroy()
+    this.doc.destroy()
+  }
+}
+
+/**
+ * A plain socket on a room, for chat frames. It ignores the sync and awareness frames the
+ * server sends and keeps the chat objects it receives.
+ */
+export class ChatSocket {
+  constructor (wsBase, room, cookie) {
+    this.chat = []
+    this.closeCode = null
+    this.socket = new WebSocket(`${wsBase}/${room}`, { headers: { cookie } })
+    sockets.add(this.socket)
+    this.socket.binaryType = 'arraybuffer'
+    this.socket.on('message', (data) => {
+      const decoder = decoding.createDecoder(new Uint8Array(data))
+      if (decoding.readVarUint(decoder) === MESSAGE_CHAT) this.chat.push(JSON.parse(decoding.readVarString(decoder)))
+    })
+    this.socket.on('close', (code) => {
+      this.closeCode = code
+      sockets.delete(this.socket)
+    })
+    this.opened = within('the chat socket to open', 10_000, new Promise((resolve, reject) => {
+      this.socket.once('open', resolve)
+      this.socket.once('error', reject)
+    }))
+  }
+
+  /** Sends one chat object: varUint 100, then the JSON as a lib0 varString. */
+  send (object) {
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_CHAT)
+    encoding.writeVarString(encoder, JSON.stringify(object))
+    this.socket.send(encoding.toUint8Array(encoder))
+  }
+
+  close () {
+    this.socket.close()
+  }
+}

@@ -1,0 +1,22 @@
+// Seeded randomness, so that a failing run of a random scenario can be replayed with
+// INTEROP_SEED=<the seed it printed>.
+
+/** Tommy Ettinger's mulberry32 (public domain): a tiny 32-bit generator; floats in [0, 1). */
+const mulberry32 = (seed) => () => {
+  seed = (seed + 0x6d2b79f5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+export const seed = Number(process.env.INTEROP_SEED ?? Math.floor(Math.random() * 2 ** 31))
+
+/** An independent generator per client, derived from the run's seed. */
+export const randomSource = (stream) => {
+  const next = mulberry32(seed + stream * 7919)
+  return {
+    /** an integer in [0, n) */
+    below: (n) => Math.floor(next() * n),
+    chance: (p) => next() < p
+  }
+}

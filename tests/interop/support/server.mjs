@@ -1,0 +1,112 @@
+// Boots the real `chatspace` binary: a free port on 127.0.0.1, a fresh SQLite file in a
+// temporary directory, ready once GET /healthz answers 200. `stop()` + `start()` restarts it on
+// the same port and database, which is how the restart test checks that clients come back by
+// themselves. The approach follows tests/browser/support/server.mjs (each suite keeps its own
+// copy because each has its own package.json).
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
+import { dirname, resolve, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+
+const suiteDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** A binary named by an environment variable (relative to the working directory), else one in target/release. */
+export const binary = (variable, name) =>
+  process.env[variable]
+    ? resolve(process.cwd(), process.env[variable])
+    : resolve(suiteDir, '../../target/release', name)
+
+/** A port that was free a moment ago (the kernel picks it; we release it for the server). */
+const freePort = () =>
+  new Promise((resolvePort, reject) => {
+    const probe = createServer()
+    probe.unref()
+    probe.on('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address()
+      probe.close(() => resolvePort(port))
+    })
+  })
+
+export class ChatspaceServer {
+  /** @param {string} dir a temporary directory for the database and the log */
+  constructor (dir) {
+    this.dir = dir
+    this.bin = binary('CHATSPACE_BIN', 'chatspace')
+    this.databaseUrl = `sqlite://${join(dir, 'test.db')}`
+    this.logPath = join(dir, 'server.log')
+    this.port = 0
+    this.child = null
+    this.exited = null
+  }
+
+  get origin () {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  /** The base URL y-websocket appends the room name to. */
+  get wsBase () {
+    return `ws://127.0.0.1:${this.port}/ws`
+  }
+
+  url (path) {
+    return new URL(path, this.origin).href
+  }
+
+  /** Starts the server, on the same port and database as before when restarting. */
+  async start () {
+    if (!existsSync(this.bin)) {
+      throw new Error(`server binary not found at ${this.bin}: run \`cargo build --release\` or set CHATSPACE_BIN`)
+    }
+    if (this.port === 0) this.port = await freePort()
+    const log = openSync(this.logPath, 'a')
+    const child = spawn(this.bin, ['--bind', `127.0.0.1:${this.port}`, '--database-url', this.databaseUrl], {
+      cwd: this.dir,
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
+      stdio: ['ignore', log, log]
+    })
+    closeSync(log)
+    this.child = child
+    this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })))
+    await this.waitHealthy()
+  }
+
+  async waitHealthy (timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs
+    let exit = null
+    this.exited.then((e) => { exit = e })
+    while (Date.now() < deadline) {
+      if (exit) throw new Error(`server exited during start (${JSON.stringify(exit)}):\n${this.logTail()}`)
+      try {
+        const response = await fetch(this.url('/healthz'))
+        if (response.status === 200) return
+      } catch {
+        // not listening yet
+      }
+      await sleep(100)
+    }
+    throw new Error(`server did not answer /healthz with 200 within ${timeoutMs} ms:\n${this.logTail()}`)
+  }
+
+  /** SIGTERM (a normal shutdown), SIGKILL if it has not exited after 20 s; the exit status. */
+  async stop () {
+    const child = this.child
+    if (!child) return null
+    this.child = null
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const exit = await this.exited
+    clearTimeout(timer)
+    return exit
+  }
+
+  logTail (lines = 40) {
+    try {
+      return readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n')
+    } catch {
+      return '(no server log)'
+    }
+  }
+}
