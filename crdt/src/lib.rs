@@ -26,8 +26,8 @@ pub mod snapshot;
 
 pub use codec::{decode_client_frame, ClientMessage, DecodeError, IncomingUpdate, Limits};
 pub use room::{
-    Applied, ApplyError, AwarenessChange, AwarenessError, BatchFailure, BatchOutcome,
-    EncodeError, LoadError, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
+    Applied, ApplyError, AwarenessChange, AwarenessError, BatchFailure, BatchOutcome, EncodeError,
+    LoadError, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
 };
 pub use snapshot::{compact, encode_snapshot, SnapshotError, SnapshotFormat};
 /// Re-exported so that callers name the same yrs types this crate uses.

@@ -80,7 +80,11 @@ fn client_step2_and_update_frames_decode_to_the_bytes_that_were_sent() {
 #[test]
 fn awareness_frames_round_trip_in_both_directions() {
     let update = awareness(&[
-        (1, 3, Some(r##"{"user":{"name":"alice","color":"#30bced"}}"##)),
+        (
+            1,
+            3,
+            Some(r##"{"user":{"name":"alice","color":"#30bced"}}"##),
+        ),
         (2, 9, None),
     ]);
     let frame = awareness_frame(&update);
@@ -141,7 +145,10 @@ fn chat_requests_parse_from_the_json_in_the_protocol_document() {
                 text: "hi".into(),
             },
         ),
-        (r#"{"type":"since","after":0}"#, ChatRequest::Since { after: 0 }),
+        (
+            r#"{"type":"since","after":0}"#,
+            ChatRequest::Since { after: 0 },
+        ),
     ];
     for (json, want) in frames {
         let mut frame = vec![100, json.len() as u8];
@@ -209,7 +216,10 @@ fn chat_events_use_the_field_names_of_the_protocol_document() {
         more: false,
     })
     .expect("serialises");
-    assert_eq!(history, json!({"type": "history", "messages": [], "more": false}));
+    assert_eq!(
+        history,
+        json!({"type": "history", "messages": [], "more": false})
+    );
     let relayed = serde_json::to_value(ChatEvent::Message {
         message: message(1),
     })
@@ -224,15 +234,17 @@ fn server_frames_decode_on_the_client_side() {
     text.push(&mut doc.transact_mut(), "shared");
     room.apply_update(incoming(&full(&doc))).expect("applies");
     let greeting = room.greeting();
-    assert_eq!(greeting.len(), 1, "no awareness frame while nobody is present");
+    assert_eq!(
+        greeting.len(),
+        1,
+        "no awareness frame while nobody is present"
+    );
     match decode_server_frame(&greeting[0], &limits()) {
         Ok(ServerMessage::SyncStep1(sv)) => assert_eq!(sv, room.state_vector()),
         other => panic!("{other:?}"),
     }
     let (fresh, fresh_text) = client(9);
-    let answer = room
-        .answer_step1(&state_vector(&fresh))
-        .expect("encodes");
+    let answer = room.answer_step1(&state_vector(&fresh)).expect("encodes");
     match decode_server_frame(&answer, &limits()) {
         Ok(ServerMessage::SyncStep2(update)) => apply(&fresh, &update),
         other => panic!("{other:?}"),
@@ -244,8 +256,15 @@ fn server_frames_decode_on_the_client_side() {
         Ok(ServerMessage::Update(full(&doc)))
     );
     assert_eq!(
-        decode_server_frame(&answer_server_step1(&fresh, &room.state_vector()), &limits()),
-        Ok(ServerMessage::SyncStep2(fresh.transact().encode_state_as_update_v1(&room.state_vector())))
+        decode_server_frame(
+            &answer_server_step1(&fresh, &room.state_vector()),
+            &limits()
+        ),
+        Ok(ServerMessage::SyncStep2(
+            fresh
+                .transact()
+                .encode_state_as_update_v1(&room.state_vector())
+        ))
     );
 }
 
@@ -264,4 +283,13 @@ fn frames_use_lib0_varuint_framing() {
     }
     let sv_frame = sync_step1_frame(&Default::default());
     assert_eq!(sv_frame, vec![0, 0, 1, 0]);
+}
+
+#[test]
+fn decoded_messages_and_room_documents_can_move_between_tasks() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<ClientMessage>();
+    assert_send::<chatspace_crdt::IncomingUpdate>();
+    assert_send::<RoomDoc>();
+    assert_send::<ServerMessage>();
 }

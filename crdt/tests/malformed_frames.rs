@@ -186,7 +186,15 @@ fn invalid_chat_json_is_an_error() {
 #[test]
 fn a_bad_chat_client_id_is_an_error() {
     let too_long = "a".repeat(65);
-    for id in ["", too_long.as_str(), "a b", "caf\u{e9}", "../x", "a/b", "a.b"] {
+    for id in [
+        "",
+        too_long.as_str(),
+        "a b",
+        "caf\u{e9}",
+        "../x",
+        "a/b",
+        "a.b",
+    ] {
         assert_eq!(
             decode(&chat_send_frame(id, "hello")).err(),
             Some(DecodeError::BadClientId),
@@ -199,7 +207,7 @@ fn a_bad_chat_client_id_is_an_error() {
 #[test]
 fn empty_or_too_long_chat_text_is_not_a_decode_error_but_a_rejection() {
     let limits = Limits::default();
-    for text in ["", "   ", "\n\t \u{3000}"] {
+    for text in ["", "   ", "\n\t \u{3000}", "\u{feff} "] {
         assert!(decode(&chat_send_frame("c", text)).is_ok());
         assert_eq!(validate_text(text, &limits), Err(ChatRejection::Empty));
     }

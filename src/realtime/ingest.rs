@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use chatspace_crdt::codec::update_frame;
-use chatspace_crdt::{decode_client_frame, BatchFailure, ClientMessage, IncomingUpdate, Limits};
+use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate};
 
 use super::handle::Command;
 use super::room::{load_doc, LiveRoom};
@@ -116,11 +116,7 @@ impl LiveRoom {
         };
         // Awareness states are not stored: carry them over to the reloaded document.
         let old = std::mem::replace(&mut self.doc, doc);
-        if let Ok(ClientMessage::Awareness(states)) =
-            decode_client_frame(&old.awareness_states_frame(), &Limits::default())
-        {
-            let _ = self.doc.apply_awareness(states);
-        }
+        self.doc.inherit_awareness(old);
         tracing::warn!(error = %failure.error, retry = failure.retry.len(), "room reloaded after a failed update");
         let mut retry = Vec::new();
         let mut retry_positions = Vec::new();

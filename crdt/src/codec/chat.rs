@@ -84,10 +84,15 @@ pub enum ChatEvent {
     },
 }
 
-/// Checks the text of a `send`: not empty after trimming, at most `limits.max_chat_chars`
-/// Unicode scalar values (Rust `char`s; a UTF-16 surrogate pair counts once).
+/// Checks the text of a `send`: not empty after trimming white space, at most
+/// `limits.max_chat_chars` Unicode scalar values (Rust `char`s; a UTF-16 surrogate pair counts
+/// once). U+FEFF counts as white space too, as it does for JavaScript's `String.trim`, so a
+/// browser that pre-checks with `trim()` agrees with the server.
 pub fn validate_text(text: &str, limits: &Limits) -> Result<(), ChatRejection> {
-    if text.trim().is_empty() {
+    if text
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .is_empty()
+    {
         return Err(ChatRejection::Empty);
     }
     // `chars().count()` walks the whole string; stop as soon as the limit is passed.

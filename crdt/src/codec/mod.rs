@@ -142,7 +142,10 @@ pub(crate) enum Envelope<'a> {
     Chat(&'a str),
 }
 
-pub(crate) fn parse_envelope(bytes: &[u8], max_frame_bytes: usize) -> Result<Envelope<'_>, DecodeError> {
+pub(crate) fn parse_envelope(
+    bytes: &[u8],
+    max_frame_bytes: usize,
+) -> Result<Envelope<'_>, DecodeError> {
     if bytes.len() > max_frame_bytes {
         return Err(DecodeError::FrameTooLarge {
             len: bytes.len(),

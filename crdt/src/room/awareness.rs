@@ -76,7 +76,10 @@ impl AwarenessStates {
         self.max_state_bytes = max;
     }
 
-    pub(crate) fn apply(&mut self, update: AwarenessUpdate) -> Result<AwarenessChange, AwarenessError> {
+    pub(crate) fn apply(
+        &mut self,
+        update: AwarenessUpdate,
+    ) -> Result<AwarenessChange, AwarenessError> {
         // All or nothing: check every entry before changing anything.
         for entry in &update.entries {
             let len = entry.state.as_ref().map_or(0, String::len);

@@ -108,7 +108,11 @@ impl RoomDoc {
     /// Applies `updates` in one transaction. `done` counts the updates that went through
     /// `apply_update` without error, so after a failure it is the position of the culprit
     /// (equal to `updates.len()` when the commit itself panicked).
-    pub(crate) fn integrate(&mut self, updates: Vec<Update>, done: &mut usize) -> Result<(), ApplyError> {
+    pub(crate) fn integrate(
+        &mut self,
+        updates: Vec<Update>,
+        done: &mut usize,
+    ) -> Result<(), ApplyError> {
         if self.poisoned {
             return Err(ApplyError::Poisoned);
         }

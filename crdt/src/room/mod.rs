@@ -122,7 +122,7 @@ impl RoomDoc {
     {
         let mut room = RoomDoc::new();
         if let Some((bytes, format)) = snapshot {
-            let update = decode_stored(bytes, format).map_err(LoadError::SnapshotDecode)?;
+            let update = decode_stored(bytes, format, true).map_err(LoadError::SnapshotDecode)?;
             room.integrate(vec![update], &mut 0)
                 .map_err(LoadError::SnapshotApply)?;
         }
@@ -131,7 +131,7 @@ impl RoomDoc {
             let mut chunk = Vec::with_capacity(MAX_UPDATES_PER_TXN);
             let first = log.peek().map_or(0, |(i, _)| *i);
             for (index, entry) in log.by_ref().take(MAX_UPDATES_PER_TXN) {
-                let update = decode_stored(entry.as_ref(), SnapshotFormat::V1)
+                let update = decode_stored(entry.as_ref(), SnapshotFormat::V1, false)
                     .map_err(|source| LoadError::LogDecode { index, source })?;
                 chunk.push(update);
             }
@@ -161,7 +161,8 @@ impl RoomDoc {
     /// The sync step 2 frame answering a client's step 1: everything `sv` lacks, including
     /// updates still waiting for missing predecessors and the whole delete set.
     pub fn answer_step1(&self, sv: &StateVector) -> Result<Vec<u8>, EncodeError> {
-        self.encode_v1(sv).map(|update| codec::sync_step2_frame(&update))
+        self.encode_for_peer(sv)
+            .map(|update| codec::sync_step2_frame(&update))
     }
 
     /// Integrates one client update (see [`RoomDoc::apply_updates`] for batches). On success
@@ -191,6 +192,13 @@ impl RoomDoc {
         self.awareness.remove(ids)
     }
 
+    /// Takes over the awareness states of `previous` (with the remembered clocks of removed
+    /// clients), typically the poisoned instance this freshly loaded one replaces: awareness
+    /// is not stored, so a reload would otherwise forget who is present.
+    pub fn inherit_awareness(&mut self, previous: RoomDoc) {
+        self.awareness = previous.awareness;
+    }
+
     /// One awareness frame with every live state (possibly none): the answer to a query.
     pub fn awareness_states_frame(&self) -> Vec<u8> {
         self.awareness.states_frame()
@@ -213,7 +221,7 @@ impl RoomDoc {
 
     /// The whole document as one v1 update (what a client with nothing receives).
     pub fn encode_state_as_update_v1(&self) -> Result<Vec<u8>, EncodeError> {
-        self.encode_v1(&StateVector::default())
+        self.encode_for_peer(&StateVector::default())
     }
 
     /// True when some applied updates wait for predecessors that have not arrived yet.
@@ -226,8 +234,15 @@ impl RoomDoc {
         self.poisoned
     }
 
-    fn encode_v1(&self, sv: &StateVector) -> Result<Vec<u8>, EncodeError> {
-        self.encode_with(|txn| txn.encode_state_as_update_v1(sv))
+    /// What a peer at `sv` lacks, including updates that still wait for predecessors (as Yjs
+    /// does). yrs re-encodes those waiting updates by merging them, and that merge panics for
+    /// some malformed ones (found by fuzzing), which would leave every later joiner without a
+    /// step 2. Then the answer is sent without them: peers get them once they can apply.
+    fn encode_for_peer(&self, sv: &StateVector) -> Result<Vec<u8>, EncodeError> {
+        match self.encode_with(|txn| txn.encode_state_as_update_v1(sv)) {
+            Err(EncodeError::Panicked(_)) => self.encode_with(|txn| txn.encode_diff_v1(sv)),
+            other => other,
+        }
     }
 
     /// Runs a read-only encode under the panic guard (encoding has panicked in the past too,
@@ -250,11 +265,16 @@ impl RoomDoc {
     }
 }
 
-/// Decodes stored bytes: a snapshot in either format, or a v1 log entry.
-fn decode_stored(bytes: &[u8], format: SnapshotFormat) -> Result<Update, DecodeError> {
+/// Decodes stored bytes: a snapshot in either format, or a v1 log entry. A snapshot (we
+/// wrote it) must use all of its bytes; a log entry holds a client's bytes as sent, and
+/// Yjs ignores bytes after an update, so it may not.
+fn decode_stored(bytes: &[u8], format: SnapshotFormat, exact: bool) -> Result<Update, DecodeError> {
     let decoded = match format {
         SnapshotFormat::V1 => {
-            preflight::check_update_v1(bytes)?;
+            let len = preflight::update_v1_len(bytes)?;
+            if exact && len != bytes.len() {
+                return Err(DecodeError::TrailingBytes(bytes.len() - len));
+            }
             guard::catch(|| Update::decode_v1(bytes))
         }
         // No structural pre-check exists for v2; these bytes were written by this server.

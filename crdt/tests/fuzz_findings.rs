@@ -1,0 +1,111 @@
+//! Regression tests from fuzzing this crate (random mutations of valid updates applied to a
+//! room, then snapshotted and reloaded). Each vector is an update that the structural checks
+//! accept and that exposed a yrs 0.28.1 weakness; the room must stay usable and must never
+//! store a snapshot that changes the document.
+
+mod common;
+
+use chatspace_crdt::{encode_snapshot, ApplyError, RoomDoc, SnapshotError, SnapshotFormat};
+use common::*;
+
+/// Client 1 typed "hello world this is text" and set map `m` to {k: "v", n: 3}.
+const BASE: &[u8] = &[
+    1, 3, 1, 0, 4, 1, 10, 99, 111, 108, 97, 98, 115, 112, 97, 99, 101, 24, 104, 101, 108, 108, 111,
+    32, 119, 111, 114, 108, 100, 32, 116, 104, 105, 115, 32, 105, 115, 32, 116, 101, 120, 116, 40,
+    1, 1, 109, 1, 107, 1, 119, 1, 118, 40, 1, 1, 109, 1, 110, 1, 125, 3, 0,
+];
+
+/// Panics inside `apply_update` ("attempt to subtract with overflow", block_store.rs) in
+/// builds with overflow checks; in builds without them it applies.
+const PANICS_ON_APPLY: &[u8] = &[
+    2, 2, 2, 0, 196, 1, 2, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 5, 2, 0, 4, 1, 10, 99, 111, 108,
+    97, 98, 115, 112, 97, 99, 101, 3, 104, 101, 108, 129, 1, 2, 7, 132, 1, 9, 14, 100, 32, 116,
+    104, 105, 115, 32, 105, 115, 32, 116, 101, 120, 116, 40, 1, 1, 109, 1, 107, 1, 119, 1, 118, 40,
+    1, 1, 109, 1, 110, 1, 125, 3, 2, 1, 1, 3, 7, 2, 1, 2, 1,
+];
+
+/// Applies, but leaves pending data that yrs cannot merge back: encoding the whole document
+/// panics in `merge_pending_*`.
+const BREAKS_ENCODING: &[u8] = &[
+    1, 2, 2, 117, 196, 1, 2, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 2, 1, 1, 3, 7, 2, 1, 2, 1,
+];
+
+/// Applies with a right origin left of its origin; the live text and the text of its own
+/// snapshot differ.
+const SNAPSHOT_CHANGES_TEXT: &[u8] = &[
+    1, 2, 2, 0, 196, 1, 18, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 2, 1, 1, 3, 7, 2, 1, 2, 1,
+];
+
+/// Applies; its v2 snapshot does not decode.
+const V2_SNAPSHOT_DOES_NOT_LOAD: &[u8] = &[
+    1, 2, 2, 1, 196, 1, 2, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 2, 1, 1, 3, 7, 2, 1, 2, 1,
+];
+
+#[test]
+fn an_update_that_makes_yrs_panic_poisons_only_its_room_which_reloads_from_storage() {
+    let mut room = room_with(BASE);
+    let neighbour = room_with(BASE);
+    let result = room.apply_update(incoming(PANICS_ON_APPLY));
+    if cfg!(debug_assertions) {
+        assert!(matches!(result, Err(ApplyError::Panicked(_))), "{result:?}");
+        assert!(room.is_poisoned());
+        assert_eq!(
+            room.text(),
+            "",
+            "reads see an empty document until the reload"
+        );
+        let reloaded = RoomDoc::load(None, [BASE]).expect("storage never saw the update");
+        assert_eq!(reloaded.text(), "hello world this is text");
+    }
+    assert_eq!(neighbour.text(), "hello world this is text");
+}
+
+/// The room keeps working after `update`: it can still answer joiners, its log replays to
+/// the same text, and a snapshot is either refused or faithful.
+fn room_survives(update: &[u8]) -> Result<Vec<u8>, SnapshotError> {
+    let mut room = room_with(BASE);
+    let applied = room.apply_update(incoming(update)).expect("applies");
+    assert!(!room.is_poisoned());
+    room.answer_step1(&Default::default())
+        .expect("a joiner still gets a step 2");
+    let replayed = RoomDoc::load(None, [BASE, &applied.raw[..]]).expect("log replays");
+    assert_eq!(
+        replayed.text(),
+        room.text(),
+        "replaying the log is faithful"
+    );
+    let mut result = Ok(Vec::new());
+    for format in [SnapshotFormat::V1, SnapshotFormat::V2] {
+        match encode_snapshot(&room, format) {
+            Ok(bytes) => {
+                let loaded = RoomDoc::load(Some((&bytes, format)), [[0u8; 0]; 0]).expect("loads");
+                assert_eq!(loaded.text(), room.text(), "{format:?}");
+            }
+            Err(e) => result = Err(e),
+        }
+    }
+    result
+}
+
+#[test]
+fn pending_data_yrs_cannot_merge_still_lets_joiners_sync_and_is_never_snapshotted() {
+    let result = room_survives(BREAKS_ENCODING);
+    if cfg!(debug_assertions) {
+        assert!(result.is_err(), "the snapshot is refused: {result:?}");
+    }
+}
+
+#[test]
+fn a_snapshot_that_would_change_the_text_is_refused() {
+    let result = room_survives(SNAPSHOT_CHANGES_TEXT);
+    assert!(
+        matches!(result, Err(SnapshotError::NotFaithful(_))),
+        "{result:?}"
+    );
+}
+
+#[test]
+fn a_v2_snapshot_that_would_not_load_is_refused() {
+    let result = room_survives(V2_SNAPSHOT_DOES_NOT_LOAD);
+    assert!(result.is_err(), "{result:?}");
+}
