@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { ChatspaceServer } from './support/server.mjs'
+import { ChatspaceServer } from '../support/server.mjs'
 import {
   launchChromium,
   User,

@@ -1,8 +1,8 @@
-// Boots the real `chatspace` binary: a free port on 127.0.0.1, a fresh SQLite file in a
-// temporary directory, ready once GET /healthz answers 200. `stop()` + `start()` restarts it on
-// the same port and database, which is how the restart test checks that clients come back by
-// themselves. The approach follows tests/browser/support/server.mjs (each suite keeps its own
-// copy because each has its own package.json).
+// Boots the real `chatspace` binary for the Node suites (tests/interop, tests/browser): a free
+// port on 127.0.0.1, a fresh SQLite file in a temporary directory, ready once GET /healthz
+// answers 200. `stop()` + `start()` restarts it on the same port and database, which is how the
+// restart tests check persistence and reconnection. Node built-ins only, so both suites import
+// it although each has its own package.json.
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
@@ -10,13 +10,13 @@ import { dirname, resolve, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 
-const suiteDir = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
 /** A binary named by an environment variable (relative to the working directory), else one in target/release. */
 export const binary = (variable, name) =>
   process.env[variable]
     ? resolve(process.cwd(), process.env[variable])
-    : resolve(suiteDir, '../../target/release', name)
+    : resolve(repoDir, 'target/release', name)
 
 /** A port that was free a moment ago (the kernel picks it; we release it for the server). */
 const freePort = () =>
@@ -51,7 +51,7 @@ export class ChatspaceServer {
     return `ws://127.0.0.1:${this.port}/ws`
   }
 
-  url (path) {
+  url (path = '/') {
     return new URL(path, this.origin).href
   }
 
@@ -104,7 +104,11 @@ export class ChatspaceServer {
 
   logTail (lines = 40) {
     try {
-      return readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n')
+      return readFileSync(this.logPath, 'utf8')
+        .replace(/\x1b\[[0-9;]*m/g, '') // colour codes
+        .split('\n')
+        .slice(-lines)
+        .join('\n')
     } catch {
       return '(no server log)'
     }

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { binary } from './server.mjs'
+import { binary } from '../../support/server.mjs'
 import { within } from './wait.mjs'
 
 export const rustClientBinary = () => binary('CHATSPACE_LOAD_BIN', 'chatspace-load')
