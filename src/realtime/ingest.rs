@@ -61,8 +61,11 @@ impl LiveRoom {
     /// connection (4400), and the room recovers without disturbing anyone else.
     pub(super) async fn apply_batch(
         &mut self,
-        batch: Vec<(u64, IncomingUpdate)>,
+        mut batch: Vec<(u64, IncomingUpdate)>,
     ) -> Result<(), ()> {
+        // A client with nothing new still answers the server's step 1 with an empty step 2:
+        // nothing to apply, store or relay.
+        batch.retain(|(_, update)| !update.is_empty());
         let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
         let mut pending: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
         let mut positions: Vec<usize> = (0..pending.len()).collect();

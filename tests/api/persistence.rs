@@ -163,3 +163,20 @@ async fn a_room_whose_stored_data_is_corrupt_is_refused_and_left_untouched() {
         .unwrap();
     assert_eq!(data, garbage, "the stored rows are never overwritten");
 }
+
+#[tokio::test]
+async fn clients_that_join_without_editing_store_and_relay_nothing() {
+    let app = spawn_app_with(|c| c.flush_interval_ms = 10).await;
+    let alice = alice_with_room(&app).await;
+    let mut watcher = WsClient::join(&app, &alice, "notes", 1).await;
+    for id in 2..6 {
+        // Each join answers the server's step 1 with an (empty) step 2, as y-websocket does.
+        let mut idle = WsClient::join(&app, &alice, "notes", id).await;
+        idle.roundtrip().await;
+        idle.close().await;
+    }
+    watcher.roundtrip().await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM doc_updates").await, 0);
+    assert_eq!(watcher.updates_received, 0, "no empty updates were relayed");
+}

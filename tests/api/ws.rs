@@ -70,6 +70,8 @@ pub struct WsClient {
     limits: Limits,
     pub chat: Vec<ChatEvent>,
     pub awareness_frames: usize,
+    /// Update messages relayed to this client.
+    pub updates_received: usize,
     /// Whether the server's step 2 (answer to our step 1) has arrived.
     synced: bool,
     pub closed: Option<Option<u16>>,
@@ -94,6 +96,7 @@ impl WsClient {
             limits: Limits::default(),
             chat: Vec::new(),
             awareness_frames: 0,
+            updates_received: 0,
             synced: false,
             closed: None,
         };
@@ -215,7 +218,10 @@ impl WsClient {
                         self.apply(&update);
                         self.synced = true;
                     }
-                    ServerMessage::Update(update) => self.apply(&update),
+                    ServerMessage::Update(update) => {
+                        self.updates_received += 1;
+                        self.apply(&update);
+                    }
                     ServerMessage::Awareness(_) => self.awareness_frames += 1,
                     ServerMessage::Chat(event) => self.chat.push(event),
                     ServerMessage::Auth(_) | ServerMessage::QueryAwareness => {}
