@@ -93,7 +93,8 @@ impl Agent {
             return Ok(Step::Done);
         };
         let txn = &trace.txns[t];
-        for other in (0..trace.num_agents).filter(|&a| a != self.me) {
+        let me = self.me;
+        for other in (0..trace.num_agents).filter(|&a| a != me) {
             if !self.pull(other, txn.deps[other], doc, seen)? {
                 return Ok(Step::Blocked);
             }
@@ -115,10 +116,15 @@ impl Agent {
 
     /// After our last edit: brings in every other transaction that has arrived. True once the
     /// document holds the whole trace.
-    pub fn catch_up(&mut self, doc: &FullDoc, seen: &HashMap<ClientID, u32>) -> Result<bool, String> {
+    pub fn catch_up(
+        &mut self,
+        doc: &FullDoc,
+        seen: &HashMap<ClientID, u32>,
+    ) -> Result<bool, String> {
         let trace = Arc::clone(&self.room.trace);
         let mut all = true;
-        for other in (0..trace.num_agents).filter(|&a| a != self.me) {
+        let me = self.me;
+        for other in (0..trace.num_agents).filter(|&a| a != me) {
             let total = trace.by_agent[other].len() as u32;
             all &= self.pull(other, total, doc, seen)?;
         }
@@ -195,7 +201,9 @@ mod tests {
         let (mut a0, mut a1) = (Agent::new(room.clone(), 0), Agent::new(room, 1));
         let mut seen = HashMap::new();
         assert_eq!(a1.step(&doc1, &seen).unwrap(), Step::Blocked);
-        let Step::Edit(_, end) = a0.step(&doc0, &seen).unwrap() else { panic!() };
+        let Step::Edit(_, end) = a0.step(&doc0, &seen).unwrap() else {
+            panic!()
+        };
         assert!(matches!(a0.step(&doc0, &seen).unwrap(), Step::Edit(..)));
         // Agent 1 must not see "x" (concurrent) when it inserts "y" after "ab" arrived.
         seen.insert(ids[0], end);

@@ -126,9 +126,23 @@ impl Link {
         }
     }
 
-    /// Closes politely, waiting a little for the close handshake, then drops the socket.
+    /// Closes politely: sends a close frame and reads until the server's close frame (or the
+    /// end), for at most two seconds, before dropping the socket. Dropping a socket that still
+    /// has unread data makes the kernel send a reset instead of a FIN, and a reset makes the
+    /// server's kernel discard what it has not read yet: the last edits we sent (the Node
+    /// servers echo every update back, so there is nearly always something unread).
     pub async fn close(mut self) {
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.socket.close(None)).await;
+        let handshake = async {
+            if self.socket.close(None).await.is_err() {
+                return;
+            }
+            while let Some(Ok(message)) = self.socket.next().await {
+                if let Message::Close(_) = message {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), handshake).await;
     }
 }
 

@@ -35,9 +35,17 @@
 //! connection), `agent` and `trace` (trace replay), `run` (the `run` subcommand), `idle`,
 //! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON).
 
+mod agent;
 mod client;
 mod conn;
+mod idle;
+mod peer;
+mod procstat;
 mod replica;
+mod report;
+mod run;
+mod trace;
+mod tracker;
 mod wire;
 
 use std::process::ExitCode;
@@ -58,6 +66,10 @@ struct Cli {
 enum Command {
     /// One scriptable client: JSON commands on stdin, JSON events on stdout.
     Client(client::ClientArgs),
+    /// Load: R rooms × C clients, W writers per room typing (or a trace replayed).
+    Run(run::RunArgs),
+    /// Opens N idle connections and reports the server memory each one costs.
+    Idle(idle::IdleArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +87,8 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         match cli.command {
             Command::Client(args) => client::run(args).await,
+            Command::Run(args) => run::run(args).await,
+            Command::Idle(args) => idle::run(args).await,
         }
     })
 }

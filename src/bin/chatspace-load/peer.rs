@@ -3,17 +3,18 @@
 //! until everything every writer sent has arrived. A connection the server drops is reopened
 //! and resynced (sync step 1/2), as y-websocket's provider does, a bounded number of times.
 
+mod phases;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatspace_crdt::codec::client::{query_awareness_frame, ServerMessage};
-use chatspace_crdt::codec::update_frame;
-use rand::{rngs::StdRng, Rng, SeedableRng};
+use chatspace_crdt::codec::client::ServerMessage;
+use rand::{rngs::StdRng, SeedableRng};
 use tokio::sync::{mpsc, watch, Semaphore};
-use tokio::time::{interval_at, sleep_until, Interval, MissedTickBehavior};
+use tokio::time::Interval;
 use yrs::{ClientID, StateVector};
 
-use crate::agent::{Agent, Step};
+use crate::agent::Agent;
 use crate::conn::{Link, Received};
 use crate::replica::{upper_clocks, Replica};
 use crate::tracker::{Deliveries, Schedule, Tracker};
@@ -25,15 +26,28 @@ const MAX_RECONNECTS: u32 = 5;
 const SYNC_TIMEOUT: Duration = Duration::from_secs(60);
 /// Hocuspocus closes a socket that sent nothing for 60 s; its provider talks more often.
 const HOCUSPOCUS_KEEPALIVE: Duration = Duration::from_secs(20);
-/// Read buffer per socket (tungstenite's default is 128 KiB; we hold thousands).
-pub const READ_BUFFER: usize = 16 * 1024;
+/// How often a client checks whether its phase is over.
+const CHECK_EVERY: Duration = Duration::from_millis(10);
+/// Read buffer per socket. tungstenite zero-fills the whole buffer before every read, so its
+/// default (128 KiB) costs 128 KiB of RSS per socket and a 128 KiB memset per read.
+pub const READ_BUFFER: usize = 4 * 1024;
 
 /// What a client does.
 pub enum Role {
-    /// Inserts `chunk` random letters at a random position, `rate` times a second.
-    Writer { rate: f64, chunk: usize },
+    /// Inserts `chunk` random letters `rate` times a second: `run` edits in a row at its
+    /// cursor (which moves past each insert), then jumps to a random position.
+    Writer {
+        rate: f64,
+        chunk: usize,
+        run: u32,
+        /// Where the next insert goes and how many inserts remain before the next jump.
+        cursor: Option<(u32, u32)>,
+    },
     /// Replays one agent of a trace, at most `rate` transactions a second (0: unlimited).
-    Agent { agent: Agent, rate: f64 },
+    Agent {
+        agent: Agent,
+        rate: f64,
+    },
     Receiver,
 }
 
@@ -59,7 +73,6 @@ pub struct Shared {
 pub struct PeerReport {
     pub room: usize,
     pub id: ClientID,
-    pub writes: bool,
     pub deliveries: Deliveries,
     pub sent: u64,
     pub sent_measured: u64,
@@ -101,7 +114,14 @@ async fn tick(timer: &mut Option<Interval>) {
 }
 
 impl Peer {
-    pub fn new(room: usize, id: ClientID, url: String, role: Role, full: bool, shared: Arc<Shared>) -> Self {
+    pub fn new(
+        room: usize,
+        id: ClientID,
+        url: String,
+        role: Role,
+        full: bool,
+        shared: Arc<Shared>,
+    ) -> Self {
         let writes = !matches!(role, Role::Receiver);
         let replica = match full || writes {
             true => Replica::full(id),
@@ -120,7 +140,6 @@ impl Peer {
             report: PeerReport {
                 room,
                 id,
-                writes,
                 deliveries: Deliveries::default(),
                 sent: 0,
                 sent_measured: 0,
@@ -134,7 +153,8 @@ impl Peer {
 
     pub async fn run(mut self) -> PeerReport {
         let synced = {
-            let _permit = self.shared.connect_gate.acquire().await;
+            let gate = self.shared.connect_gate.clone();
+            let _permit = gate.acquire().await;
             self.connect().await
         };
         let _ = self.shared.ready.send(synced.clone()).await;
@@ -159,7 +179,10 @@ impl Peer {
     fn report_finish(&mut self) {
         if !self.reported_finish {
             self.reported_finish = true;
-            let _ = self.shared.finished.send((self.room, self.id, self.own_clock()));
+            let _ = self
+                .shared
+                .finished
+                .send((self.room, self.id, self.own_clock()));
         }
     }
 
@@ -174,21 +197,28 @@ impl Peer {
     async fn connect(&mut self) -> Result<(), String> {
         let open = Link::open(&self.url, self.shared.framing, None, READ_BUFFER);
         let mut link = open.await.map_err(|e| format!("{e:#}"))?;
-        link.send(self.replica.step1()).await.map_err(|e| format!("{e:#}"))?;
+        link.send(self.replica.step1())
+            .await
+            .map_err(|e| format!("{e:#}"))?;
         self.link = Some(link);
         let (mut got_step2, mut sent_step2) = (false, false);
         let deadline = tokio::time::Instant::now() + SYNC_TIMEOUT;
         while !(got_step2 && sent_step2) {
-            let Some(link) = self.link.as_mut() else { break };
+            let Some(link) = self.link.as_mut() else {
+                break;
+            };
             let received = tokio::time::timeout_at(deadline, link.recv()).await;
-            let received = received.map_err(|_| format!("{}: no sync within {SYNC_TIMEOUT:?}", self.url))?;
+            let received =
+                received.map_err(|_| format!("{}: no sync within {SYNC_TIMEOUT:?}", self.url))?;
             match self.handle(received).await {
                 Ok(Some(step)) => {
                     got_step2 |= step == 2;
                     sent_step2 |= step == 1;
                 }
                 Ok(None) => {}
-                Err(Interrupt::Lost(e) | Interrupt::Fatal(e)) => return Err(format!("{}: {e}", self.url)),
+                Err(Interrupt::Lost(e) | Interrupt::Fatal(e)) => {
+                    return Err(format!("{}: {e}", self.url))
+                }
             }
         }
         Ok(())
@@ -199,9 +229,18 @@ impl Peer {
     async fn handle(&mut self, received: Received) -> Result<Option<u8>, Interrupt> {
         let message = match received {
             Received::Frame(Inbound::Message(message)) => message,
-            Received::Frame(Inbound::Denied(reason)) => return Err(Interrupt::Fatal(format!("permission denied: {reason}"))),
+            Received::Frame(Inbound::Denied(reason)) => {
+                return Err(Interrupt::Fatal(format!("permission denied: {reason}")))
+            }
+            Received::Frame(Inbound::CloseRequested(reason)) => {
+                return Err(Interrupt::Lost(format!(
+                    "the server asked us to close: {reason}"
+                )))
+            }
             Received::Frame(_) => return Ok(None),
-            Received::Closed(code) => return Err(Interrupt::Lost(format!("closed by the server with {code}"))),
+            Received::Closed(code) => {
+                return Err(Interrupt::Lost(format!("closed by the server with {code}")))
+            }
             Received::Lost(reason) => return Err(Interrupt::Lost(reason)),
             Received::Undecodable(reason) => return Err(Interrupt::Fatal(reason)),
         };
@@ -209,7 +248,9 @@ impl Peer {
             ServerMessage::SyncStep1(sv) => {
                 let answer = self.replica.answer(&sv);
                 if let Some(link) = self.link.as_mut() {
-                    link.send(answer).await.map_err(|e| Interrupt::Lost(format!("{e:#}")))?;
+                    link.send(answer)
+                        .await
+                        .map_err(|e| Interrupt::Lost(format!("{e:#}")))?;
                 }
                 return Ok(Some(1));
             }
@@ -224,142 +265,21 @@ impl Peer {
             _ => self.replica.integrate(&update),
         };
         let sv = sv.map_err(Interrupt::Fatal)?;
-        self.shared.tracker.delivered(self.id, &sv, now, &mut self.report.deliveries);
+        self.shared
+            .tracker
+            .delivered(self.id, &sv, now, &mut self.report.deliveries);
         Ok(step)
     }
 
     /// Sends a frame; a failure counts as a lost connection.
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), Interrupt> {
         match self.link.as_mut() {
-            Some(link) => link.send(frame).await.map_err(|e| Interrupt::Lost(format!("{e:#}"))),
+            Some(link) => link
+                .send(frame)
+                .await
+                .map_err(|e| Interrupt::Lost(format!("{e:#}"))),
             None => Ok(()),
         }
-    }
-
-    /// Waits for the start, runs the load, drains. Errors are fatal to this client.
-    async fn work(&mut self) -> Result<(), String> {
-        let mut go = self.shared.go.clone();
-        let schedule = loop {
-            if let Some(schedule) = *go.borrow_and_update() {
-                break schedule;
-            }
-            tokio::select! {
-                changed = go.changed() => changed.map_err(|_| "the run was called off".to_owned())?,
-                received = next(&mut self.link) => {
-                    let outcome = self.handle(received).await;
-                    self.recover(outcome).await?;
-                }
-            }
-        };
-        let mut edits = self.edit_timer(&schedule);
-        let mut keepalive = (self.shared.framing == Framing::Hocuspocus).then(|| {
-            tokio::time::interval_at(tokio::time::Instant::now() + HOCUSPOCUS_KEEPALIVE, HOCUSPOCUS_KEEPALIVE)
-        });
-        let stop = tokio::time::Instant::from_std(schedule.measure_until);
-        let mut targets = self.shared.targets.clone();
-        let drain_end = stop + self.shared.drain;
-        let mut typing = true;
-        loop {
-            if typing && (tokio::time::Instant::now() >= stop || self.agent_done()) {
-                typing = false;
-                edits = matches!(self.role, Role::Agent { .. }).then(|| tokio::time::interval(Duration::from_millis(20)));
-                self.report_finish();
-            }
-            if !typing && self.complete(&targets.borrow())? {
-                self.report.complete = true;
-                return Ok(());
-            }
-            let outcome = tokio::select! {
-                received = next(&mut self.link) => self.handle(received).await.map(|_| ()),
-                () = tick(&mut edits) => if typing { self.edit(&schedule).await } else { Ok(()) },
-                () = tick(&mut keepalive) => self.send(query_awareness_frame()).await,
-                () = sleep_until(stop), if typing => Ok(()),
-                _ = targets.changed(), if !typing => Ok(()),
-                () = sleep_until(drain_end), if !typing => return Err("not all edits arrived before the drain deadline".into()),
-            };
-            self.recover(outcome).await?;
-        }
-    }
-
-    fn agent_done(&self) -> bool {
-        matches!(&self.role, Role::Agent { agent, .. } if agent.made() == agent.total())
-    }
-
-    /// Whether everything the writers of our room sent has arrived (and, for an agent, is in
-    /// its document).
-    fn complete(&mut self, targets: &Option<Arc<Vec<StateVector>>>) -> Result<bool, String> {
-        let Some(target) = targets.as_ref().and_then(|t| t.get(self.room)) else {
-            return Ok(false);
-        };
-        let seen = &self.report.deliveries.seen;
-        let arrived = target.iter().all(|(c, &clock)| *c == self.id || seen.get(c).is_some_and(|&s| s >= clock));
-        match (&mut self.role, &self.replica) {
-            (Role::Agent { agent, .. }, Replica::Full(doc)) if arrived => agent.catch_up(doc, seen),
-            _ => Ok(arrived),
-        }
-    }
-
-    fn edit_timer(&mut self, schedule: &Schedule) -> Option<Interval> {
-        let rate = match self.role {
-            Role::Writer { rate, .. } => rate,
-            Role::Agent { rate, .. } if rate > 0.0 => rate,
-            Role::Agent { .. } => 1000.0,
-            Role::Receiver => return None,
-        };
-        let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
-        // Writers start at random offsets within one period, so they do not type in lockstep.
-        let offset = period.mul_f64(self.rng.gen::<f64>());
-        let start = tokio::time::Instant::from_std(schedule.start) + offset;
-        let mut timer = interval_at(start, period);
-        timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        Some(timer)
-    }
-
-    /// One tick of a writer or agent.
-    async fn edit(&mut self, schedule: &Schedule) -> Result<(), Interrupt> {
-        let Replica::Full(doc) = &self.replica else { return Ok(()) };
-        let made = match &mut self.role {
-            Role::Writer { chunk, .. } => {
-                let pos = self.rng.gen_range(0..=doc.len());
-                let text: String = (0..*chunk).map(|_| self.rng.gen_range(b'a'..=b'z') as char).collect();
-                let update = doc.splice(&[(pos, 0, &text)], false).map_err(Interrupt::Fatal)?;
-                Some((update, doc.own_clock()))
-            }
-            Role::Agent { agent, .. } => match agent.step(doc, &self.report.deliveries.seen).map_err(Interrupt::Fatal)? {
-                Step::Edit(update, end) => Some((update, end)),
-                Step::Blocked | Step::Done => None,
-            },
-            Role::Receiver => None,
-        };
-        let Some((update, end)) = made else { return Ok(()) };
-        let now = Instant::now();
-        if let Some(log) = self.shared.tracker.log(self.id) {
-            log.push(end, now);
-        }
-        self.report.sent += 1;
-        self.report.sent_measured += u64::from(schedule.measured(now));
-        self.send(update_frame(&update)).await
-    }
-
-    /// After a lost connection: reconnect and resync (what we lack comes in the server's step
-    /// 2, what it lacks goes up in ours), at most [`MAX_RECONNECTS`] times.
-    async fn recover<T>(&mut self, outcome: Result<T, Interrupt>) -> Result<(), String> {
-        let reason = match outcome {
-            Ok(_) => return Ok(()),
-            Err(Interrupt::Fatal(reason)) => return Err(reason),
-            Err(Interrupt::Lost(reason)) => reason,
-        };
-        self.link = None;
-        self.report.errors.push(format!("connection lost: {reason}"));
-        while self.report.reconnects < MAX_RECONNECTS {
-            self.report.reconnects += 1;
-            tokio::time::sleep(Duration::from_millis(100 * u64::from(self.report.reconnects))).await;
-            match self.connect().await {
-                Ok(()) => return Ok(()),
-                Err(error) => self.report.errors.push(format!("reconnect failed: {error}")),
-            }
-        }
-        Err(format!("gave up after {MAX_RECONNECTS} reconnects"))
     }
 }
 

@@ -89,7 +89,7 @@ impl FullDoc {
     pub fn integrate(&self, bytes: &[u8]) -> Result<StateVector, String> {
         guarded(|| {
             let update = Update::decode_v1(bytes).map_err(|e| e.to_string())?;
-            let sv = update.state_vector();
+            let sv = ends(&update);
             self.doc
                 .transact_mut()
                 .apply_update(update)
@@ -119,20 +119,6 @@ pub enum Replica {
 impl Replica {
     pub fn full(id: ClientID) -> Self {
         Replica::Full(Box::new(FullDoc::new(id)))
-    }
-
-    pub fn state_vector(&self) -> StateVector {
-        match self {
-            Replica::Full(doc) => doc.state_vector(),
-            Replica::Light(sv) => sv.clone(),
-        }
-    }
-
-    pub fn text(&self) -> Option<String> {
-        match self {
-            Replica::Full(doc) => Some(doc.text()),
-            Replica::Light(_) => None,
-        }
     }
 
     /// Takes in one received update; returns its upper state vector.
@@ -168,9 +154,21 @@ impl Replica {
 pub fn upper_clocks(bytes: &[u8]) -> Result<StateVector, String> {
     guarded(|| {
         Update::decode_v1(bytes)
-            .map(|u| u.state_vector())
+            .map(|u| ends(&u))
             .map_err(|e| e.to_string())
     })
+}
+
+/// Per client, the clock just past the last block of `update`. (`Update::state_vector` will not
+/// do: it only counts clients whose blocks start at clock 0, i.e. whole-document updates.)
+fn ends(update: &Update) -> StateVector {
+    let mut sv = StateVector::default();
+    for (&client, ranges) in update.insertions(true).iter() {
+        if let Some(end) = ranges.iter().map(|r| r.end).max() {
+            sv.set_max(client, end);
+        }
+    }
+    sv
 }
 
 /// Runs yrs code that may panic on bad input, turning a panic into an error.
@@ -184,7 +182,7 @@ mod tests {
 
     #[test]
     fn indices_count_utf16_units_like_javascript() {
-        let doc = FullDoc::new(1);
+        let doc = FullDoc::new(ClientID::new(1));
         doc.splice(&[(0, 0, "a😀b")], false).unwrap();
         assert_eq!(doc.len(), 4);
         doc.splice(&[(3, 1, "c")], false).unwrap();
@@ -193,7 +191,7 @@ mod tests {
 
     #[test]
     fn out_of_range_edits_are_errors() {
-        let doc = FullDoc::new(1);
+        let doc = FullDoc::new(ClientID::new(1));
         assert!(doc.splice(&[(1, 0, "x")], false).is_err());
         assert!(doc.splice(&[(0, 1, "")], false).is_err());
         assert!(doc.splice(&[(0, u32::MAX, "")], false).is_err());
@@ -201,22 +199,27 @@ mod tests {
 
     #[test]
     fn a_marked_delete_advances_the_clock_and_leaves_the_text_alone() {
-        let doc = FullDoc::new(7);
+        let doc = FullDoc::new(ClientID::new(7));
         doc.splice(&[(0, 0, "abc")], false).unwrap();
         let before = doc.own_clock();
         let update = doc.splice(&[(1, 1, "")], true).unwrap();
         assert_eq!(doc.text(), "ac");
         assert_eq!(doc.own_clock(), before + 1);
         let mut light = Replica::Light(StateVector::default());
-        assert_eq!(light.integrate(&update).unwrap().get(&7), before + 1);
+        assert_eq!(
+            light.integrate(&update).unwrap().get(&ClientID::new(7)),
+            before + 1
+        );
     }
 
     #[test]
     fn updates_carry_their_upper_clocks_and_garbage_is_an_error() {
-        let a = FullDoc::new(1);
-        let b = FullDoc::new(2);
+        let a = FullDoc::new(ClientID::new(1));
+        let b = FullDoc::new(ClientID::new(2));
         let update = a.splice(&[(0, 0, "hello")], false).unwrap();
-        assert_eq!(b.integrate(&update).unwrap().get(&1), 5);
+        assert_eq!(b.integrate(&update).unwrap().get(&ClientID::new(1)), 5);
+        let second = a.splice(&[(5, 0, "!")], false).unwrap();
+        assert_eq!(upper_clocks(&second).unwrap().get(&ClientID::new(1)), 6);
         assert_eq!(b.text(), "hello");
         assert!(b.integrate(&[0xff, 0xff, 0xff]).is_err());
     }

@@ -95,7 +95,10 @@ fn prepare(name: String, raw: RawTrace) -> Result<Trace> {
             bail!("transaction {i} names agent {} of {n}", t.agent);
         }
         // Code points equal UTF-16 units only inside the Basic Multilingual Plane.
-        if t.patches.iter().any(|(_, _, s)| s.chars().any(|c| c > '\u{ffff}')) {
+        if t.patches
+            .iter()
+            .any(|(_, _, s)| s.chars().any(|c| c > '\u{ffff}'))
+        {
             bail!("transaction {i} inserts characters outside the BMP; positions would need converting");
         }
         let mut deps = vec![0u32; n];
@@ -153,7 +156,16 @@ mod tests {
     #[test]
     fn dependencies_count_each_agents_transactions_in_the_causal_past() {
         // 0:a0  1:b0 (after 0)  2:a1 (after 0)  3:a2 (merge of 1 and 2)
-        let trace = prepare("t".into(), raw(vec![(vec![], 0), (vec![0], 1), (vec![0], 0), (vec![1, 2], 0)])).unwrap();
+        let trace = prepare(
+            "t".into(),
+            raw(vec![
+                (vec![], 0),
+                (vec![0], 1),
+                (vec![0], 0),
+                (vec![1, 2], 0),
+            ]),
+        )
+        .unwrap();
         let deps: Vec<_> = trace.txns.iter().map(|t| t.deps.clone()).collect();
         assert_eq!(deps, vec![vec![0, 0], vec![1, 0], vec![1, 0], vec![2, 1]]);
         assert_eq!(trace.by_agent, vec![vec![0, 2, 3], vec![1]]);
@@ -170,7 +182,10 @@ mod tests {
             let Ok(path) = resolve(name) else { continue };
             let trace = load(&path).unwrap();
             assert!(trace.num_agents >= 2);
-            assert_eq!(trace.by_agent.iter().map(Vec::len).sum::<usize>(), trace.txns.len());
+            assert_eq!(
+                trace.by_agent.iter().map(Vec::len).sum::<usize>(),
+                trace.txns.len()
+            );
         }
     }
 }

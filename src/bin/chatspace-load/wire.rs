@@ -62,10 +62,6 @@ impl Channel {
         }
     }
 
-    pub fn framing(&self) -> Framing {
-        self.framing
-    }
-
     /// Frames to send right after the socket opens, before the sync step 1.
     pub fn hello(&self) -> Vec<Vec<u8>> {
         match self.framing {

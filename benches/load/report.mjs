@@ -1,0 +1,125 @@
+// Turns the JSON results of one `benches/load/run.sh` run (a directory of *.json files written
+// by `chatspace-load run --json` / `idle --json`) into the markdown tables of
+// docs/load-results.md, with ratios ChatSpace / each baseline.
+// Usage: node benches/load/report.mjs RESULTS_DIR P99_BOUND_MS
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+const [dir, boundArg] = process.argv.slice(2)
+const bound = Number(boundArg || 250)
+const servers = ['chatspace', 'y-websocket', 'hocuspocus']
+const baselines = servers.slice(1)
+
+const load = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(dir, name), 'utf8'))
+  } catch {
+    return null
+  }
+}
+const fmt = (x, digits = 0) =>
+  x === undefined || x === null || Number.isNaN(x)
+    ? 'n/a'
+    : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a')
+const mib = (kib) => (kib ? fmt(kib / 1024, 1) : 'n/a')
+/** Server CPU time per delivered update, in microseconds. */
+const cpuPerUpdate = (r) =>
+  r?.server && r.delivered_per_s ? (r.server.cpu_mean_pct / 100) * 1e6 / r.delivered_per_s : undefined
+
+/** Whether a step kept up: p99 within the bound, every edit delivered, the requested rate sent. */
+const passes = (r) =>
+  r && r.converged && r.errors === 0 && r.latency_ms.p99 <= bound &&
+  r.delivery_ratio >= 0.999 && r.delivered_per_s >= 0.95 * r.offered_per_s &&
+  r.offered_per_s >= 0.95 * r.requested_per_s
+
+const out = []
+const table = (head, rows) => {
+  out.push(`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`)
+  for (const row of rows) out.push(`| ${row.join(' | ')} |`)
+  out.push('')
+}
+
+// 1. The offered load, the same for every server.
+const offered = Object.fromEntries(servers.map((s) => [s, load(`${s}-offered.json`)]))
+const o0 = Object.values(offered).find(Boolean)
+if (o0) {
+  out.push(`### Offered load: ${o0.rooms} rooms x ${o0.clients_per_room} clients, ${o0.writers_per_room} writers per room at ${o0.rate_hz} Hz, ${fmt(o0.window_s)} s measured`, '')
+  table(
+    ['server', 'delivered updates/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'delivered', 'server CPU', 'server CPU us/update', 'server RSS peak MiB', 'generator CPU', 'result'],
+    servers.map((s) => {
+      const r = offered[s]
+      if (!r) return [s, 'failed', '', '', '', '', '', '', '', '', '', '']
+      const l = r.latency_ms
+      return [s, fmt(r.delivered_per_s), fmt(l.p50, 2), fmt(l.p95, 2), fmt(l.p99, 2), fmt(l.max, 1),
+        `${fmt(r.delivery_ratio * 100, 2)}%`, `${fmt(r.server?.cpu_mean_pct)}%`, fmt(cpuPerUpdate(r), 1), mib(r.server?.rss_peak_kib),
+        `${fmt(r.generator.cpu_mean_pct)}%`, r.converged ? 'CONVERGED' : 'DIVERGED']
+    }),
+  )
+  const c = offered.chatspace
+  table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
+    ['delivered updates/s', ...baselines.map((b) => ratio(c?.delivered_per_s, offered[b]?.delivered_per_s))],
+    ['p99 latency', ...baselines.map((b) => ratio(c?.latency_ms.p99, offered[b]?.latency_ms.p99))],
+    ['server CPU per update', ...baselines.map((b) => ratio(cpuPerUpdate(c), cpuPerUpdate(offered[b])))],
+  ])
+}
+
+// 2. Saturation: the step-up runs of each server.
+const steps = (s) =>
+  readdirSync(dir)
+    .filter((f) => f.startsWith(`${s}-step-`) && f.endsWith('.json'))
+    .map((f) => load(f))
+    .filter(Boolean)
+    .sort((a, b) => a.rate_hz - b.rate_hz)
+const saturation = {}
+for (const s of servers) {
+  const all = steps(s)
+  const ok = all.filter(passes)
+  const best = ok.reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
+  saturation[s] = best
+  if (all.length === 0) continue
+  out.push(`### Step-up: ${s}`, '')
+  table(['rate Hz/writer', 'requested/s', 'offered/s', 'delivered updates/s', 'p50 ms', 'p99 ms', 'delivered', 'server CPU', 'generator CPU', 'errors', 'kept up'],
+    all.map((r) => [fmt(r.rate_hz), fmt(r.requested_per_s), fmt(r.offered_per_s), fmt(r.delivered_per_s), fmt(r.latency_ms.p50, 2),
+      fmt(r.latency_ms.p99, 1), `${fmt(r.delivery_ratio * 100, 2)}%`, `${fmt(r.server?.cpu_mean_pct)}%`,
+      `${fmt(r.generator.cpu_mean_pct)}%`, fmt(r.errors), passes(r) ? 'yes' : 'no']))
+}
+out.push(`### Saturation throughput (highest delivered updates/s with p99 <= ${bound} ms, every edit delivered)`, '')
+table(['server', 'delivered updates/s', 'at Hz/writer', 'p99 ms', 'server CPU'],
+  servers.map((s) => {
+    const r = saturation[s]
+    return r ? [s, fmt(r.delivered_per_s), fmt(r.rate_hz), fmt(r.latency_ms.p99, 1), `${fmt(r.server?.cpu_mean_pct)}%`]
+      : [s, 'no step passed', '', '', '']
+  }))
+table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
+  ['saturation throughput', ...baselines.map((b) => ratio(saturation.chatspace?.delivered_per_s, saturation[b]?.delivered_per_s))],
+])
+
+// 3. Trace replay.
+const traces = Object.fromEntries(servers.map((s) => [s, load(`${s}-trace.json`)]))
+const t0 = Object.values(traces).find(Boolean)
+if (t0) {
+  out.push(`### Trace replay: ${t0.mode}, ${t0.rooms} rooms x ${t0.clients_per_room} clients (${t0.writers_per_room} agents each)`, '')
+  table(['server', 'replay s', 'delivered updates/s', 'p50 ms', 'p99 ms', 'server CPU', 'result'],
+    servers.map((s) => {
+      const r = traces[s]
+      return r ? [s, fmt(r.window_s, 1), fmt(r.delivered_per_s), fmt(r.latency_ms.p50, 2), fmt(r.latency_ms.p99, 1),
+        `${fmt(r.server?.cpu_mean_pct)}%`, r.converged ? 'CONVERGED (endContent)' : `DIVERGED: ${r.problems[0] ?? ''}`]
+        : [s, 'failed', '', '', '', '', '']
+    }))
+}
+
+// 4. Idle connections.
+const idle = Object.fromEntries(servers.map((s) => [s, load(`${s}-idle.json`)]))
+const i0 = Object.values(idle).find(Boolean)
+if (i0) {
+  out.push(`### Idle connections: ${fmt(i0.connections)} synced sockets in ${i0.rooms} rooms`, '')
+  table(['server', 'RSS before MiB', 'RSS with all MiB', 'bytes per connection', 'incl. rooms', 'ChatSpace / this'],
+    servers.map((s) => {
+      const r = idle[s]
+      return r ? [s, mib(r.rss_before_kib), mib(r.rss_all_kib), fmt(r.bytes_per_connection), fmt(r.bytes_per_connection_with_rooms),
+        s === 'chatspace' ? '' : ratio(idle.chatspace?.bytes_per_connection, r.bytes_per_connection)]
+        : [s, 'failed', '', '', '', '']
+    }))
+}
+console.log(out.join('\n'))

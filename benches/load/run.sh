@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# ChatSpace against the reference Node y-websocket servers, under the same load, in one run:
+#   y-websocket 2.1 `bin/server.cjs` (yjs 13) and Hocuspocus 4.7 (`@hocuspocus/server`, no
+#   extensions), both installed from benches/load/package-lock.json.
+# For each server: idle connections (memory per connection), the offered load, a step-up of the
+# typing rate to find the saturation throughput (p99 <= P99_BOUND_MS, every edit delivered), and
+# a replay of a concurrent trace. Every measurement gets a freshly started server. Results (JSON)
+# go to $OUT; the tables of docs/load-results.md are printed at the end.
+#
+# Usage: benches/load/run.sh            (from anywhere; about 10 minutes)
+# Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
+#   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN OUT SERVERS PORT
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+
+ROOMS=${ROOMS:-20}
+CLIENTS=${CLIENTS:-25}
+WRITERS=${WRITERS:-2}
+RATE=${RATE:-10}
+DURATION=${DURATION:-20}
+RUN_LENGTH=${RUN_LENGTH:-1}
+STEP_RATES=${STEP_RATES:-"10 14 20 28 40 56 80 113 160 226"}
+STEP_SECS=${STEP_SECS:-8}
+P99_BOUND_MS=${P99_BOUND_MS:-250}
+IDLE_CONNECTIONS=${IDLE_CONNECTIONS:-5000}
+TRACE=${TRACE:-friendsforever}
+SERVERS=${SERVERS:-"chatspace y-websocket hocuspocus"}
+# PIN=1: the server runs on CPU 0 and the load generator on CPU 1 (one core each), so that they
+# do not take CPU from each other in ways that differ between runs. PIN=0: both float.
+PIN=${PIN:-1}
+OUT=${OUT:-$(mktemp -d /tmp/chatspace-load.XXXXXX)}
+PORT=${PORT:-18431}
+mkdir -p "$OUT"
+
+# Thousands of sockets: the generator raises its own soft limit too, but only up to the hard one.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+SERVER_CPU=() GEN_CPU=()
+if [[ $PIN == 1 ]]; then SERVER_CPU=(taskset -c 0) GEN_CPU=(taskset -c 1); fi
+
+echo "== building (release) and installing the Node servers"
+cargo build --release --bin chatspace --bin chatspace-load
+(cd benches/load && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+LOAD=$ROOT/target/release/chatspace-load
+
+SERVER_PID=
+start_server() { # name
+  local name=$1
+  case $name in
+    chatspace)
+      rm -f "$OUT"/chatspace.db*
+      # --bench-open-access: sockets without a session join as user `bench` (benchmarks only).
+      RUST_LOG=warn "${SERVER_CPU[@]}" "$ROOT/target/release/chatspace" --bind "127.0.0.1:$PORT" \
+        --database-url "sqlite://$OUT/chatspace.db" --bench-open-access \
+        --rate-limit-messages 1000000 >>"$OUT/chatspace.log" 2>&1 &
+      BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket ;;
+    y-websocket)
+      HOST=127.0.0.1 PORT=$PORT "${SERVER_CPU[@]}" node benches/load/node_modules/y-websocket/bin/server.cjs \
+        >>"$OUT/y-websocket.log" 2>&1 &
+      BASE=ws://127.0.0.1:$PORT FRAMING=y-websocket ;;
+    hocuspocus)
+      PORT=$PORT "${SERVER_CPU[@]}" node benches/load/hocuspocus-server.mjs >>"$OUT/hocuspocus.log" 2>&1 &
+      BASE=ws://127.0.0.1:$PORT FRAMING=hocuspocus ;;
+  esac
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then return 0; fi
+    sleep 0.1
+  done
+  echo "$name did not start" >&2
+  return 1
+}
+
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  sleep 1
+}
+
+# measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop.
+measure() {
+  local name=$1 file=$2 sub=$3
+  shift 3
+  start_server "$name"
+  echo "-- $name: $sub $*"
+  local status=0
+  "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
+    --label "$name" --json "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" || status=$?
+  stop_server
+  [[ -s $OUT/$file ]] || rm -f "$OUT/$file"
+  return $status
+}
+
+passes() { # file: the step kept up (same rule as report.mjs)
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const ok = r.converged && r.errors === 0 && r.latency_ms.p99 <= Number(process.argv[2]) &&
+      r.delivery_ratio >= 0.999 && r.delivered_per_s >= 0.95 * r.offered_per_s &&
+      r.offered_per_s >= 0.95 * r.requested_per_s;
+    process.exit(ok ? 0 : 1)' "$1" "$P99_BOUND_MS" 2>/dev/null
+}
+
+START=$(date +%s)
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOADARGS=(--rooms "$ROOMS" --clients "$CLIENTS" --writers "$WRITERS" --run-length "$RUN_LENGTH")
+for name in $SERVERS; do
+  echo "== $name"
+  measure "$name" "$name-idle.json" idle --connections "$IDLE_CONNECTIONS" || true
+  measure "$name" "$name-offered.json" run "${LOADARGS[@]}" --rate "$RATE" --duration "$DURATION" || true
+  for rate in $STEP_RATES; do
+    measure "$name" "$name-step-$rate.json" run "${LOADARGS[@]}" --rate "$rate" \
+      --duration "$STEP_SECS" --drain 20 || true
+    if [[ ! -s $OUT/$name-step-$rate.json ]] || ! passes "$OUT/$name-step-$rate.json"; then break; fi
+  done
+  measure "$name" "$name-trace.json" run --trace "$TRACE" --rooms 2 --clients 4 --rate 0 \
+    --max-secs 120 || true
+done
+
+echo
+echo "== results ($OUT), $(($(date +%s) - START)) s"
+{
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+  echo "Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crdt Cargo.toml || echo ' + uncommitted changes')"
+  echo "Pinning: PIN=$PIN (server on CPU 0, generator on CPU 1 when 1)"
+  echo "Load average (1/5/15 min) at start: $LOAD_AT_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo
+  node benches/load/report.mjs "$OUT" "$P99_BOUND_MS"
+} | tee "$OUT/report.md"

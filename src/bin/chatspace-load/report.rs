@@ -1,0 +1,279 @@
+//! The outcome of a `run`: throughput, latency, resource use and convergence, as a table for
+//! people and as one JSON object (`--json`) for `benches/load/run.sh`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use std::time::Duration;
+
+use crate::peer::PeerReport;
+use crate::procstat::{self, Usage};
+use crate::run::RunArgs;
+use crate::trace::Trace;
+use crate::tracker::{secs, Percentiles, Schedule};
+use crate::wire::Framing;
+
+/// Everything a run measured.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub label: Option<String>,
+    pub url: String,
+    pub framing: Framing,
+    /// `typing`, or `trace:NAME` for a replay.
+    pub mode: String,
+    pub rooms: usize,
+    pub clients_per_room: usize,
+    pub writers_per_room: usize,
+    /// Edits per second per writer (transactions per second per agent for a replay; 0 means
+    /// as fast as the causal order allows).
+    pub rate_hz: f64,
+    /// Letters per edit, and edits typed in a row before a writer jumps to a random position.
+    pub chunk: usize,
+    pub run_length: u32,
+    /// Length of the measurement window in seconds (for a replay: from start to last delivery).
+    pub window_s: f64,
+    /// Edits made in all / inside the measurement window.
+    pub sent_edits: u64,
+    pub sent_measured: u64,
+    /// Measured edits times the other clients of their room: what should be delivered.
+    pub expected_deliveries: u64,
+    /// Deliveries of measured edits (whenever they arrived) / `expected_deliveries`.
+    pub delivered_measured: u64,
+    pub delivery_ratio: f64,
+    /// Edit deliveries to other clients per second inside the window: the throughput.
+    pub delivered_per_s: f64,
+    /// What the offered load asks for: measured edits × other clients per second.
+    pub offered_per_s: f64,
+    /// What the requested rate asks for (rooms × writers × rate × other clients); more than
+    /// `offered_per_s` when the writers could not send as fast as asked (server push-back).
+    pub requested_per_s: f64,
+    /// Edit → delivery latency at every other client, over all measured edits.
+    pub latency_ms: Percentiles,
+    pub errors: usize,
+    pub reconnects: u32,
+    pub error_samples: Vec<String>,
+    pub server: Option<Usage>,
+    pub generator: Usage,
+    /// Clients holding a full yrs document (writers, agents and the per-room sample).
+    pub full_docs: usize,
+    pub converged: bool,
+    pub problems: Vec<String>,
+}
+
+/// Checks each room: every client got every edit, every full document has the same text (and
+/// it is `expected` when given).
+pub fn convergence(peers: &[PeerReport], expected: Option<&str>) -> (bool, Vec<String>) {
+    let mut rooms: BTreeMap<usize, Vec<&PeerReport>> = BTreeMap::new();
+    for p in peers {
+        rooms.entry(p.room).or_default().push(p);
+    }
+    let mut problems = Vec::new();
+    for (room, members) in rooms {
+        let incomplete: Vec<String> = members
+            .iter()
+            .filter(|p| !p.complete)
+            .map(|p| p.id.to_string())
+            .collect();
+        if !incomplete.is_empty() {
+            problems.push(format!(
+                "room {room}: {} client(s) did not receive every edit: {}",
+                incomplete.len(),
+                incomplete.join(", ")
+            ));
+        }
+        let docs: Vec<(&PeerReport, &String)> = members
+            .iter()
+            .filter_map(|p| p.doc.as_ref().map(|(text, _)| (*p, text)))
+            .collect();
+        let Some(&(first, reference)) = docs.first() else {
+            continue;
+        };
+        for &(p, text) in &docs[1..] {
+            if text != reference {
+                problems.push(format!(
+                    "room {room}: client {} and client {} differ ({} vs {} chars, from char {})",
+                    first.id,
+                    p.id,
+                    reference.chars().count(),
+                    text.chars().count(),
+                    first_difference(reference, text)
+                ));
+            }
+        }
+        if let Some(expected) = expected {
+            if reference != expected {
+                problems.push(format!(
+                    "room {room}: the text is not the trace's endContent ({} vs {} chars, from char {})",
+                    reference.chars().count(),
+                    expected.chars().count(),
+                    first_difference(reference, expected)
+                ));
+            }
+        }
+    }
+    (problems.is_empty(), problems)
+}
+
+fn first_difference(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+impl Report {
+    /// The human-readable table.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let mut row = |k: &str, v: String| {
+            let _ = writeln!(out, "  {k:<28} {v}");
+        };
+        row(
+            "server",
+            self.label.clone().unwrap_or_else(|| self.url.clone()),
+        );
+        row(
+            "framing / mode",
+            format!("{:?} / {}", self.framing, self.mode),
+        );
+        row(
+            "load",
+            format!(
+                "{} rooms x {} clients, {} writing at {} Hz each ({} letters, runs of {})",
+                self.rooms,
+                self.clients_per_room,
+                self.writers_per_room,
+                self.rate_hz,
+                self.chunk,
+                self.run_length
+            ),
+        );
+        row("window", format!("{:.1} s", self.window_s));
+        row(
+            "edits sent (measured)",
+            format!("{} ({})", self.sent_edits, self.sent_measured),
+        );
+        row("offered deliveries/s", format!("{:.0}", self.offered_per_s));
+        row(
+            "delivered updates/s",
+            format!("{:.0}", self.delivered_per_s),
+        );
+        row(
+            "delivered / expected",
+            format!(
+                "{} / {} ({:.2}%)",
+                self.delivered_measured,
+                self.expected_deliveries,
+                self.delivery_ratio * 100.0
+            ),
+        );
+        let l = &self.latency_ms;
+        row(
+            "latency ms p50/p95/p99/max",
+            format!(
+                "{:.2} / {:.2} / {:.2} / {:.2} ({} samples)",
+                l.p50, l.p95, l.p99, l.max, l.samples
+            ),
+        );
+        if let Some(s) = &self.server {
+            row(
+                "server CPU mean",
+                format!("{:.0}% of one core", s.cpu_mean_pct),
+            );
+            row(
+                "server RSS peak",
+                format!("{:.1} MiB", s.rss_peak_kib as f64 / 1024.0),
+            );
+        }
+        row(
+            "generator CPU mean",
+            format!("{:.0}% of one core", self.generator.cpu_mean_pct),
+        );
+        row(
+            "errors / reconnects",
+            format!("{} / {}", self.errors, self.reconnects),
+        );
+        for sample in &self.error_samples {
+            row("  error", sample.clone());
+        }
+        row("full documents checked", self.full_docs.to_string());
+        row(
+            "result",
+            if self.converged {
+                "CONVERGED".into()
+            } else {
+                "DIVERGED".into()
+            },
+        );
+        for p in &self.problems {
+            row("  problem", p.clone());
+        }
+        out
+    }
+}
+
+/// Adds up what every client measured.
+pub fn summarise(
+    args: &RunArgs,
+    trace: Option<&Trace>,
+    peers: &[PeerReport],
+    schedule: &Schedule,
+    server: Option<procstat::Usage>,
+    generator: procstat::Usage,
+) -> Report {
+    let mut latencies: Vec<u32> = Vec::new();
+    let (mut sent, mut sent_measured, mut in_window, mut measured) = (0, 0, 0, 0);
+    for p in peers {
+        latencies.extend_from_slice(&p.deliveries.latencies_us);
+        sent += p.sent;
+        sent_measured += p.sent_measured;
+        in_window += p.deliveries.in_window;
+        measured += p.deliveries.measured;
+    }
+    let others = args.clients.saturating_sub(1) as u64;
+    let expected = sent_measured * others;
+    // A replay is measured from its start to its last delivery: the whole trace is the load.
+    let (window_s, delivered) = match trace {
+        Some(_) => {
+            let last = peers.iter().filter_map(|p| p.deliveries.last).max();
+            let span = last.map(|l| l.saturating_duration_since(schedule.measure_from));
+            (secs(span.unwrap_or_default()), measured)
+        }
+        None => (secs(Duration::from_secs_f64(args.duration)), in_window),
+    };
+    let errors: Vec<&String> = peers.iter().flat_map(|p| &p.errors).collect();
+    let (converged, problems) = convergence(peers, trace.map(|t| t.end_content.as_str()));
+    Report {
+        label: args.label.clone(),
+        url: args.url.clone(),
+        framing: args.framing,
+        mode: trace.map_or_else(|| "typing".into(), |t| format!("trace:{}", t.name)),
+        rooms: args.rooms,
+        clients_per_room: args.clients,
+        writers_per_room: args.writers,
+        rate_hz: args.rate,
+        chunk: args.chunk,
+        run_length: args.run_length,
+        window_s,
+        sent_edits: sent,
+        sent_measured,
+        expected_deliveries: expected,
+        delivered_measured: measured,
+        delivery_ratio: if expected == 0 {
+            0.0
+        } else {
+            measured as f64 / expected as f64
+        },
+        delivered_per_s: delivered as f64 / window_s,
+        offered_per_s: expected as f64 / window_s,
+        requested_per_s: (args.rooms * args.writers) as f64 * args.rate * others as f64,
+        latency_ms: Percentiles::of(&mut latencies),
+        errors: errors.len(),
+        reconnects: peers.iter().map(|p| p.reconnects).sum(),
+        error_samples: errors.iter().take(5).map(|e| e.to_string()).collect(),
+        server,
+        generator,
+        full_docs: peers.iter().filter(|p| p.doc.is_some()).count(),
+        converged,
+        problems,
+    }
+}

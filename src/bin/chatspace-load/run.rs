@@ -1,0 +1,266 @@
+//! `chatspace-load run`: R rooms × C clients against one server. Every client connects and
+//! syncs first; then W writers per room type for a warm-up and the measured window (or the
+//! agents of a trace replay it); then everyone drains until each writer's last edit has
+//! arrived, and the rooms are checked for convergence.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch, Semaphore};
+use yrs::{ClientID, StateVector};
+
+use crate::agent::{Agent, RoomTrace};
+use crate::conn::room_url;
+use crate::peer::{Peer, Role, Shared};
+use crate::procstat::{self, Sampler};
+use crate::report::{self, Report};
+use crate::trace::{self, Trace};
+use crate::tracker::{Schedule, Tracker};
+use crate::wire::Framing;
+
+/// Arguments of the `run` subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Base URL rooms are appended to: ws://HOST:PORT/ws (ChatSpace), ws://HOST:PORT (Node).
+    #[arg(long)]
+    pub url: String,
+    #[arg(long, default_value_t = 10)]
+    pub rooms: usize,
+    /// Clients per room.
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+    /// Writers per room (the first clients of each room).
+    #[arg(long, default_value_t = 2)]
+    pub writers: usize,
+    /// Edits per second per writer; with --trace, transactions per second per agent (0: as
+    /// fast as the causal order allows).
+    #[arg(long, default_value_t = 10.0)]
+    pub rate: f64,
+    /// Measured seconds (after the warm-up).
+    #[arg(long, default_value_t = 20.0)]
+    pub duration: f64,
+    /// Seconds of typing before the measurement starts.
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Letters per edit.
+    #[arg(long, default_value_t = 4)]
+    pub chunk: usize,
+    /// Edits a writer types in a row at its cursor before jumping to a random position (1:
+    /// every edit at a random position).
+    #[arg(long, default_value_t = 1)]
+    pub run_length: u32,
+    #[arg(long, value_enum, default_value_t = Framing::YWebsocket)]
+    pub framing: Framing,
+    /// Server process to sample for CPU and RSS.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Replay a concurrent trace (a path, or a name under $CHATSPACE_TRACES, default
+    /// ../shared/traces) instead of random typing; agents are the first clients of each room.
+    #[arg(long)]
+    pub trace: Option<String>,
+    /// Longest a trace replay may take, in seconds.
+    #[arg(long, default_value_t = 300.0)]
+    pub max_secs: f64,
+    /// Receivers per room that keep a full document for the convergence check, besides the
+    /// writers (the others only decode what they receive).
+    #[arg(long, default_value_t = 2)]
+    pub doc_sample: usize,
+    /// Seconds to wait after the writers stop for the last deliveries.
+    #[arg(long, default_value_t = 30.0)]
+    pub drain: f64,
+    /// Room name prefix (random by default, so every run starts with empty rooms).
+    #[arg(long)]
+    pub room_prefix: Option<String>,
+    /// Sockets opened at once while connecting.
+    #[arg(long, default_value_t = 64)]
+    pub connect_concurrency: usize,
+    /// A name for the server in the report.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(mut args: RunArgs) -> ExitCode {
+    let trace = match load_trace(&args) {
+        Ok(trace) => trace,
+        Err(error) => {
+            eprintln!("{error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(t) = &trace {
+        args.writers = t.num_agents;
+        args.clients = args.clients.max(t.num_agents);
+        args.warmup = 0.0;
+    }
+    if args.rooms == 0 || args.clients == 0 || args.writers > args.clients || args.rate < 0.0 {
+        eprintln!("need rooms >= 1, clients >= 1, writers <= clients and rate >= 0");
+        return ExitCode::FAILURE;
+    }
+    let report = match drive(&args, trace.clone()).await {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("run failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match args.json {
+        true => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        false => print!("{}", report.table()),
+    }
+    match report.converged {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(3),
+    }
+}
+
+fn load_trace(args: &RunArgs) -> anyhow::Result<Option<Arc<Trace>>> {
+    let Some(name) = &args.trace else {
+        return Ok(None);
+    };
+    match trace::resolve(name) {
+        Ok(path) => Ok(Some(Arc::new(trace::load(&path)?))),
+        Err(tried) => {
+            eprintln!(
+                "NOTICE: trace {name:?} not found (tried {tried:?}; set CHATSPACE_TRACES); \
+                 falling back to generated typing"
+            );
+            Ok(None)
+        }
+    }
+}
+
+async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, String> {
+    let total = args.rooms * args.clients;
+    procstat::raise_open_files(total as u64 + 256);
+    // Fresh client ids per run: a reused id with a fresh document would corrupt a room.
+    let base = u64::from(rand::random::<u32>()) * 1_000_000;
+    let id = |room: usize, i: usize| ClientID::new(base + (room * args.clients + i) as u64 + 1);
+    let prefix = args
+        .room_prefix
+        .clone()
+        .unwrap_or_else(|| format!("load-{:08x}", rand::random::<u32>()));
+    let tracker = Arc::new(Tracker::new(
+        (0..args.rooms)
+            .flat_map(|r| (0..args.writers).map(move |i| (r, i)))
+            .map(|(r, i)| id(r, i)),
+    ));
+    let (ready_tx, mut ready_rx) = mpsc::channel(total);
+    let (go_tx, go_rx) = watch::channel(None);
+    let (finished_tx, mut finished_rx) = mpsc::unbounded_channel();
+    let (targets_tx, targets_rx) = watch::channel(None);
+    let shared = Arc::new(Shared {
+        tracker: tracker.clone(),
+        framing: args.framing,
+        connect_gate: Arc::new(Semaphore::new(args.connect_concurrency.max(1))),
+        ready: ready_tx,
+        go: go_rx,
+        finished: finished_tx,
+        targets: targets_rx,
+        drain: Duration::from_secs_f64(args.drain),
+    });
+    let mut handles = Vec::with_capacity(total);
+    for room in 0..args.rooms {
+        let url = room_url(&args.url, &format!("{prefix}-{room}"));
+        let room_trace = trace.as_ref().map(|t| {
+            Arc::new(RoomTrace::new(
+                t.clone(),
+                (0..t.num_agents).map(|a| id(room, a)).collect(),
+            ))
+        });
+        for i in 0..args.clients {
+            let role = match (&room_trace, i < args.writers) {
+                (Some(rt), true) => Role::Agent {
+                    agent: Agent::new(rt.clone(), i),
+                    rate: args.rate,
+                },
+                (None, true) => Role::Writer {
+                    rate: args.rate,
+                    chunk: args.chunk,
+                    run: args.run_length,
+                    cursor: None,
+                },
+                (_, false) => Role::Receiver,
+            };
+            let full = i < args.writers + args.doc_sample;
+            let peer = Peer::new(room, id(room, i), url.clone(), role, full, shared.clone());
+            handles.push(tokio::spawn(peer.run()));
+        }
+    }
+    drop(shared);
+    let mut failures = Vec::new();
+    for _ in 0..total {
+        match tokio::time::timeout(Duration::from_secs(180), ready_rx.recv()).await {
+            Ok(Some(Ok(()))) => {}
+            Ok(Some(Err(error))) => failures.push(error),
+            Ok(None) | Err(_) => {
+                failures.push("clients did not finish connecting in time".into());
+                break;
+            }
+        }
+    }
+    if !failures.is_empty() {
+        drop(go_tx);
+        for handle in &handles {
+            handle.abort();
+        }
+        return Err(format!(
+            "{} client(s) could not connect; first: {}",
+            failures.len(),
+            failures[0]
+        ));
+    }
+
+    let start = Instant::now() + Duration::from_millis(200);
+    let measure_from = start + Duration::from_secs_f64(args.warmup);
+    let until = match trace {
+        Some(_) => Duration::from_secs_f64(args.max_secs),
+        None => Duration::from_secs_f64(args.duration),
+    };
+    let schedule = Schedule {
+        start,
+        measure_from,
+        measure_until: measure_from + until,
+    };
+    tracker.set_schedule(schedule);
+    let _ = go_tx.send(Some(schedule));
+    tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
+    let server = args.server_pid.map(|pid| Sampler::start(Some(pid)));
+    let generator = Sampler::start(None);
+
+    // Writers and agents report their final clocks when they stop.
+    let mut targets = vec![StateVector::default(); args.rooms];
+    let writers = args.rooms * args.writers;
+    let give_up = tokio::time::Instant::from_std(schedule.measure_until) + Duration::from_secs(60);
+    for _ in 0..writers {
+        match tokio::time::timeout_at(give_up, finished_rx.recv()).await {
+            Ok(Some((room, client, clock))) => targets[room].set_max(client, clock),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let server = match server {
+        Some(sampler) => Some(sampler.finish().await),
+        None => None,
+    };
+    let generator = generator.finish().await;
+    let _ = targets_tx.send(Some(Arc::new(targets)));
+
+    let mut peers = Vec::with_capacity(total);
+    for handle in handles {
+        match handle.await {
+            Ok(report) => peers.push(report),
+            Err(error) => return Err(format!("a client task failed: {error}")),
+        }
+    }
+    Ok(report::summarise(
+        args,
+        trace.as_deref(),
+        &peers,
+        &schedule,
+        server,
+        generator,
+    ))
+}
