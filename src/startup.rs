@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -41,6 +42,12 @@ impl Application {
             .migrate()
             .await
             .context("failed to create the session table")?;
+        if config.bench_open_access {
+            tracing::warn!(
+                "--bench-open-access: sockets without a session are let in (benchmarks only)"
+            );
+            crate::realtime::bench::prepare(&store).await?;
+        }
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("failed to listen on {}", config.bind))?;
@@ -121,6 +128,13 @@ impl Application {
         let app = crate::http::router(state, sessions);
         tracing::info!("listening on http://{addr}");
         let signal = shutdown.clone();
+        // Nagle's algorithm would hold back a small frame until the previous one is acknowledged
+        // (up to the peer's 40 ms delayed ACK): realtime traffic is many small frames.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(error) = tcp.set_nodelay(true) {
+                tracing::warn!(%error, "cannot set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -2,8 +2,9 @@
 //! `docs/protocol.md`) and one task per live room that owns the document, the awareness states,
 //! the connections and the room's persistence.
 
-mod bench;
+pub mod bench;
 mod chat;
+mod connection;
 mod handle;
 mod ingest;
 mod persist;

@@ -1,0 +1,189 @@
+//! One admitted room socket: it joins the room's task, then decodes and rate-limits what the
+//! client sends (so the room task only applies it) while writing out what the room queues for it.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use chatspace_crdt::{decode_client_frame, Limits};
+use futures_util::SinkExt;
+use tokio::sync::{mpsc, oneshot};
+
+use super::handle::{Command, RoomHandle};
+use super::ratelimit::{RateLimiter, RateLimits};
+use super::socket::{CloseCode, Outbound};
+use crate::auth::CurrentUser;
+use crate::state::AppState;
+
+/// A client that has not taken a frame off its socket for this long is gone; its queue would
+/// overflow anyway.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Attempts to join a room whose task was stopping at the moment we asked.
+const JOIN_ATTEMPTS: usize = 3;
+
+/// Frames taken from the queue and written with one flush: under load a connection wakes up to
+/// several frames, and one write for all of them saves a system call per frame.
+const WRITE_BATCH: usize = 64;
+
+/// What ended the loop: a close frame to send, or nothing when the peer is already gone.
+type Ending = Option<CloseCode>;
+
+pub async fn serve(
+    state: AppState,
+    room_id: i64,
+    name: &str,
+    user: CurrentUser,
+    mut socket: WebSocket,
+) {
+    let conn = state.rooms.connection_id();
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(state.config.send_queue.max(1));
+    let handle = match join(&state, room_id, name, conn, &user, out_tx).await {
+        Ok(handle) => handle,
+        Err(code) => {
+            let _ = socket.send(code.frame()).await;
+            return;
+        }
+    };
+    tracing::debug!(conn, user = user.username, "joined");
+
+    let limits = Limits {
+        max_frame_bytes: state.config.max_frame_bytes,
+        ..Limits::default()
+    };
+    let mut rate = RateLimiter::new(RateLimits::from_messages_per_sec(
+        state.config.rate_limit_messages,
+    ));
+    let shutdown = state.shutdown.clone();
+    let ending: Ending = loop {
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => break Some(CloseCode::GoingAway),
+            out = out_rx.recv() => match out {
+                Some(Outbound::Frame(frame)) => {
+                    if let Err(ending) = write_queued(&mut socket, frame, &mut out_rx).await {
+                        break ending;
+                    }
+                }
+                Some(Outbound::Close(code)) => break Some(code),
+                // The room dropped us: we fell behind, or the room is stopping.
+                None if shutdown.is_cancelled() => break Some(CloseCode::GoingAway),
+                None => break Some(CloseCode::TryAgainLater),
+            },
+            incoming = socket.recv() => {
+                let Some(incoming) = incoming else { break None };
+                if let Err(ending) = read(incoming, &handle, conn, &mut rate, &limits).await {
+                    break ending;
+                }
+            }
+        }
+    };
+    handle.send(Command::Leave { conn }).await;
+    if let Some(code) = ending {
+        let _ = tokio::time::timeout(Duration::from_secs(5), socket.send(code.frame())).await;
+    }
+    tracing::debug!(conn, ?ending, "socket closed");
+}
+
+/// Subscribes to the room's task, asking for a fresh task if the one found was stopping.
+async fn join(
+    state: &AppState,
+    room_id: i64,
+    name: &str,
+    conn: u64,
+    user: &CurrentUser,
+    out: mpsc::Sender<Outbound>,
+) -> Result<RoomHandle, CloseCode> {
+    for _ in 0..JOIN_ATTEMPTS {
+        let handle = state.rooms.handle(room_id, name);
+        let (reply, answer) = oneshot::channel();
+        let join = Command::Join {
+            conn,
+            user: user.clone(),
+            out: out.clone(),
+            reply,
+        };
+        if handle.send(join).await {
+            match answer.await {
+                Ok(Ok(())) => return Ok(handle),
+                Ok(Err(_)) => return Err(CloseCode::RoomUnavailable),
+                Err(_) => {} // The task stopped between lookup and join.
+            }
+        }
+    }
+    Err(CloseCode::TryAgainLater)
+}
+
+/// Writes `first` and whatever else is already queued, with one flush.
+async fn write_queued(
+    socket: &mut WebSocket,
+    first: bytes::Bytes,
+    out_rx: &mut mpsc::Receiver<Outbound>,
+) -> Result<(), Ending> {
+    let mut frames = vec![first];
+    let mut close = None;
+    while frames.len() < WRITE_BATCH {
+        match out_rx.try_recv() {
+            Ok(Outbound::Frame(frame)) => frames.push(frame),
+            Ok(Outbound::Close(code)) => {
+                close = Some(code);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    let write = async {
+        for frame in frames {
+            socket.feed(Message::Binary(frame)).await?;
+        }
+        socket.flush().await
+    };
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(Ok(())) => close.map_or(Ok(()), |code| Err(Some(code))),
+        Ok(Err(_)) => Err(None),
+        Err(_) => {
+            tracing::warn!("a write stalled for {WRITE_TIMEOUT:?}; dropping the connection");
+            Err(None)
+        }
+    }
+}
+
+/// Handles one message from the client: a binary frame is rate-limited, decoded and passed to
+/// the room.
+async fn read(
+    incoming: Result<Message, axum::Error>,
+    handle: &RoomHandle,
+    conn: u64,
+    rate: &mut RateLimiter,
+    limits: &Limits,
+) -> Result<(), Ending> {
+    match incoming {
+        Ok(Message::Binary(bytes)) => {
+            if !rate.allow(bytes.len()) {
+                return Err(Some(CloseCode::RateLimited));
+            }
+            let message = decode_client_frame(&bytes, limits).map_err(|error| {
+                tracing::warn!(conn, %error, "malformed frame; closing the socket");
+                Some(CloseCode::Malformed)
+            })?;
+            if handle.send(Command::Message { conn, message }).await {
+                Ok(())
+            } else {
+                Err(Some(CloseCode::TryAgainLater))
+            }
+        }
+        Ok(Message::Text(_)) => Err(Some(CloseCode::UnsupportedData)),
+        Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
+        Ok(Message::Close(_)) => Err(None),
+        Err(error) => Err(too_big(&error).then_some(CloseCode::TooBig)),
+    }
+}
+
+/// Whether a read failed because a frame or message was over the size limit.
+fn too_big(error: &axum::Error) -> bool {
+    tracing::debug!(%error, "socket read failed");
+    let source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    matches!(
+        source.and_then(|s| s.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
