@@ -1,0 +1,149 @@
+//! The operations under test: the trace typed into yrs and automerge, raw yrs applying
+//! updates, and ChatSpace's ingest path.
+
+use std::hint::black_box;
+
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, Automerge, ObjType, ReadDoc, ROOT};
+use bytes::Bytes;
+use chatspace_crdt::codec::update_frame;
+use chatspace_crdt::{
+    decode_client_frame, ClientMessage, IncomingUpdate, Limits, RoomDoc, TEXT_NAME,
+};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, Text, Transact, TransactionMut, Update};
+
+use crate::trace::Trace;
+
+/// Updates the room task takes from its queue at once, and so the batch the bench appends to
+/// SQLite per flush (`APPLY_BATCH` in `src/realtime/room.rs`).
+pub const TICK: usize = 256;
+/// Name of the text object in the automerge documents.
+const AUTOMERGE_TEXT: &str = "text";
+
+/// Replays the trace as local edits of a yrs document, one transaction per trace transaction;
+/// `on_commit` sees each transaction just before it commits.
+pub fn yrs_local(trace: &Trace, mut on_commit: impl FnMut(&TransactionMut<'_>)) -> Doc {
+    let doc = Doc::with_client_id(1);
+    let text = doc.get_or_insert_text(TEXT_NAME);
+    for t in &trace.txns {
+        let mut txn = doc.transact_mut();
+        for p in &t.patches {
+            if p.byte_del > 0 {
+                text.remove_range(&mut txn, p.byte_pos, p.byte_del);
+            }
+            if !p.ins.is_empty() {
+                text.insert(&mut txn, p.byte_pos, &p.ins);
+            }
+        }
+        on_commit(&txn);
+    }
+    doc
+}
+
+pub fn yrs_text(doc: &Doc) -> String {
+    doc.get_or_insert_text(TEXT_NAME)
+        .get_string(&doc.transact())
+}
+
+/// Raw yrs: decodes each update and applies it, `per_txn` updates per transaction.
+pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
+    for chunk in updates.chunks(per_txn) {
+        let mut txn = doc.transact_mut();
+        for bytes in chunk {
+            let update = Update::decode_v1(bytes).expect("a trace update decodes");
+            txn.apply_update(update).expect("a trace update applies");
+        }
+    }
+}
+
+/// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
+/// the connections: `decode_client_frame` of each frame (the connection task's work), then per
+/// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`): drop
+/// empty updates, note each update's sender, `RoomDoc::apply_updates`, and for each applied
+/// update `update_frame` for the relay and the raw bytes queued for the log, which `flush` gets
+/// every [`TICK`] updates.
+pub fn ingest(
+    room: &mut RoomDoc,
+    frames: &[Vec<u8>],
+    per_call: usize,
+    mut flush: impl FnMut(&[Bytes]),
+) {
+    /// The one connection every update comes from.
+    const CONN: u64 = 1;
+    let limits = Limits::default();
+    let mut pending: Vec<Bytes> = Vec::with_capacity(TICK);
+    for chunk in frames.chunks(per_call) {
+        let mut batch: Vec<(u64, IncomingUpdate)> = chunk
+            .iter()
+            .map(|frame| match decode_client_frame(frame, &limits) {
+                Ok(ClientMessage::Update(update)) => (CONN, update),
+                Ok(other) => panic!("a trace frame decoded as {other:?}"),
+                Err(error) => panic!("a trace frame does not decode: {error}"),
+            })
+            .collect();
+        // From here on, the steps of `apply_batch`.
+        batch.retain(|(_, update)| !update.is_empty());
+        let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
+        let updates: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
+        let positions: Vec<usize> = (0..updates.len()).collect();
+        let outcome = room.apply_updates(updates);
+        if let Some(failure) = outcome.failure {
+            panic!("a trace update was refused: {:?}", failure.error);
+        }
+        for applied in outcome.applied {
+            let sender = positions
+                .get(applied.index)
+                .and_then(|&i| senders.get(i))
+                .copied();
+            let raw = Bytes::from(applied.raw);
+            // The room sends this frame to every connection but the sender; here there are none.
+            black_box((sender, Bytes::from(update_frame(&raw))));
+            pending.push(raw);
+        }
+        if pending.len() >= TICK {
+            flush(&pending);
+            pending.clear();
+        }
+    }
+    if !pending.is_empty() {
+        flush(&pending);
+    }
+}
+
+/// Replays the trace as local automerge edits; `commit_each` commits after every trace
+/// transaction (and `on_commit` sees the document after each commit, including the one that
+/// creates the text object), otherwise there is one commit at the end.
+pub fn automerge_local(
+    trace: &Trace,
+    commit_each: bool,
+    mut on_commit: impl FnMut(&mut AutoCommit),
+) -> (AutoCommit, automerge::ObjId) {
+    let mut doc = AutoCommit::new().with_actor(ActorId::from(&[0xc5; 16][..]));
+    let text = doc
+        .put_object(ROOT, AUTOMERGE_TEXT, ObjType::Text)
+        .expect("a text object");
+    doc.commit();
+    on_commit(&mut doc);
+    for t in &trace.txns {
+        for p in &t.patches {
+            // Positions and lengths in code points: automerge's default without `utf16-indexing`.
+            doc.splice_text(&text, p.pos, p.del as isize, &p.ins)
+                .expect("a trace patch applies");
+        }
+        if commit_each {
+            doc.commit();
+            on_commit(&mut doc);
+        }
+    }
+    doc.commit();
+    (doc, text)
+}
+
+pub fn automerge_text(doc: &Automerge) -> String {
+    let (_, text) = doc
+        .get(ROOT, AUTOMERGE_TEXT)
+        .expect("a readable root")
+        .expect("the text object");
+    doc.text(&text).expect("the text")
+}

@@ -1,0 +1,179 @@
+//! SQLite: temporary databases for the log-append cases, and the bytes each stored form takes.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chatspace::store::Store;
+use tokio::runtime::Runtime;
+
+use crate::fixture::Fixture;
+use crate::ops::TICK;
+use crate::timings::{thousands, Table};
+
+/// A fresh SQLite database in a temporary folder, with the one user and room the log needs.
+pub struct TempDb {
+    pub store: Store,
+    pub room_id: i64,
+    path: PathBuf,
+    /// Deletes the folder when dropped.
+    _dir: tempfile::TempDir,
+}
+
+impl TempDb {
+    pub async fn create() -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("failed to create a temporary folder")?;
+        let path = dir.path().join("bench.db");
+        let store = Store::connect(&url_of(&path)).await?;
+        let user = store
+            .insert_user("bench", "not-a-password-hash")
+            .await
+            .context("failed to insert a user")?;
+        let room_id = store
+            .insert_room("bench", user)
+            .await
+            .context("failed to insert a room")?;
+        Ok(TempDb {
+            store,
+            room_id,
+            path,
+            _dir: dir,
+        })
+    }
+
+    /// Closes the pool (checkpointing the WAL into the main file) and returns the bytes the
+    /// database takes on disk: the main file plus whatever WAL is left.
+    pub async fn close_and_size(&self) -> u64 {
+        self.store.close().await;
+        file_size(&self.path) + file_size(&self.path.with_extension("db-wal"))
+    }
+
+    pub async fn reopen(&mut self) -> anyhow::Result<()> {
+        self.store = Store::connect(&url_of(&self.path)).await?;
+        Ok(())
+    }
+}
+
+fn url_of(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Bytes stored for the document, measured once before the timed cases.
+pub struct Storage {
+    pub log_bytes: u64,
+    pub automerge_changes_bytes: u64,
+    pub db_empty: u64,
+    pub db_snapshot_v1: u64,
+    pub db_snapshot_v2: u64,
+    pub db_log: u64,
+    pub db_compacted: u64,
+    pub db_vacuumed: u64,
+}
+
+impl Storage {
+    pub fn measure(f: &Fixture, rt: &Runtime) -> Self {
+        rt.block_on(Self::measure_async(f))
+            .expect("the SQLite size measurements succeed")
+    }
+
+    pub async fn measure_async(f: &Fixture) -> anyhow::Result<Self> {
+        let upto = f.n() as i64;
+        let empty = TempDb::create().await?;
+        let db_empty = empty.close_and_size().await;
+
+        let mut sizes = [0; 2];
+        for (size, (format, data)) in sizes
+            .iter_mut()
+            .zip([(1, &f.snapshot_v1), (2, &f.snapshot_v2)])
+        {
+            let db = TempDb::create().await?;
+            db.store
+                .save_snapshot(db.room_id, format, data, upto)
+                .await?;
+            *size = db.close_and_size().await;
+        }
+
+        let mut db = TempDb::create().await?;
+        for (i, tick) in f.updates.chunks(TICK).enumerate() {
+            let first = (i * TICK) as i64 + 1;
+            db.store.append_updates(db.room_id, first, tick).await?;
+        }
+        let db_log = db.close_and_size().await;
+        db.reopen().await?;
+        db.store
+            .save_snapshot(db.room_id, 2, &f.snapshot_v2, upto)
+            .await?;
+        let db_compacted = db.close_and_size().await;
+        db.reopen().await?;
+        sqlx::query("VACUUM").execute(db.store.pool()).await?;
+        let db_vacuumed = db.close_and_size().await;
+
+        Ok(Storage {
+            log_bytes: f.updates.iter().map(|u| u.len() as u64).sum(),
+            automerge_changes_bytes: f.changes.iter().map(|c| c.raw_bytes().len() as u64).sum(),
+            db_empty,
+            db_snapshot_v1: sizes[0],
+            db_snapshot_v2: sizes[1],
+            db_log,
+            db_compacted,
+            db_vacuumed,
+        })
+    }
+
+    pub fn print(&self, f: &Fixture) {
+        let chars = f.trace.end_chars() as f64;
+        let n = f.n() as f64;
+        println!(
+            "\nBytes per live character ({} characters, {} updates); SQLite sizes are whole files \
+             after a WAL checkpoint, page size 4 KiB",
+            thousands(chars as u64),
+            thousands(n as u64)
+        );
+        let mut t = Table::new(&["stored form", "bytes", "bytes / char", "bytes / update"]);
+        let mut row = |what: &str, bytes: u64| {
+            t.row(vec![
+                what.to_owned(),
+                thousands(bytes),
+                format!("{:.2}", bytes as f64 / chars),
+                format!("{:.1}", bytes as f64 / n),
+            ]);
+        };
+        row(
+            "update log, v1 updates as sent (payload only)",
+            self.log_bytes,
+        );
+        row("snapshot v1 (encode_snapshot)", f.snapshot_v1.len() as u64);
+        row(
+            "snapshot v2 (encode_snapshot, what ChatSpace stores)",
+            f.snapshot_v2.len() as u64,
+        );
+        row("automerge save()", f.automerge_saved.len() as u64);
+        row(
+            "automerge per-edit changes (payload only)",
+            self.automerge_changes_bytes,
+        );
+        row(
+            "SQLite file: schema + user + room, no document",
+            self.db_empty,
+        );
+        row("SQLite file: + v1 snapshot", self.db_snapshot_v1);
+        row("SQLite file: + v2 snapshot", self.db_snapshot_v2);
+        row(
+            "  of which the v2 snapshot (file minus empty file)",
+            self.db_snapshot_v2.saturating_sub(self.db_empty),
+        );
+        row(
+            "SQLite file: + whole update log (appended per 256)",
+            self.db_log,
+        );
+        row(
+            "SQLite file: log then compacted to v2 (no VACUUM)",
+            self.db_compacted,
+        );
+        row("SQLite file: log, compacted, VACUUM", self.db_vacuumed);
+        t.print();
+    }
+}
