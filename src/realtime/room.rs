@@ -139,7 +139,7 @@ impl LiveRoom {
                             None => return Exit::Shutdown,
                         },
                         _ = flush.tick(), if self.persistence.has_pending() => {
-                            if let Err(error) = self.persistence.save(&self.doc, false).await {
+                            if let Err(error) = self.persistence.tick(&self.doc).await {
                                 tracing::error!(%error, "storing updates failed; retrying at the next tick");
                             }
                             continue;
