@@ -7,13 +7,15 @@
 //! Whole-trace cases take seconds, so criterion runs them with flat sampling, 10 samples of one
 //! iteration each; it warns that it cannot fit 10 samples into the tiny target time it is given,
 //! which is expected. The bench keeps every iteration time itself and prints its own summary,
-//! with the ratios criterion does not compute, at the end.
+//! with the ratios criterion does not compute, at the end. The ingest goals are judged on
+//! paired runs (`paired.rs`), which take turns with the baseline to be robust against noise.
 
 mod document_cases;
 mod fixture;
 mod group;
 mod ingest_cases;
 mod ops;
+mod paired;
 mod report;
 mod storage;
 mod timings;
@@ -45,9 +47,10 @@ fn main() {
     bench_remote_prefix(&mut criterion, &fixture);
     bench_compaction(&mut criterion, &fixture);
     bench_cold_load(&mut criterion, &fixture);
+    let paired = paired::run_all(&fixture);
 
     criterion.final_summary();
-    print_summary(&fixture, &storage);
+    print_summary(&fixture, &storage, &paired);
     print_load("end");
 }
 

@@ -2,10 +2,11 @@
 
 use crate::fixture::Fixture;
 use crate::ops::TICK;
+use crate::paired::{self, Paired};
 use crate::storage::Storage;
 use crate::timings::{self, human_ns, thousands, Table};
 
-pub fn print_summary(f: &Fixture, storage: &Storage) {
+pub fn print_summary(f: &Fixture, storage: &Storage, paired: &[Paired]) {
     let n = f.n() as f64;
     let prefix = f.prefix_n() as f64;
     let remote = format!("remote_first_{}", f.prefix_n());
@@ -89,27 +90,7 @@ pub fn print_summary(f: &Fixture, storage: &Storage) {
     }
     t.print();
 
-    let single = per("apply_trace/chatspace_ingest_1_per_call", n);
-    let batched = [16, TICK].map(|k| per(&format!("apply_trace/chatspace_ingest_{k}_per_call"), n));
-    if let (Some(base), Some(single)) = (baseline, single) {
-        let r = single / base;
-        println!(
-            "goal 'ingest at most 1.1x raw yrs per update': {:.2}x -> {}",
-            r,
-            if r <= 1.1 { "MET" } else { "MISSED" }
-        );
-        for (k, v) in [16, TICK].iter().zip(batched) {
-            if let Some(v) = v {
-                let r = v / base;
-                println!(
-                    "goal 'faster than raw yrs when batched' ({k} per call): {:.2}x -> {}",
-                    r,
-                    if r < 1.0 { "MET" } else { "MISSED" }
-                );
-            }
-        }
-        println!();
-    }
+    paired::print(paired);
 
     let mut t = Table::new(&["yrs vs automerge", "yrs", "automerge", "automerge / yrs"]);
     let mut pair = |what: &str, y: Option<f64>, a: Option<f64>| {
