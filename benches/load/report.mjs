@@ -1,6 +1,6 @@
 // Turns the JSON results of one `benches/load/run.sh` run (a directory of *.json files written
 // by `chatspace-load run --json` / `idle --json`) into the markdown tables of
-// docs/load-results.md, with ratios ChatSpace / each baseline.
+// docs/benchmarks.md, with ratios ChatSpace / each baseline.
 // Usage: node benches/load/report.mjs RESULTS_DIR P99_BOUND_MS
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'

@@ -5,7 +5,7 @@
 # For each server: idle connections (memory per connection), the offered load, a step-up of the
 # typing rate to find the saturation throughput (p99 <= P99_BOUND_MS, every edit delivered), and
 # a replay of a concurrent trace. Every measurement gets a freshly started server. Results (JSON)
-# go to $OUT; the tables of docs/load-results.md are printed at the end.
+# go to $OUT; the tables of docs/benchmarks.md are printed at the end.
 #
 # Usage: benches/load/run.sh            (from anywhere; about 10 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS

@@ -28,7 +28,7 @@
 //! `--url` is the base the room name is appended to, as y-websocket's provider does:
 //! `ws://host:port/ws` for ChatSpace (started with `--bench-open-access`), `ws://host:port` for
 //! y-websocket's `bin/server.cjs` and for Hocuspocus (`--framing hocuspocus`). Results are
-//! explained in `docs/load-results.md`; `benches/load/run.sh` runs everything.
+//! explained in `docs/benchmarks.md`; `benches/load/run.sh` runs everything.
 //!
 //! Map: `wire` (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
 //! `client` (the `client` subcommand), `tracker` (edit → delivery latency), `peer` (one load
