@@ -145,14 +145,7 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
         },
         |(db, room)| {
             check_text("ChatSpace ingest with SQLite", &room.text(), &f.trace);
-            let stored = rt
-                .block_on(db.store.load_document(db.room_id))
-                .expect("the log reads back");
-            assert_eq!(
-                stored.updates, f.updates,
-                "the stored log equals the updates"
-            );
-            rt.block_on(db.store.close());
+            check_log(rt, &db, f);
         },
     );
     // The SQLite share alone: the same appends of the same bytes, without the document.
@@ -171,15 +164,18 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
             }
             db
         },
-        |db| {
-            let stored = rt
-                .block_on(db.store.load_document(db.room_id))
-                .expect("the log reads back");
-            assert_eq!(
-                stored.updates, f.updates,
-                "the stored log equals the updates"
-            );
-            rt.block_on(db.store.close());
-        },
+        |db| check_log(rt, &db, f),
     );
+}
+
+/// Panics unless the database's log holds exactly the trace's updates; closes it.
+fn check_log(rt: &Runtime, db: &TempDb, f: &Fixture) {
+    let stored = rt
+        .block_on(db.store.load_document(db.room_id))
+        .expect("the log reads back");
+    assert_eq!(
+        stored.updates, f.updates,
+        "the stored log equals the updates"
+    );
+    rt.block_on(db.store.close());
 }

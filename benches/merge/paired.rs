@@ -77,6 +77,9 @@ pub fn run_all(f: &Fixture) -> Vec<Paired> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_PAIRS);
+    if pairs == 0 {
+        return Vec::new();
+    }
     let base = Side::RawYrs(1);
     let comparisons = [
         (
@@ -139,6 +142,10 @@ fn median(values: &[f64]) -> f64 {
 
 /// The table of the paired comparisons and the verdict on each goal.
 pub fn print(results: &[Paired]) {
+    if results.is_empty() {
+        println!("paired comparisons skipped (CHATSPACE_PAIRS=0)\n");
+        return;
+    }
     let mut t = Table::new(&[
         "paired comparison (per update, median of the pairs)",
         "baseline",
