@@ -7,7 +7,7 @@
 # a replay of a concurrent trace. Every measurement gets a freshly started server. Results (JSON)
 # go to $OUT; the tables of docs/benchmarks.md are printed at the end.
 #
-# Usage: benches/load/run.sh            (from anywhere; about 10 minutes)
+# Usage: benches/load/run.sh            (from anywhere; about 7 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
 #   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN OUT SERVERS PORT
 set -euo pipefail
