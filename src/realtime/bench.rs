@@ -40,11 +40,16 @@ pub async fn open_access(state: &AppState, room: &str) -> Result<(i64, CurrentUs
         .await
         .map_err(|e| fail(&e))?;
     let user = user.ok_or_else(|| fail(&"the bench user is missing"))?;
-    let room = state
-        .store
-        .ensure_room(room, user.id)
-        .await
-        .map_err(|e| fail(&e))?;
+    // Reads first: only the first socket of a room needs the write (and SQLite's write lock).
+    let found = state.store.room_by_name(room).await.map_err(|e| fail(&e))?;
+    let room = match found {
+        Some(room) => room,
+        None => state
+            .store
+            .ensure_room(room, user.id)
+            .await
+            .map_err(|e| fail(&e))?,
+    };
     Ok((
         room.id,
         CurrentUser {

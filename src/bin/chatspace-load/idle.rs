@@ -15,34 +15,23 @@ use crate::conn::{room_url, Link, Received};
 use crate::peer::READ_BUFFER;
 use crate::procstat;
 use crate::replica::Replica;
+use crate::target::TargetArgs;
 use crate::wire::{Framing, Inbound};
 use chatspace_crdt::codec::client::ServerMessage;
 
 /// Arguments of the `idle` subcommand.
 #[derive(Debug, clap::Args)]
 pub struct IdleArgs {
-    /// Base URL rooms are appended to (as for `run`).
-    #[arg(long)]
-    pub url: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[arg(long, default_value_t = 5000)]
     pub connections: usize,
     /// Rooms the connections are spread over.
     #[arg(long, default_value_t = 10)]
     pub rooms: usize,
-    #[arg(long, value_enum, default_value_t = Framing::YWebsocket)]
-    pub framing: Framing,
-    /// Server process whose memory is read.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
     /// Seconds to let the server settle before each memory reading.
     #[arg(long, default_value_t = 3.0)]
     pub settle: f64,
-    #[arg(long, default_value_t = 64)]
-    pub connect_concurrency: usize,
-    #[arg(long)]
-    pub label: Option<String>,
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -67,7 +56,7 @@ struct IdleReport {
 pub async fn run(args: IdleArgs) -> ExitCode {
     match measure(&args).await {
         Ok(report) => {
-            if args.json {
+            if args.target.json {
                 println!("{}", serde_json::to_string(&report).unwrap_or_default());
             } else {
                 println!(
@@ -113,10 +102,10 @@ async fn measure(args: &IdleArgs) -> Result<IdleReport, String> {
     }
     let settle = Duration::from_secs_f64(args.settle);
     let rss = |pid: Option<u32>| procstat::read(pid).map_or(0, |r| r.rss_kib);
-    let server = args.server_pid;
+    let server = args.target.server_pid;
     let prefix = format!("idle-{:08x}", rand::random::<u32>());
     let urls: Vec<String> = (0..args.connections)
-        .map(|i| room_url(&args.url, &format!("{prefix}-{}", i % args.rooms)))
+        .map(|i| room_url(&args.target.url, &format!("{prefix}-{}", i % args.rooms)))
         .collect();
     let rss_before = rss(server);
     let client_before = rss(None);
@@ -133,8 +122,8 @@ async fn measure(args: &IdleArgs) -> Result<IdleReport, String> {
     let n = args.connections as f64;
     let kib = |a: u64, b: u64| (a as f64 - b as f64) * 1024.0;
     Ok(IdleReport {
-        label: args.label.clone(),
-        url: args.url.clone(),
+        label: args.target.label.clone(),
+        url: args.target.url.clone(),
         connections: args.connections,
         rooms: args.rooms,
         connect_secs,
@@ -149,10 +138,10 @@ async fn measure(args: &IdleArgs) -> Result<IdleReport, String> {
 
 /// Opens and syncs a socket to each URL, a bounded number at a time.
 async fn open_all(urls: &[String], args: &IdleArgs) -> Result<Vec<Link>, String> {
-    let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
+    let gate = Arc::new(Semaphore::new(args.target.connect_concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for url in urls {
-        let (url, gate, framing) = (url.clone(), gate.clone(), args.framing);
+        let (url, gate, framing) = (url.clone(), gate.clone(), args.target.framing);
         tasks.spawn(async move {
             let _permit = gate.acquire().await;
             open_synced(&url, framing).await

@@ -33,7 +33,8 @@
 //! Map: `wire` (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
 //! `client` (the `client` subcommand), `tracker` (edit → delivery latency), `peer` (one load
 //! connection), `agent` and `trace` (trace replay), `run` (the `run` subcommand), `idle`,
-//! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON).
+//! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON), `target` (the
+//! options `run` and `idle` share).
 
 mod agent;
 mod client;
@@ -44,6 +45,7 @@ mod procstat;
 mod replica;
 mod report;
 mod run;
+mod target;
 mod trace;
 mod tracker;
 mod wire;

@@ -243,9 +243,9 @@ pub fn summarise(
     let errors: Vec<&String> = peers.iter().flat_map(|p| &p.errors).collect();
     let (converged, problems) = convergence(peers, trace.map(|t| t.end_content.as_str()));
     Report {
-        label: args.label.clone(),
-        url: args.url.clone(),
-        framing: args.framing,
+        label: args.target.label.clone(),
+        url: args.target.url.clone(),
+        framing: args.target.framing,
         mode: trace.map_or_else(|| "typing".into(), |t| format!("trace:{}", t.name)),
         rooms: args.rooms,
         clients_per_room: args.clients,

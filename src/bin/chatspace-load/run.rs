@@ -15,16 +15,15 @@ use crate::conn::room_url;
 use crate::peer::{Peer, Role, Shared};
 use crate::procstat::{self, Sampler};
 use crate::report::{self, Report};
+use crate::target::TargetArgs;
 use crate::trace::{self, Trace};
 use crate::tracker::{Schedule, Tracker};
-use crate::wire::Framing;
 
 /// Arguments of the `run` subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// Base URL rooms are appended to: ws://HOST:PORT/ws (ChatSpace), ws://HOST:PORT (Node).
-    #[arg(long)]
-    pub url: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[arg(long, default_value_t = 10)]
     pub rooms: usize,
     /// Clients per room.
@@ -50,11 +49,6 @@ pub struct RunArgs {
     /// every edit at a random position).
     #[arg(long, default_value_t = 1)]
     pub run_length: u32,
-    #[arg(long, value_enum, default_value_t = Framing::YWebsocket)]
-    pub framing: Framing,
-    /// Server process to sample for CPU and RSS.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
     /// Replay a concurrent trace (a path, or a name under $CHATSPACE_TRACES, default
     /// ../shared/traces) instead of random typing; agents are the first clients of each room.
     #[arg(long)]
@@ -72,15 +66,6 @@ pub struct RunArgs {
     /// Room name prefix (random by default, so every run starts with empty rooms).
     #[arg(long)]
     pub room_prefix: Option<String>,
-    /// Sockets opened at once while connecting.
-    #[arg(long, default_value_t = 64)]
-    pub connect_concurrency: usize,
-    /// A name for the server in the report.
-    #[arg(long)]
-    pub label: Option<String>,
-    /// Print one JSON object instead of the table.
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub async fn run(mut args: RunArgs) -> ExitCode {
@@ -107,7 +92,7 @@ pub async fn run(mut args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match args.json {
+    match args.target.json {
         true => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
         false => print!("{}", report.table()),
     }
@@ -154,8 +139,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     let (targets_tx, targets_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
         tracker: tracker.clone(),
-        framing: args.framing,
-        connect_gate: Arc::new(Semaphore::new(args.connect_concurrency.max(1))),
+        framing: args.target.framing,
+        connect_gate: Arc::new(Semaphore::new(args.target.connect_concurrency.max(1))),
         ready: ready_tx,
         go: go_rx,
         finished: finished_tx,
@@ -164,7 +149,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     });
     let mut handles = Vec::with_capacity(total);
     for room in 0..args.rooms {
-        let url = room_url(&args.url, &format!("{prefix}-{room}"));
+        let url = room_url(&args.target.url, &format!("{prefix}-{room}"));
         let room_trace = trace.as_ref().map(|t| {
             Arc::new(RoomTrace::new(
                 t.clone(),
@@ -228,7 +213,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     tracker.set_schedule(schedule);
     let _ = go_tx.send(Some(schedule));
     tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
-    let server = args.server_pid.map(|pid| Sampler::start(Some(pid)));
+    let server = args.target.server_pid.map(|pid| Sampler::start(Some(pid)));
     let generator = Sampler::start(None);
 
     // Writers and agents report their final clocks when they stop.
