@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use automerge::{Change, ReadDoc};
+use bytes::Bytes;
 use chatspace_crdt::codec::update_frame;
 use chatspace_crdt::{encode_snapshot, RoomDoc, SnapshotFormat};
 use yrs::Doc;
@@ -23,7 +24,7 @@ pub struct Fixture {
     /// document edited locally, as a y-websocket client sends them.
     pub updates: Vec<Vec<u8>>,
     /// The same updates framed once as sync update messages: what the server's socket reads.
-    pub frames: Vec<Vec<u8>>,
+    pub frames: Vec<Bytes>,
     /// The room document after the whole log, for the snapshot encodes.
     pub live: RoomDoc,
     /// A plain yrs document after the whole log, for yrs's own encode without ChatSpace's check.
@@ -60,7 +61,7 @@ impl Fixture {
             &yrs_text(&doc),
             &trace,
         );
-        let frames: Vec<Vec<u8>> = updates.iter().map(|u| update_frame(u)).collect();
+        let frames: Vec<Bytes> = updates.iter().map(|u| update_frame(u).into()).collect();
 
         let live = RoomDoc::load(None, &updates).expect("the update log loads");
         check_text("RoomDoc::load of the update log", &live.text(), &trace);

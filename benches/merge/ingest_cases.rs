@@ -6,7 +6,7 @@ use std::hint::black_box;
 use automerge::{Automerge, Change};
 use bytes::Bytes;
 use chatspace_crdt::codec::{preflight, update_frame};
-use chatspace_crdt::{decode_client_frame, ClientMessage, Limits, RoomDoc};
+use chatspace_crdt::{decode_client_bytes, ClientMessage, Limits, RoomDoc};
 use criterion::Criterion;
 use tokio::runtime::Runtime;
 use yrs::updates::decoder::Decode;
@@ -44,13 +44,13 @@ pub fn bench_ingest_parts(c: &mut Criterion, f: &Fixture) {
         |ok| assert_eq!(ok, n, "every trace update passes the preflight"),
     );
     g.case(
-        "decode_client_frame",
+        "decode_client_bytes",
         || (),
         |()| {
             let limits = Limits::default();
             f.frames
                 .iter()
-                .map(|frame| decode_client_frame(frame, &limits).expect("decodes"))
+                .map(|frame| decode_client_bytes(frame, &limits).expect("decodes"))
                 .collect::<Vec<_>>()
         },
         |decoded| {

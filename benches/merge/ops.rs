@@ -6,9 +6,8 @@ use std::hint::black_box;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, Automerge, ObjType, ReadDoc, ROOT};
 use bytes::Bytes;
-use chatspace_crdt::codec::update_frame;
 use chatspace_crdt::{
-    decode_client_frame, ClientMessage, IncomingUpdate, Limits, RoomDoc, TEXT_NAME,
+    decode_client_bytes, ClientMessage, IncomingUpdate, Limits, RoomDoc, TEXT_NAME,
 };
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Text, Transact, TransactionMut, Update};
@@ -58,14 +57,14 @@ pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
 }
 
 /// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
-/// the connections: `decode_client_frame` of each frame (the connection task's work), then per
+/// the connections: `decode_client_bytes` of each frame (the connection task's work), then per
 /// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`): drop
 /// empty updates, note each update's sender, `RoomDoc::apply_updates`, and for each applied
-/// update `update_frame` for the relay and the raw bytes queued for the log, which `flush` gets
-/// every [`TICK`] updates.
+/// update the frame to relay and the raw bytes queued for the log (both shared with the
+/// client's frame), which `flush` gets every [`TICK`] updates.
 pub fn ingest(
     room: &mut RoomDoc,
-    frames: &[Vec<u8>],
+    frames: &[Bytes],
     per_call: usize,
     mut flush: impl FnMut(&[Bytes]),
 ) {
@@ -76,7 +75,7 @@ pub fn ingest(
     for chunk in frames.chunks(per_call) {
         let mut batch: Vec<(u64, IncomingUpdate)> = chunk
             .iter()
-            .map(|frame| match decode_client_frame(frame, &limits) {
+            .map(|frame| match decode_client_bytes(frame, &limits) {
                 Ok(ClientMessage::Update(update)) => (CONN, update),
                 Ok(other) => panic!("a trace frame decoded as {other:?}"),
                 Err(error) => panic!("a trace frame does not decode: {error}"),
@@ -96,10 +95,9 @@ pub fn ingest(
                 .get(applied.index)
                 .and_then(|&i| senders.get(i))
                 .copied();
-            let raw = Bytes::from(applied.raw);
             // The room sends this frame to every connection but the sender; here there are none.
-            black_box((sender, Bytes::from(update_frame(&raw))));
-            pending.push(raw);
+            black_box((sender, applied.frame));
+            pending.push(applied.raw);
         }
         if pending.len() >= TICK {
             flush(&pending);

@@ -71,11 +71,11 @@ pub fn print_summary(f: &Fixture, storage: &Storage, paired: &[Paired]) {
             "ingest_parts/preflight_check_update_v1".into(),
         ),
         (
-            "  part: decode_client_frame (all of the connection task's work)",
-            "ingest_parts/decode_client_frame".into(),
+            "  part: decode_client_bytes (all of the connection task's work)",
+            "ingest_parts/decode_client_bytes".into(),
         ),
         (
-            "  part: update_frame (relay framing)",
+            "  part: update_frame (relay framing of a step 2; updates relay their own frame)",
             "ingest_parts/update_frame".into(),
         ),
     ];

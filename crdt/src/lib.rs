@@ -24,7 +24,9 @@ mod guard;
 pub mod room;
 pub mod snapshot;
 
-pub use codec::{decode_client_frame, ClientMessage, DecodeError, IncomingUpdate, Limits};
+pub use codec::{
+    decode_client_bytes, decode_client_frame, ClientMessage, DecodeError, IncomingUpdate, Limits,
+};
 pub use room::{
     Applied, ApplyError, AwarenessChange, AwarenessError, BatchFailure, BatchOutcome, EncodeError,
     LoadError, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,

@@ -11,7 +11,9 @@ use chatspace_crdt::codec::{
     awareness_frame, chat_frame, sync_step1_frame, sync_step2_frame, update_frame, AwarenessEntry,
     AwarenessUpdate, ChatEvent, ChatMessage, ChatRejection, ChatRequest,
 };
-use chatspace_crdt::{decode_client_frame, ClientID, ClientMessage, Limits, RoomDoc};
+use chatspace_crdt::{
+    decode_client_bytes, decode_client_frame, ClientID, ClientMessage, Limits, RoomDoc,
+};
 use common::*;
 use serde_json::json;
 use yrs::{ReadTxn, Text, Transact};
@@ -51,6 +53,49 @@ fn a_client_step1_frame_decodes_to_the_clients_state_vector() {
         Ok(ClientMessage::SyncStep1(sv)) => assert_eq!(sv, state_vector(&doc)),
         other => panic!("{other:?}"),
     }
+}
+
+/// Decodes `frame` (an update or step 2) and applies it to a fresh room; returns the frame the
+/// room relays to the other clients.
+fn relayed(frame: &[u8]) -> bytes::Bytes {
+    let frame = bytes::Bytes::copy_from_slice(frame);
+    let update = match decode_client_bytes(&frame, &limits()) {
+        Ok(ClientMessage::Update(u) | ClientMessage::SyncStep2(u)) => u,
+        other => panic!("{other:?}"),
+    };
+    let mut outcome = RoomDoc::new().apply_updates([update]);
+    assert_eq!(outcome.failure, None);
+    let applied = outcome.applied.pop().expect("applied");
+    if frame.first() == Some(&0) && frame.get(1) == Some(&2) && applied.frame == frame {
+        assert_eq!(
+            applied.frame.as_ptr(),
+            frame.as_ptr(),
+            "a canonical update frame is relayed without a copy"
+        );
+    }
+    applied.frame
+}
+
+#[test]
+fn every_applied_update_is_relayed_as_a_canonical_update_frame() {
+    let (doc, text) = client(8);
+    text.push(&mut doc.transact_mut(), "relay me");
+    let update = full(&doc);
+    let canonical = update_frame(&update);
+    assert_eq!(relayed(&canonical), canonical, "an update frame as it came");
+    assert_eq!(
+        relayed(&sync_step2_frame(&update)),
+        canonical,
+        "a step 2 as an update"
+    );
+    // The same message with an over-long message type (0x80 0x00 is a valid varUint 0).
+    let mut overlong = vec![0x80, 0x00];
+    overlong.extend_from_slice(&canonical[1..]);
+    assert_eq!(
+        relayed(&overlong),
+        canonical,
+        "an over-long header re-encoded"
+    );
 }
 
 #[test]

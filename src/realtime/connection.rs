@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
-use chatspace_crdt::{decode_client_frame, Limits};
+use chatspace_crdt::{decode_client_bytes, Limits};
 use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot};
 
@@ -161,7 +161,7 @@ async fn read(
             if !rate.allow(bytes.len()) {
                 return Err(Some(CloseCode::RateLimited));
             }
-            let message = decode_client_frame(&bytes, limits).map_err(|error| {
+            let message = decode_client_bytes(&bytes, limits).map_err(|error| {
                 tracing::warn!(conn, %error, "malformed frame; closing the socket");
                 Some(CloseCode::Malformed)
             })?;

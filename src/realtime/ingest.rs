@@ -2,8 +2,6 @@
 //! other connections and queued for the update log; and, when the document refuses one, the
 //! room's recovery without disturbing anyone but the sender.
 
-use bytes::Bytes;
-use chatspace_crdt::codec::update_frame;
 use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate};
 
 use super::handle::Command;
@@ -75,9 +73,8 @@ impl LiveRoom {
                 let Some(&conn) = positions.get(applied.index).and_then(|&i| senders.get(i)) else {
                     continue;
                 };
-                let raw = Bytes::from(applied.raw);
-                self.broadcast(Some(conn), Bytes::from(update_frame(&raw)));
-                self.persistence.push(raw);
+                self.broadcast(Some(conn), applied.frame);
+                self.persistence.push(applied.raw);
             }
             let Some(failure) = outcome.failure else {
                 return Ok(());

@@ -22,6 +22,7 @@ pub use chat::{
 pub use error::DecodeError;
 
 use crate::guard;
+use bytes::Bytes;
 use lib0::{var_len, Reader, Writer};
 use std::fmt;
 use yrs::updates::decoder::Decode;
@@ -68,20 +69,29 @@ impl Default for Limits {
 
 /// A document update received from a client: the v1 bytes exactly as sent (to store and relay
 /// without re-encoding) together with their decoded form (to apply on the room task).
+///
+/// The bytes are shared, not copied: `raw` is a view into the client's frame, and when that
+/// frame is already the canonical sync update message the server relays (see
+/// [`update_frame`]), it is kept as `frame` and relayed as it came.
 pub struct IncomingUpdate {
-    raw: Vec<u8>,
+    raw: Bytes,
+    frame: Option<Bytes>,
     update: Update,
 }
 
 impl IncomingUpdate {
     /// Checks and decodes v1 update bytes. Never panics: a structural problem or a panic in
     /// yrs becomes a [`DecodeError`].
-    pub fn decode_v1(raw: Vec<u8>) -> Result<Self, DecodeError> {
+    pub fn decode_v1(raw: impl Into<Bytes>) -> Result<Self, DecodeError> {
+        Self::decode_shared(raw.into(), None)
+    }
+
+    fn decode_shared(raw: Bytes, frame: Option<Bytes>) -> Result<Self, DecodeError> {
         preflight::check_update_v1(&raw)?;
         let update = guard::catch(|| Update::decode_v1(&raw))
             .map_err(DecodeError::Panicked)?
             .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))?;
-        Ok(IncomingUpdate { raw, update })
+        Ok(IncomingUpdate { raw, frame, update })
     }
 
     /// The v1 bytes as the client sent them.
@@ -90,7 +100,7 @@ impl IncomingUpdate {
     }
 
     /// Gives the v1 bytes back (e.g. after a failed apply, to log them).
-    pub fn into_raw(self) -> Vec<u8> {
+    pub fn into_raw(self) -> Bytes {
         self.raw
     }
 
@@ -100,8 +110,8 @@ impl IncomingUpdate {
         self.update.is_empty()
     }
 
-    pub(crate) fn into_parts(self) -> (Vec<u8>, Update) {
-        (self.raw, self.update)
+    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>, Update) {
+        (self.raw, self.frame, self.update)
     }
 }
 
@@ -109,6 +119,7 @@ impl fmt::Debug for IncomingUpdate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IncomingUpdate")
             .field("raw_len", &self.raw.len())
+            .field("relays_own_frame", &self.frame.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -173,17 +184,30 @@ pub(crate) fn parse_envelope(
     Ok(envelope)
 }
 
-/// Decodes one frame received from a client.
+/// Decodes one frame received from a client. [`decode_client_bytes`] does the same without
+/// copying the update out of the frame.
 pub fn decode_client_frame(bytes: &[u8], limits: &Limits) -> Result<ClientMessage, DecodeError> {
-    Ok(match parse_envelope(bytes, limits.max_frame_bytes)? {
+    decode_client_bytes(&Bytes::copy_from_slice(bytes), limits)
+}
+
+/// Decodes one frame received from a client; an update in it shares the frame's bytes.
+pub fn decode_client_bytes(frame: &Bytes, limits: &Limits) -> Result<ClientMessage, DecodeError> {
+    Ok(match parse_envelope(frame, limits.max_frame_bytes)? {
         Envelope::Sync(SYNC_STEP1, sv) => {
             ClientMessage::SyncStep1(preflight::decode_state_vector_v1(sv)?)
         }
-        Envelope::Sync(SYNC_STEP2, update) => {
-            ClientMessage::SyncStep2(IncomingUpdate::decode_v1(update.to_vec())?)
-        }
+        Envelope::Sync(SYNC_STEP2, update) => ClientMessage::SyncStep2(
+            IncomingUpdate::decode_shared(frame.slice_ref(update), None)?,
+        ),
         Envelope::Sync(_, update) => {
-            ClientMessage::Update(IncomingUpdate::decode_v1(update.to_vec())?)
+            // Relayed as it came only when it is byte for byte what `update_frame` would make
+            // of it (no over-long varints in the header).
+            let canonical = frame.len() == update_frame_len(update.len());
+            let relay = canonical.then(|| frame.clone());
+            ClientMessage::Update(IncomingUpdate::decode_shared(
+                frame.slice_ref(update),
+                relay,
+            )?)
         }
         Envelope::Awareness(update) => {
             ClientMessage::Awareness(AwarenessUpdate::decode(update, limits)?)
@@ -192,6 +216,11 @@ pub fn decode_client_frame(bytes: &[u8], limits: &Limits) -> Result<ClientMessag
         Envelope::QueryAwareness => ClientMessage::QueryAwareness,
         Envelope::Chat(json) => ClientMessage::Chat(chat::parse_request(json)?),
     })
+}
+
+/// Length of [`update_frame`] of an update of `len` bytes.
+fn update_frame_len(len: usize) -> usize {
+    var_len(MSG_SYNC) + var_len(SYNC_UPDATE) + var_len(len as u64) + len
 }
 
 /// `[type, sub-type?, buf]` with the exact capacity.

@@ -2,8 +2,9 @@
 //! panics contained and failures reported precisely enough for the server to recover.
 
 use super::{RoomDoc, MAX_UPDATES_PER_TXN};
-use crate::codec::IncomingUpdate;
+use crate::codec::{update_frame, IncomingUpdate};
 use crate::guard;
+use bytes::Bytes;
 use std::mem::ManuallyDrop;
 use thiserror::Error;
 use yrs::{Transact, Update};
@@ -23,14 +24,17 @@ pub enum ApplyError {
     Panicked(String),
 }
 
-/// An update that is now part of the document: store `raw` in the log and relay it to the
-/// other connections with [`crate::codec::update_frame`].
+/// An update that is now part of the document: store `raw` in the log and send `frame` to the
+/// other connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
     /// Position of the update in the batch that was passed in (0 for a single update).
     pub index: usize,
     /// The v1 bytes exactly as the client sent them.
-    pub raw: Vec<u8>,
+    pub raw: Bytes,
+    /// [`crate::codec::update_frame`] of `raw`: the client's own frame when it already was
+    /// exactly that, so relaying copies nothing.
+    pub frame: Bytes,
 }
 
 /// How a batch ended when one update failed.
@@ -45,7 +49,7 @@ pub struct BatchFailure {
     pub error: ApplyError,
     /// Updates of the batch that are not in the document (all but `applied` and `culprit`),
     /// with their positions: reload the room, decode these again and apply them.
-    pub retry: Vec<(usize, Vec<u8>)>,
+    pub retry: Vec<(usize, Bytes)>,
 }
 
 /// Result of [`RoomDoc::apply_updates`].
@@ -67,11 +71,14 @@ impl RoomDoc {
         let mut outcome = BatchOutcome::default();
         let mut rest = updates.into_iter().enumerate();
         loop {
-            let mut raws = Vec::with_capacity(MAX_UPDATES_PER_TXN);
-            let mut decoded = Vec::with_capacity(MAX_UPDATES_PER_TXN);
+            // Sized by what is left, not by the maximum: a busy room calls this once per
+            // update, and a large allocation per call costs more than the bookkeeping.
+            let capacity = rest.size_hint().0.clamp(1, MAX_UPDATES_PER_TXN);
+            let mut raws = Vec::with_capacity(capacity);
+            let mut decoded = Vec::with_capacity(capacity);
             for (index, update) in rest.by_ref().take(MAX_UPDATES_PER_TXN) {
-                let (raw, update) = update.into_parts();
-                raws.push((index, raw));
+                let (raw, frame, update) = update.into_parts();
+                raws.push((index, raw, frame));
                 decoded.push(update);
             }
             if raws.is_empty() {
@@ -81,17 +88,22 @@ impl RoomDoc {
             match self.integrate(decoded, &mut done) {
                 Ok(()) => outcome
                     .applied
-                    .extend(raws.into_iter().map(|(index, raw)| Applied { index, raw })),
+                    .extend(raws.into_iter().map(|(index, raw, frame)| Applied {
+                        index,
+                        frame: frame.unwrap_or_else(|| update_frame(&raw).into()),
+                        raw,
+                    })),
                 Err(error) => {
                     // A failed transaction leaves nothing usable behind (the document is
                     // swapped out), so every other update of this chunk is retried.
                     let culprit = match error {
                         ApplyError::Poisoned => None,
-                        _ => raws.get(done).map(|(index, _)| *index),
+                        _ => raws.get(done).map(|(index, _, _)| *index),
                     };
                     let retry = raws
                         .into_iter()
-                        .filter(|(index, _)| Some(*index) != culprit)
+                        .filter(|(index, _, _)| Some(*index) != culprit)
+                        .map(|(index, raw, _)| (index, raw))
                         .chain(rest.map(|(index, update)| (index, update.into_raw())))
                         .collect();
                     outcome.failure = Some(BatchFailure {
