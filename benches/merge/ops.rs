@@ -6,6 +6,7 @@ use std::hint::black_box;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, Automerge, ObjType, ReadDoc, ROOT};
 use bytes::Bytes;
+use chatspace_crdt::codec::coalesce_typing;
 use chatspace_crdt::{
     decode_client_bytes, ClientMessage, IncomingUpdate, Limits, RoomDoc, TEXT_NAME,
 };
@@ -59,7 +60,8 @@ pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
 /// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
 /// the connections: `decode_client_bytes` of each frame (the connection task's work), then per
 /// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`): drop
-/// empty updates, note each update's sender, `RoomDoc::apply_updates`, and for each applied
+/// empty updates, coalesce adjacent keystrokes of one sender (`coalesce_typing`), note each
+/// update's sender, `RoomDoc::apply_updates`, and for each applied
 /// update the frame to relay and the raw bytes queued for the log (both shared with the
 /// client's frame), which `flush` gets every [`TICK`] updates.
 pub fn ingest(
@@ -83,6 +85,7 @@ pub fn ingest(
             .collect();
         // From here on, the steps of `apply_batch`.
         batch.retain(|(_, update)| !update.is_empty());
+        let batch = coalesce_typing(batch);
         let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
         let updates: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
         let positions: Vec<usize> = (0..updates.len()).collect();

@@ -2,6 +2,7 @@
 //! other connections and queued for the update log; and, when the document refuses one, the
 //! room's recovery without disturbing anyone but the sender.
 
+use chatspace_crdt::codec::coalesce_typing;
 use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate};
 
 use super::handle::Command;
@@ -64,6 +65,8 @@ impl LiveRoom {
         // A client with nothing new still answers the server's step 1 with an empty step 2:
         // nothing to apply, store or relay.
         batch.retain(|(_, update)| !update.is_empty());
+        // A typist's keystrokes that queued up while the room was busy go in as one update.
+        let batch = coalesce_typing(batch);
         let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
         let mut pending: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
         let mut positions: Vec<usize> = (0..pending.len()).collect();

@@ -27,6 +27,11 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
 
+    /// Bytes read so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Bytes not read yet.
     pub fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
@@ -167,6 +172,12 @@ impl Writer {
     /// Writes a length-prefixed byte array.
     pub fn buf(&mut self, bytes: &[u8]) -> &mut Self {
         self.var_u64(bytes.len() as u64);
+        self.buf.extend_from_slice(bytes);
+        self
+    }
+
+    /// Writes `bytes` as they are.
+    pub fn raw(&mut self, bytes: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(bytes);
         self
     }

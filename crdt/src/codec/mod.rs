@@ -10,6 +10,7 @@
 mod awareness;
 mod chat;
 pub mod client;
+mod coalesce;
 mod error;
 pub(crate) mod lib0;
 pub mod preflight;
@@ -19,6 +20,7 @@ pub use chat::{
     is_valid_client_id, validate_text, ChatEvent, ChatMessage, ChatRejection, ChatRequest,
     HISTORY_PAGE, MAX_CLIENT_ID_CHARS,
 };
+pub use coalesce::coalesce_typing;
 pub use error::DecodeError;
 
 use crate::guard;
@@ -77,6 +79,8 @@ pub struct IncomingUpdate {
     raw: Bytes,
     frame: Option<Bytes>,
     update: Update,
+    /// Set when the update may merge with its neighbours (see [`coalesce_typing`]).
+    mergeable: Option<coalesce::Mergeable>,
 }
 
 impl IncomingUpdate {
@@ -91,7 +95,13 @@ impl IncomingUpdate {
         let update = guard::catch(|| Update::decode_v1(&raw))
             .map_err(DecodeError::Panicked)?
             .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))?;
-        Ok(IncomingUpdate { raw, frame, update })
+        let mergeable = coalesce::Mergeable::parse(&raw);
+        Ok(IncomingUpdate {
+            raw,
+            frame,
+            update,
+            mergeable,
+        })
     }
 
     /// The v1 bytes as the client sent them.

@@ -1,0 +1,284 @@
+//! Coalescing typing: adjacent updates of one sender that continue the same run of text, or that
+//! only delete, become one update, integrated, stored and relayed once.
+//!
+//! A Yjs client typing sends one update per keystroke: one string item whose left origin is the
+//! last character of the previous keystroke, with the next clock and the same right origin.
+//! yrs squashes such items into one block when it commits, so applying them one by one costs a
+//! whole integration each for a block that ends up merged anyway. Written as one item (the
+//! first update's header, the texts one after the other), the run is the exact block yrs would
+//! have built: split at any point it gives back each keystroke's item with its own origins, so
+//! every peer converges to the same document whether it gets the run or the keystrokes.
+//!
+//! Backspacing sends updates that only carry a delete set; deletions commute and repeat
+//! harmlessly, so adjacent ones merge into one delete set (ranges sorted and joined per client,
+//! as yrs keeps one entry per client).
+//!
+//! Only the plainest shapes are merged: one client, one string item, no deletions, no parent
+//! key; or deletions alone. Anything else passes through untouched, so a surprise costs speed,
+//! never correctness.
+
+use super::lib0::{Reader, Writer};
+use super::IncomingUpdate;
+use std::ops::Range;
+
+/// An item id: client and clock.
+type Id = (u64, u32);
+/// Deleted ranges `(clock, len)` per client.
+type DeleteSet = Vec<(u64, Vec<(u32, u32)>)>;
+
+const HAS_ORIGIN: u8 = 0b1000_0000;
+const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
+const HAS_PARENT_SUB: u8 = 0b0010_0000;
+const CONTENT_MASK: u8 = 0b0001_1111;
+const CONTENT_STRING: u8 = 4;
+
+/// The shapes of update that can merge with their neighbours.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Mergeable {
+    Text(TextRun),
+    /// Deletions alone, as they came.
+    Deletes(DeleteSet),
+}
+
+impl Mergeable {
+    /// Reads the shape of `raw`, or `None` when it is neither a typed run nor deletions alone.
+    pub(crate) fn parse(raw: &[u8]) -> Option<Mergeable> {
+        match raw.first() {
+            Some(0) => parse_deletes(raw).map(Mergeable::Deletes),
+            _ => TextRun::parse(raw).map(Mergeable::Text),
+        }
+    }
+
+    /// Whether `next` can join a stretch that ends with this update.
+    fn continued_by(&self, next: &Mergeable) -> bool {
+        match (self, next) {
+            (Mergeable::Text(a), Mergeable::Text(b)) => a.continued_by(b),
+            (Mergeable::Deletes(_), Mergeable::Deletes(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The delete set of an update without items (`[0, clients, ...]`), if that is all it holds.
+fn parse_deletes(raw: &[u8]) -> Option<DeleteSet> {
+    let mut r = Reader::new(raw);
+    if r.var_u64().ok()? != 0 {
+        return None;
+    }
+    let clients = r.count(2).ok()?;
+    let mut set = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let client = r.var_js().ok()?;
+        let count = r.count(2).ok()?;
+        let mut ranges = Vec::with_capacity(count);
+        for _ in 0..count {
+            let clock = r.var_u32().ok()?;
+            let len = r.var_u32().ok()?;
+            clock.checked_add(len)?;
+            ranges.push((clock, len));
+        }
+        set.push((client, ranges));
+    }
+    (clients > 0 && r.remaining() == 0).then_some(set)
+}
+
+/// Where a one-item string update keeps its parts, and the ids that decide whether the next
+/// update continues it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TextRun {
+    client: u64,
+    clock: u32,
+    /// Clocks the item takes: its length in UTF-16 code units, as Yjs counts.
+    len: u32,
+    origin: Option<Id>,
+    right_origin: Option<Id>,
+    /// From the info byte to the end of the origins or parent: copied as is.
+    head: Range<usize>,
+    /// The UTF-8 text, without its length prefix.
+    text: Range<usize>,
+}
+
+impl TextRun {
+    /// Reads `raw` as a one-item string update, or `None` for any other shape.
+    pub(crate) fn parse(raw: &[u8]) -> Option<TextRun> {
+        let mut r = Reader::new(raw);
+        if r.var_u64().ok()? != 1 || r.var_u64().ok()? != 1 {
+            return None;
+        }
+        let client = r.var_js().ok()?;
+        let clock = r.var_u32().ok()?;
+        let head_start = r.position();
+        let info = r.u8().ok()?;
+        if info & CONTENT_MASK != CONTENT_STRING || info & HAS_PARENT_SUB != 0 {
+            return None;
+        }
+        let id = |r: &mut Reader<'_>| Some((r.var_js().ok()?, r.var_u32().ok()?));
+        let origin = if info & HAS_ORIGIN != 0 {
+            id(&mut r)
+        } else {
+            None
+        };
+        let right_origin = if info & HAS_RIGHT_ORIGIN != 0 {
+            id(&mut r)
+        } else {
+            None
+        };
+        if origin.is_none() && right_origin.is_none() {
+            // The parent: a root name (flag 1) or the id of the parent item.
+            if r.var_u64().ok()? == 1 {
+                r.string().ok()?;
+            } else {
+                id(&mut r)?;
+            }
+        }
+        let head = head_start..r.position();
+        let text = r.string().ok()?;
+        let len = u32::try_from(text.encode_utf16().count()).ok()?;
+        let text_end = r.position();
+        let text = text_end - text.len()..text_end;
+        // An empty delete set, and nothing after it.
+        if len == 0 || r.var_u64().ok()? != 0 || r.remaining() != 0 {
+            return None;
+        }
+        Some(TextRun {
+            client,
+            clock,
+            len,
+            origin,
+            right_origin,
+            head,
+            text,
+        })
+    }
+
+    /// The clock after the run's last character.
+    fn end(&self) -> Option<u32> {
+        self.clock.checked_add(self.len)
+    }
+
+    /// Whether `next` was typed right after this run, in the same gap: same client, the next
+    /// clock, left origin on this run's last character, same right origin.
+    fn continued_by(&self, next: &TextRun) -> bool {
+        next.client == self.client
+            && Some(next.clock) == self.end()
+            && next.origin == Some((self.client, next.clock.wrapping_sub(1)))
+            && next.right_origin == self.right_origin
+    }
+}
+
+/// Merges every stretch of adjacent updates that share a key (the sender) and continue one
+/// another's text run into one update. Order is kept; updates of other shapes, and any stretch
+/// whose merged bytes would not decode, pass through unchanged.
+pub fn coalesce_typing<K: Copy + PartialEq>(
+    updates: Vec<(K, IncomingUpdate)>,
+) -> Vec<(K, IncomingUpdate)> {
+    let mut out = Vec::with_capacity(updates.len());
+    let mut stretch: Vec<IncomingUpdate> = Vec::new();
+    let mut stretch_key = None;
+    for (key, update) in updates {
+        let continues = stretch_key == Some(key)
+            && match (
+                stretch.last().and_then(|u| u.mergeable.as_ref()),
+                &update.mergeable,
+            ) {
+                (Some(last), Some(next)) => last.continued_by(next),
+                _ => false,
+            };
+        if !continues {
+            if let Some(k) = stretch_key.take() {
+                flush(k, &mut stretch, &mut out);
+            }
+        }
+        if update.mergeable.is_some() {
+            stretch.push(update);
+            stretch_key = Some(key);
+        } else {
+            out.push((key, update));
+        }
+    }
+    if let Some(k) = stretch_key {
+        flush(k, &mut stretch, &mut out);
+    }
+    out
+}
+
+/// Moves the stretch into `out`: as one merged update when it holds more than one.
+fn flush<K: Copy>(key: K, stretch: &mut Vec<IncomingUpdate>, out: &mut Vec<(K, IncomingUpdate)>) {
+    if stretch.len() > 1 {
+        if let Some(merged) = merge(stretch) {
+            stretch.clear();
+            out.push((key, merged));
+            return;
+        }
+    }
+    out.extend(stretch.drain(..).map(|update| (key, update)));
+}
+
+/// One update holding the whole stretch, or `None` if yrs does not take the result.
+fn merge(stretch: &[IncomingUpdate]) -> Option<IncomingUpdate> {
+    let bytes = match &stretch.first()?.mergeable {
+        Some(Mergeable::Text(run)) => merge_text(run, stretch)?,
+        Some(Mergeable::Deletes(_)) => merge_deletes(stretch)?,
+        None => return None,
+    };
+    IncomingUpdate::decode_v1(bytes).ok()
+}
+
+/// The first update's client, clock and item header, then every update's text in order.
+fn merge_text(run: &TextRun, stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
+    let texts: Vec<&[u8]> = stretch
+        .iter()
+        .map(|u| match &u.mergeable {
+            Some(Mergeable::Text(r)) => u.raw.get(r.text.clone()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let text_len: usize = texts.iter().map(|t| t.len()).sum();
+    let head = stretch.first()?.raw.get(run.head.clone())?;
+    let mut w = Writer::with_capacity(head.len() + text_len + 32);
+    w.var_u64(1).var_u64(1).var_u64(run.client);
+    w.var_u64(u64::from(run.clock)).raw(head);
+    w.var_u64(text_len as u64);
+    for text in texts {
+        w.raw(text);
+    }
+    // An empty delete set.
+    w.var_u64(0);
+    Some(w.into_vec())
+}
+
+/// No items, then one delete set: per client (in order of first appearance) its ranges sorted
+/// by clock, overlapping or touching ones joined.
+fn merge_deletes(stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
+    let mut clients: DeleteSet = Vec::new();
+    for update in stretch {
+        let Some(Mergeable::Deletes(set)) = &update.mergeable else {
+            return None;
+        };
+        for (client, ranges) in set {
+            match clients.iter_mut().find(|(c, _)| c == client) {
+                Some((_, all)) => all.extend_from_slice(ranges),
+                None => clients.push((*client, ranges.clone())),
+            }
+        }
+    }
+    let mut w = Writer::with_capacity(16 * clients.len() + 8);
+    w.var_u64(0).var_u64(clients.len() as u64);
+    for (client, mut ranges) in clients {
+        ranges.sort_unstable();
+        let mut joined: Vec<(u32, u32)> = Vec::with_capacity(ranges.len());
+        for (clock, len) in ranges {
+            match joined.last_mut() {
+                Some((start, n)) if clock <= *start + *n => {
+                    *n = (*n).max(clock + len - *start);
+                }
+                _ => joined.push((clock, len)),
+            }
+        }
+        w.var_u64(client).var_u64(joined.len() as u64);
+        for (clock, len) in joined {
+            w.var_u64(u64::from(clock)).var_u64(u64::from(len));
+        }
+    }
+    Some(w.into_vec())
+}
