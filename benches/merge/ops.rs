@@ -86,8 +86,7 @@ pub fn ingest(
         // From here on, the steps of `apply_batch`.
         batch.retain(|(_, update)| !update.is_empty());
         let batch = coalesce_typing(batch);
-        let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
-        let updates: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
+        let (senders, updates): (Vec<u64>, Vec<IncomingUpdate>) = batch.into_iter().unzip();
         let positions: Vec<usize> = (0..updates.len()).collect();
         let outcome = room.apply_updates(updates);
         if let Some(failure) = outcome.failure {

@@ -67,8 +67,7 @@ impl LiveRoom {
         batch.retain(|(_, update)| !update.is_empty());
         // A typist's keystrokes that queued up while the room was busy go in as one update.
         let batch = coalesce_typing(batch);
-        let senders: Vec<u64> = batch.iter().map(|(conn, _)| *conn).collect();
-        let mut pending: Vec<IncomingUpdate> = batch.into_iter().map(|(_, u)| u).collect();
+        let (senders, mut pending): (Vec<u64>, Vec<IncomingUpdate>) = batch.into_iter().unzip();
         let mut positions: Vec<usize> = (0..pending.len()).collect();
         loop {
             let outcome = self.doc.apply_updates(pending);

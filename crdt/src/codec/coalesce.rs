@@ -36,15 +36,19 @@ const CONTENT_STRING: u8 = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Mergeable {
     Text(TextRun),
-    /// Deletions alone, as they came.
-    Deletes(DeleteSet),
+    /// Deletions alone (read again from the bytes when merged).
+    Deletes,
 }
 
 impl Mergeable {
     /// Reads the shape of `raw`, or `None` when it is neither a typed run nor deletions alone.
     pub(crate) fn parse(raw: &[u8]) -> Option<Mergeable> {
         match raw.first() {
-            Some(0) => parse_deletes(raw).map(Mergeable::Deletes),
+            Some(0) => {
+                let mut clients = 0;
+                read_deletes(raw, |_, _| clients += 1)?;
+                (clients > 0).then_some(Mergeable::Deletes)
+            }
             _ => TextRun::parse(raw).map(Mergeable::Text),
         }
     }
@@ -53,33 +57,66 @@ impl Mergeable {
     fn continued_by(&self, next: &Mergeable) -> bool {
         match (self, next) {
             (Mergeable::Text(a), Mergeable::Text(b)) => a.continued_by(b),
-            (Mergeable::Deletes(_), Mergeable::Deletes(_)) => true,
+            (Mergeable::Deletes, Mergeable::Deletes) => true,
             _ => false,
         }
     }
 }
 
-/// The delete set of an update without items (`[0, clients, ...]`), if that is all it holds.
-fn parse_deletes(raw: &[u8]) -> Option<DeleteSet> {
+/// Reads an update without items (`[0, clients, ...]`) that holds a delete set and nothing
+/// else, passing each client's id and ranges `(clock, len)` to `each`; `None` for anything else.
+fn read_deletes(
+    raw: &[u8],
+    mut each: impl FnMut(u64, &mut dyn Iterator<Item = (u32, u32)>),
+) -> Option<()> {
     let mut r = Reader::new(raw);
     if r.var_u64().ok()? != 0 {
         return None;
     }
     let clients = r.count(2).ok()?;
-    let mut set = Vec::with_capacity(clients);
     for _ in 0..clients {
         let client = r.var_js().ok()?;
         let count = r.count(2).ok()?;
-        let mut ranges = Vec::with_capacity(count);
-        for _ in 0..count {
-            let clock = r.var_u32().ok()?;
-            let len = r.var_u32().ok()?;
-            clock.checked_add(len)?;
-            ranges.push((clock, len));
+        let mut ranges = RangeReader {
+            r: &mut r,
+            left: count,
+            bad: false,
+        };
+        each(client, &mut ranges);
+        // Whatever `each` left unread is checked here.
+        ranges.by_ref().for_each(drop);
+        if ranges.bad {
+            return None;
         }
-        set.push((client, ranges));
     }
-    (clients > 0 && r.remaining() == 0).then_some(set)
+    (r.remaining() == 0).then_some(())
+}
+
+/// The `(clock, len)` ranges of one client in a delete set; stops and sets `bad` at the first
+/// malformed or overflowing one.
+struct RangeReader<'r, 'a> {
+    r: &'r mut Reader<'a>,
+    left: usize,
+    bad: bool,
+}
+
+impl Iterator for RangeReader<'_, '_> {
+    type Item = (u32, u32);
+
+    fn next(&mut self) -> Option<(u32, u32)> {
+        if self.left == 0 || self.bad {
+            return None;
+        }
+        self.left -= 1;
+        let range = match (self.r.var_u32(), self.r.var_u32()) {
+            (Ok(clock), Ok(len)) if clock.checked_add(len).is_some() => (clock, len),
+            _ => {
+                self.bad = true;
+                return None;
+            }
+        };
+        Some(range)
+    }
 }
 
 /// Where a one-item string update keeps its parts, and the ids that decide whether the next
@@ -172,6 +209,9 @@ impl TextRun {
 pub fn coalesce_typing<K: Copy + PartialEq>(
     updates: Vec<(K, IncomingUpdate)>,
 ) -> Vec<(K, IncomingUpdate)> {
+    if updates.len() < 2 {
+        return updates;
+    }
     let mut out = Vec::with_capacity(updates.len());
     let mut stretch: Vec<IncomingUpdate> = Vec::new();
     let mut stretch_key = None;
@@ -218,7 +258,7 @@ fn flush<K: Copy>(key: K, stretch: &mut Vec<IncomingUpdate>, out: &mut Vec<(K, I
 fn merge(stretch: &[IncomingUpdate]) -> Option<IncomingUpdate> {
     let bytes = match &stretch.first()?.mergeable {
         Some(Mergeable::Text(run)) => merge_text(run, stretch)?,
-        Some(Mergeable::Deletes(_)) => merge_deletes(stretch)?,
+        Some(Mergeable::Deletes) => merge_deletes(stretch)?,
         None => return None,
     };
     IncomingUpdate::decode_v1(bytes).ok()
@@ -252,15 +292,12 @@ fn merge_text(run: &TextRun, stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
 fn merge_deletes(stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
     let mut clients: DeleteSet = Vec::new();
     for update in stretch {
-        let Some(Mergeable::Deletes(set)) = &update.mergeable else {
-            return None;
-        };
-        for (client, ranges) in set {
-            match clients.iter_mut().find(|(c, _)| c == client) {
-                Some((_, all)) => all.extend_from_slice(ranges),
-                None => clients.push((*client, ranges.clone())),
+        read_deletes(&update.raw, |client, ranges| {
+            match clients.iter_mut().find(|(c, _)| *c == client) {
+                Some((_, all)) => all.extend(ranges),
+                None => clients.push((client, ranges.collect())),
             }
-        }
+        })?;
     }
     let mut w = Writer::with_capacity(16 * clients.len() + 8);
     w.var_u64(0).var_u64(clients.len() as u64);

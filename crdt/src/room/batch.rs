@@ -74,36 +74,37 @@ impl RoomDoc {
             // Sized by what is left, not by the maximum: a busy room calls this once per
             // update, and a large allocation per call costs more than the bookkeeping.
             let capacity = rest.size_hint().0.clamp(1, MAX_UPDATES_PER_TXN);
-            let mut raws = Vec::with_capacity(capacity);
-            let mut decoded = Vec::with_capacity(capacity);
+            let mut chunk = Vec::with_capacity(capacity);
             for (index, update) in rest.by_ref().take(MAX_UPDATES_PER_TXN) {
                 let (raw, frame, update) = update.into_parts();
-                raws.push((index, raw, frame));
-                decoded.push(update);
+                chunk.push((index, raw, frame, Some(update)));
             }
-            if raws.is_empty() {
+            if chunk.is_empty() {
                 return outcome;
             }
             let mut done = 0;
+            let decoded = chunk.iter_mut().filter_map(|(.., update)| update.take());
             match self.integrate(decoded, &mut done) {
-                Ok(()) => outcome
-                    .applied
-                    .extend(raws.into_iter().map(|(index, raw, frame)| Applied {
-                        index,
-                        frame: frame.unwrap_or_else(|| update_frame(&raw).into()),
-                        raw,
-                    })),
+                Ok(()) => {
+                    outcome
+                        .applied
+                        .extend(chunk.into_iter().map(|(index, raw, frame, _)| Applied {
+                            index,
+                            frame: frame.unwrap_or_else(|| update_frame(&raw).into()),
+                            raw,
+                        }))
+                }
                 Err(error) => {
                     // A failed transaction leaves nothing usable behind (the document is
                     // swapped out), so every other update of this chunk is retried.
                     let culprit = match error {
                         ApplyError::Poisoned => None,
-                        _ => raws.get(done).map(|(index, _, _)| *index),
+                        _ => chunk.get(done).map(|(index, ..)| *index),
                     };
-                    let retry = raws
+                    let retry = chunk
                         .into_iter()
-                        .filter(|(index, _, _)| Some(*index) != culprit)
-                        .map(|(index, raw, _)| (index, raw))
+                        .filter(|(index, ..)| Some(*index) != culprit)
+                        .map(|(index, raw, ..)| (index, raw))
                         .chain(rest.map(|(index, update)| (index, update.into_raw())))
                         .collect();
                     outcome.failure = Some(BatchFailure {
@@ -122,7 +123,7 @@ impl RoomDoc {
     /// (equal to `updates.len()` when the commit itself panicked).
     pub(crate) fn integrate(
         &mut self,
-        updates: Vec<Update>,
+        updates: impl IntoIterator<Item = Update>,
         done: &mut usize,
     ) -> Result<(), ApplyError> {
         if self.poisoned {

@@ -123,7 +123,7 @@ impl RoomDoc {
         let mut room = RoomDoc::new();
         if let Some((bytes, format)) = snapshot {
             let update = decode_stored(bytes, format, true).map_err(LoadError::SnapshotDecode)?;
-            room.integrate(vec![update], &mut 0)
+            room.integrate([update], &mut 0)
                 .map_err(LoadError::SnapshotApply)?;
         }
         let mut log = log.into_iter().enumerate().peekable();
@@ -169,7 +169,7 @@ impl RoomDoc {
     /// the raw bytes come back in [`Applied`], to be stored and relayed with
     /// [`codec::update_frame`]. On error the document is poisoned.
     pub fn apply_update(&mut self, update: IncomingUpdate) -> Result<Applied, ApplyError> {
-        let mut outcome = self.apply_updates(vec![update]);
+        let mut outcome = self.apply_updates([update]);
         match (outcome.failure, outcome.applied.pop()) {
             (Some(failure), _) => Err(failure.error),
             (None, Some(applied)) => Ok(applied),
