@@ -28,7 +28,7 @@ impl Side {
     fn label(self) -> String {
         match self {
             Side::RawYrs(k) => format!("raw yrs, {k} per txn"),
-            Side::ChatSpace(k) => format!("ChatSpace ingest, {k} per call"),
+            Side::ChatSpace(k) => format!("ChatSpace ingest, batches of {k}"),
         }
     }
 

@@ -1,10 +1,11 @@
 //! The run's own summary: per-update figures and the ratios criterion does not compute.
 
 use crate::fixture::Fixture;
-use crate::ops::TICK;
+use crate::ops::{ingest, TICK};
 use crate::paired::{self, Paired};
 use crate::storage::Storage;
 use crate::timings::{self, human_ns, thousands, Table};
+use chatspace_crdt::RoomDoc;
 
 pub fn print_summary(f: &Fixture, storage: &Storage, paired: &[Paired]) {
     let n = f.n() as f64;
@@ -43,19 +44,19 @@ pub fn print_summary(f: &Fixture, storage: &Storage, paired: &[Paired]) {
             "apply_trace/yrs_raw_64_per_txn".into(),
         ),
         (
-            "ChatSpace ingest, 1 update per apply_updates",
+            "ChatSpace ingest, 1 update per batch",
             "apply_trace/chatspace_ingest_1_per_call".into(),
         ),
         (
-            "ChatSpace ingest, 16 per apply_updates",
+            "ChatSpace ingest, batches of 16 (keystrokes coalesced)",
             "apply_trace/chatspace_ingest_16_per_call".into(),
         ),
         (
-            "ChatSpace ingest, 256 per apply_updates",
+            "ChatSpace ingest, batches of 256 (keystrokes coalesced)",
             format!("apply_trace/chatspace_ingest_{TICK}_per_call"),
         ),
         (
-            "ChatSpace ingest, 256 per call + SQLite append per 256",
+            "ChatSpace ingest, batches of 256 + SQLite append per 256 rows",
             format!("ingest_sqlite/chatspace_ingest_{TICK}_per_call_with_append"),
         ),
         (
@@ -89,6 +90,18 @@ pub fn print_summary(f: &Fixture, storage: &Storage, paired: &[Paired]) {
         ]);
     }
     t.print();
+    for per_call in [16, TICK] {
+        let mut stored = 0;
+        ingest(&mut RoomDoc::new(), &f.frames, per_call, |rows| {
+            stored += rows.len()
+        });
+        println!(
+            "batches of {per_call}: {} updates coalesced into {} (each stored and relayed once)",
+            thousands(n as u64),
+            thousands(stored as u64)
+        );
+    }
+    println!();
 
     paired::print(paired);
 
