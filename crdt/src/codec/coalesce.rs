@@ -213,28 +213,28 @@ pub fn coalesce_typing<K: Copy + PartialEq>(
         return updates;
     }
     let mut out = Vec::with_capacity(updates.len());
-    let mut stretch: Vec<IncomingUpdate> = Vec::new();
+    // The stretch being built, each update with its shape, and whose it is.
+    let mut stretch: Vec<(IncomingUpdate, Mergeable)> = Vec::new();
     let mut stretch_key = None;
     for (key, update) in updates {
+        let Some(shape) = Mergeable::parse(&update.raw) else {
+            if let Some(k) = stretch_key.take() {
+                flush(k, &mut stretch, &mut out);
+            }
+            out.push((key, update));
+            continue;
+        };
         let continues = stretch_key == Some(key)
-            && match (
-                stretch.last().and_then(|u| u.mergeable.as_ref()),
-                &update.mergeable,
-            ) {
-                (Some(last), Some(next)) => last.continued_by(next),
-                _ => false,
-            };
+            && stretch
+                .last()
+                .is_some_and(|(_, last)| last.continued_by(&shape));
         if !continues {
             if let Some(k) = stretch_key.take() {
                 flush(k, &mut stretch, &mut out);
             }
         }
-        if update.mergeable.is_some() {
-            stretch.push(update);
-            stretch_key = Some(key);
-        } else {
-            out.push((key, update));
-        }
+        stretch.push((update, shape));
+        stretch_key = Some(key);
     }
     if let Some(k) = stretch_key {
         flush(k, &mut stretch, &mut out);
@@ -243,7 +243,11 @@ pub fn coalesce_typing<K: Copy + PartialEq>(
 }
 
 /// Moves the stretch into `out`: as one merged update when it holds more than one.
-fn flush<K: Copy>(key: K, stretch: &mut Vec<IncomingUpdate>, out: &mut Vec<(K, IncomingUpdate)>) {
+fn flush<K: Copy>(
+    key: K,
+    stretch: &mut Vec<(IncomingUpdate, Mergeable)>,
+    out: &mut Vec<(K, IncomingUpdate)>,
+) {
     if stretch.len() > 1 {
         if let Some(merged) = merge(stretch) {
             stretch.clear();
@@ -251,30 +255,29 @@ fn flush<K: Copy>(key: K, stretch: &mut Vec<IncomingUpdate>, out: &mut Vec<(K, I
             return;
         }
     }
-    out.extend(stretch.drain(..).map(|update| (key, update)));
+    out.extend(stretch.drain(..).map(|(update, _)| (key, update)));
 }
 
 /// One update holding the whole stretch, or `None` if yrs does not take the result.
-fn merge(stretch: &[IncomingUpdate]) -> Option<IncomingUpdate> {
-    let bytes = match &stretch.first()?.mergeable {
-        Some(Mergeable::Text(run)) => merge_text(run, stretch)?,
-        Some(Mergeable::Deletes) => merge_deletes(stretch)?,
-        None => return None,
+fn merge(stretch: &[(IncomingUpdate, Mergeable)]) -> Option<IncomingUpdate> {
+    let bytes = match &stretch.first()?.1 {
+        Mergeable::Text(run) => merge_text(run, stretch)?,
+        Mergeable::Deletes => merge_deletes(stretch)?,
     };
     IncomingUpdate::decode_v1(bytes).ok()
 }
 
 /// The first update's client, clock and item header, then every update's text in order.
-fn merge_text(run: &TextRun, stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
+fn merge_text(run: &TextRun, stretch: &[(IncomingUpdate, Mergeable)]) -> Option<Vec<u8>> {
     let texts: Vec<&[u8]> = stretch
         .iter()
-        .map(|u| match &u.mergeable {
-            Some(Mergeable::Text(r)) => u.raw.get(r.text.clone()),
-            _ => None,
+        .map(|(u, shape)| match shape {
+            Mergeable::Text(r) => u.raw.get(r.text.clone()),
+            Mergeable::Deletes => None,
         })
         .collect::<Option<_>>()?;
     let text_len: usize = texts.iter().map(|t| t.len()).sum();
-    let head = stretch.first()?.raw.get(run.head.clone())?;
+    let head = stretch.first()?.0.raw.get(run.head.clone())?;
     let mut w = Writer::with_capacity(head.len() + text_len + 32);
     w.var_u64(1).var_u64(1).var_u64(run.client);
     w.var_u64(u64::from(run.clock)).raw(head);
@@ -289,9 +292,9 @@ fn merge_text(run: &TextRun, stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
 
 /// No items, then one delete set: per client (in order of first appearance) its ranges sorted
 /// by clock, overlapping or touching ones joined.
-fn merge_deletes(stretch: &[IncomingUpdate]) -> Option<Vec<u8>> {
+fn merge_deletes(stretch: &[(IncomingUpdate, Mergeable)]) -> Option<Vec<u8>> {
     let mut clients: DeleteSet = Vec::new();
-    for update in stretch {
+    for (update, _) in stretch {
         read_deletes(&update.raw, |client, ranges| {
             match clients.iter_mut().find(|(c, _)| *c == client) {
                 Some((_, all)) => all.extend(ranges),

@@ -79,8 +79,6 @@ pub struct IncomingUpdate {
     raw: Bytes,
     frame: Option<Bytes>,
     update: Update,
-    /// Set when the update may merge with its neighbours (see [`coalesce_typing`]).
-    mergeable: Option<coalesce::Mergeable>,
 }
 
 impl IncomingUpdate {
@@ -95,13 +93,7 @@ impl IncomingUpdate {
         let update = guard::catch(|| Update::decode_v1(&raw))
             .map_err(DecodeError::Panicked)?
             .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))?;
-        let mergeable = coalesce::Mergeable::parse(&raw);
-        Ok(IncomingUpdate {
-            raw,
-            frame,
-            update,
-            mergeable,
-        })
+        Ok(IncomingUpdate { raw, frame, update })
     }
 
     /// The v1 bytes as the client sent them.
