@@ -168,14 +168,13 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
     );
 }
 
-/// Panics unless the database's log holds exactly the trace's updates; closes it.
+/// Panics unless the database's log replays to the trace's final text (the ingest path may
+/// store coalesced keystrokes, so not necessarily the trace's own updates); closes it.
 fn check_log(rt: &Runtime, db: &TempDb, f: &Fixture) {
     let stored = rt
         .block_on(db.store.load_document(db.room_id))
         .expect("the log reads back");
-    assert_eq!(
-        stored.updates, f.updates,
-        "the stored log equals the updates"
-    );
+    let replayed = RoomDoc::load(None, stored.updates.iter()).expect("the stored log loads");
+    check_text("the stored update log", &replayed.text(), &f.trace);
     rt.block_on(db.store.close());
 }
