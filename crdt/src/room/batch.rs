@@ -30,7 +30,8 @@ pub enum ApplyError {
 pub struct Applied {
     /// Position of the update in the batch that was passed in (0 for a single update).
     pub index: usize,
-    /// The v1 bytes exactly as the client sent them.
+    /// The v1 bytes as the client sent them (or as [`crate::codec::coalesce_typing`] merged
+    /// several of them).
     pub raw: Bytes,
     /// [`crate::codec::update_frame`] of `raw`: the client's own frame when it already was
     /// exactly that, so relaying copies nothing.

@@ -166,8 +166,8 @@ impl RoomDoc {
     }
 
     /// Integrates one client update (see [`RoomDoc::apply_updates`] for batches). On success
-    /// the raw bytes come back in [`Applied`], to be stored and relayed with
-    /// [`codec::update_frame`]. On error the document is poisoned.
+    /// [`Applied`] holds the raw bytes to store and the frame to relay. On error the document
+    /// is poisoned.
     pub fn apply_update(&mut self, update: IncomingUpdate) -> Result<Applied, ApplyError> {
         let mut outcome = self.apply_updates([update]);
         match (outcome.failure, outcome.applied.pop()) {
