@@ -6,7 +6,7 @@ use std::hint::black_box;
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, Automerge, ObjType, ReadDoc, ROOT};
 use bytes::Bytes;
-use chatspace_crdt::codec::coalesce_typing;
+use chatspace_crdt::codec::prepare_batch;
 use chatspace_crdt::{
     decode_client_bytes, ClientMessage, IncomingUpdate, Limits, RoomDoc, TEXT_NAME,
 };
@@ -59,11 +59,11 @@ pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
 
 /// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
 /// the connections: `decode_client_bytes` of each frame (the connection task's work), then per
-/// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`): drop
-/// empty updates, coalesce adjacent keystrokes of one sender (`coalesce_typing`), note each
-/// update's sender, `RoomDoc::apply_updates`, and for each applied
-/// update the frame to relay and the raw bytes queued for the log (both shared with the
-/// client's frame), which `flush` gets every [`TICK`] updates.
+/// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`):
+/// `prepare_batch` (drop empty updates, coalesce adjacent keystrokes of one sender, note each
+/// update's sender), `RoomDoc::apply_updates`, and for each applied update the frame to relay
+/// and the raw bytes queued for the log (both shared with the client's frame), which `flush`
+/// gets every [`TICK`] updates.
 pub fn ingest(
     room: &mut RoomDoc,
     frames: &[Bytes],
@@ -75,7 +75,7 @@ pub fn ingest(
     let limits = Limits::default();
     let mut pending: Vec<Bytes> = Vec::with_capacity(TICK);
     for chunk in frames.chunks(per_call) {
-        let mut batch: Vec<(u64, IncomingUpdate)> = chunk
+        let batch: Vec<(u64, IncomingUpdate)> = chunk
             .iter()
             .map(|frame| match decode_client_bytes(frame, &limits) {
                 Ok(ClientMessage::Update(update)) => (CONN, update),
@@ -84,9 +84,7 @@ pub fn ingest(
             })
             .collect();
         // From here on, the steps of `apply_batch`.
-        batch.retain(|(_, update)| !update.is_empty());
-        let batch = coalesce_typing(batch);
-        let (senders, updates): (Vec<u64>, Vec<IncomingUpdate>) = batch.into_iter().unzip();
+        let (senders, updates) = prepare_batch(batch);
         let positions: Vec<usize> = (0..updates.len()).collect();
         let outcome = room.apply_updates(updates);
         if let Some(failure) = outcome.failure {

@@ -2,7 +2,7 @@
 //! other connections and queued for the update log; and, when the document refuses one, the
 //! room's recovery without disturbing anyone but the sender.
 
-use chatspace_crdt::codec::coalesce_typing;
+use chatspace_crdt::codec::prepare_batch;
 use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate};
 
 use super::handle::Command;
@@ -60,14 +60,10 @@ impl LiveRoom {
     /// connection (4400), and the room recovers without disturbing anyone else.
     pub(super) async fn apply_batch(
         &mut self,
-        mut batch: Vec<(u64, IncomingUpdate)>,
+        batch: Vec<(u64, IncomingUpdate)>,
     ) -> Result<(), ()> {
-        // A client with nothing new still answers the server's step 1 with an empty step 2:
-        // nothing to apply, store or relay.
-        batch.retain(|(_, update)| !update.is_empty());
-        // A typist's keystrokes that queued up while the room was busy go in as one update.
-        let batch = coalesce_typing(batch);
-        let (senders, mut pending): (Vec<u64>, Vec<IncomingUpdate>) = batch.into_iter().unzip();
+        // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
+        let (senders, mut pending) = prepare_batch(batch);
         let mut positions: Vec<usize> = (0..pending.len()).collect();
         loop {
             let outcome = self.doc.apply_updates(pending);

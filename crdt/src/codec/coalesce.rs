@@ -34,7 +34,7 @@ const CONTENT_STRING: u8 = 4;
 
 /// The shapes of update that can merge with their neighbours.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Mergeable {
+enum Mergeable {
     Text(TextRun),
     /// Deletions alone (read again from the bytes when merged).
     Deletes,
@@ -42,7 +42,7 @@ pub(crate) enum Mergeable {
 
 impl Mergeable {
     /// Reads the shape of `raw`, or `None` when it is neither a typed run nor deletions alone.
-    pub(crate) fn parse(raw: &[u8]) -> Option<Mergeable> {
+    fn parse(raw: &[u8]) -> Option<Mergeable> {
         match raw.first() {
             Some(0) => {
                 let mut clients = 0;
@@ -122,7 +122,7 @@ impl Iterator for RangeReader<'_, '_> {
 /// Where a one-item string update keeps its parts, and the ids that decide whether the next
 /// update continues it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct TextRun {
+struct TextRun {
     client: u64,
     clock: u32,
     /// Clocks the item takes: its length in UTF-16 code units, as Yjs counts.
@@ -137,7 +137,7 @@ pub(crate) struct TextRun {
 
 impl TextRun {
     /// Reads `raw` as a one-item string update, or `None` for any other shape.
-    pub(crate) fn parse(raw: &[u8]) -> Option<TextRun> {
+    fn parse(raw: &[u8]) -> Option<TextRun> {
         let mut r = Reader::new(raw);
         if r.var_u64().ok()? != 1 || r.var_u64().ok()? != 1 {
             return None;
@@ -201,6 +201,17 @@ impl TextRun {
             && next.origin == Some((self.client, next.clock.wrapping_sub(1)))
             && next.right_origin == self.right_origin
     }
+}
+
+/// A batch of `(sender, update)` ready for [`crate::RoomDoc::apply_updates`]: empty updates (a
+/// client with nothing new still answers the server's step 1 with an empty step 2) dropped, a
+/// sender's adjacent keystrokes merged by [`coalesce_typing`], and the senders split off, in the
+/// same order as the updates.
+pub fn prepare_batch<K: Copy + PartialEq>(
+    mut batch: Vec<(K, IncomingUpdate)>,
+) -> (Vec<K>, Vec<IncomingUpdate>) {
+    batch.retain(|(_, update)| !update.is_empty());
+    coalesce_typing(batch).into_iter().unzip()
 }
 
 /// Merges every stretch of adjacent updates that share a key (the sender) and continue one

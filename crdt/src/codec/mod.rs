@@ -20,7 +20,7 @@ pub use chat::{
     is_valid_client_id, validate_text, ChatEvent, ChatMessage, ChatRejection, ChatRequest,
     HISTORY_PAGE, MAX_CLIENT_ID_CHARS,
 };
-pub use coalesce::coalesce_typing;
+pub use coalesce::{coalesce_typing, prepare_batch};
 pub use error::DecodeError;
 
 use crate::guard;
