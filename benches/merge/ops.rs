@@ -60,8 +60,9 @@ pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
 /// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
 /// the connections: `decode_client_bytes` of each frame (the connection task's work), then per
 /// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`):
-/// `prepare_batch` (drop empty updates, coalesce adjacent keystrokes of one sender, note each
-/// update's sender), `RoomDoc::apply_updates`, and for each applied update the frame to relay
+/// `prepare_batch` (drop empty updates, coalesce adjacent keystrokes of one sender),
+/// `RoomDoc::apply_updates` with each update tagged by its sender, and for each applied update
+/// the frame to relay
 /// and the raw bytes queued for the log (both shared with the client's frame), which `flush`
 /// gets every [`TICK`] updates.
 pub fn ingest(
@@ -84,19 +85,13 @@ pub fn ingest(
             })
             .collect();
         // From here on, the steps of `apply_batch`.
-        let (senders, updates) = prepare_batch(batch);
-        let positions: Vec<usize> = (0..updates.len()).collect();
-        let outcome = room.apply_updates(updates);
+        let outcome = room.apply_updates(prepare_batch(batch));
         if let Some(failure) = outcome.failure {
             panic!("a trace update was refused: {:?}", failure.error);
         }
         for applied in outcome.applied {
-            let sender = positions
-                .get(applied.index)
-                .and_then(|&i| senders.get(i))
-                .copied();
             // The room sends this frame to every connection but the sender; here there are none.
-            black_box((sender, applied.frame));
+            black_box((applied.tag, applied.frame));
             pending.push(applied.raw);
         }
         if pending.len() >= TICK {

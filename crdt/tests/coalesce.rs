@@ -51,7 +51,7 @@ fn coalesced_room(updates: &[(u64, Vec<u8>)]) -> (RoomDoc, Vec<(u64, Vec<u8>)>) 
         .map(|(k, u)| (k, u.into_raw().to_vec()))
         .collect();
     let mut room = RoomDoc::new();
-    let outcome = room.apply_updates(merged.iter().map(|(_, u)| incoming(u)));
+    let outcome = room.apply_updates(merged.iter().map(|(k, u)| (*k, incoming(u))));
     assert_eq!(outcome.failure, None);
     assert_eq!(outcome.applied.len(), merged.len());
     (room, merged)

@@ -63,7 +63,7 @@ fn relayed(frame: &[u8]) -> bytes::Bytes {
         Ok(ClientMessage::Update(u) | ClientMessage::SyncStep2(u)) => u,
         other => panic!("{other:?}"),
     };
-    let mut outcome = RoomDoc::new().apply_updates([update]);
+    let mut outcome = RoomDoc::new().apply_updates([((), update)]);
     assert_eq!(outcome.failure, None);
     let applied = outcome.applied.pop().expect("applied");
     if frame.first() == Some(&0) && frame.get(1) == Some(&2) && applied.frame == frame {

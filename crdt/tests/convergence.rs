@@ -66,9 +66,10 @@ fn three_concurrent_edits_converge_when_applied_as_one_batch_in_every_order() {
     let want = expected(&base, &updates);
     for order in PERMUTATIONS {
         let mut room = room_with(&base);
-        let outcome = room.apply_updates(order.map(|i| incoming(&updates[i])));
+        let outcome =
+            room.apply_updates(order.map(|i| incoming(&updates[i])).into_iter().enumerate());
         assert!(outcome.failure.is_none());
-        let indices: Vec<usize> = outcome.applied.iter().map(|a| a.index).collect();
+        let indices: Vec<usize> = outcome.applied.iter().map(|a| a.tag).collect();
         assert_eq!(indices, vec![0, 1, 2]);
         for (applied, i) in outcome.applied.iter().zip(order) {
             assert_eq!(applied.raw, updates[i], "raw bytes come back for storing");
@@ -136,7 +137,7 @@ fn a_batch_longer_than_one_transaction_is_applied_in_order_across_chunks() {
         })
         .collect();
     let mut room = RoomDoc::new();
-    let outcome = room.apply_updates(keystrokes.iter().map(|k| incoming(k)));
+    let outcome = room.apply_updates(keystrokes.iter().map(|k| ((), incoming(k))));
     assert!(outcome.failure.is_none());
     assert_eq!(outcome.applied.len(), keystrokes.len());
     assert_eq!(room.text(), text_of(&doc, &text));

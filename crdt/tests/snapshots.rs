@@ -30,7 +30,7 @@ fn typed_history(client_id: u64, chars: usize) -> (Doc, TextRef, Vec<Vec<u8>>) {
 
 fn live_room(updates: &[Vec<u8>]) -> RoomDoc {
     let mut room = RoomDoc::new();
-    let outcome = room.apply_updates(updates.iter().map(|u| incoming(u)));
+    let outcome = room.apply_updates(updates.iter().map(|u| ((), incoming(u))));
     assert!(outcome.failure.is_none());
     room
 }
@@ -193,7 +193,7 @@ fn a_failing_update_in_a_batch_names_its_culprit_and_returns_the_rest_for_retry(
     let mut batch: Vec<_> = updates[..4].iter().map(|u| incoming(u)).collect();
     batch.push(incoming(&bad));
     batch.extend(updates[4..].iter().map(|u| incoming(u)));
-    let outcome = room.apply_updates(batch);
+    let outcome = room.apply_updates(batch.into_iter().enumerate());
     let failure = outcome.failure.expect("fails");
     assert_eq!(failure.culprit, Some(4));
     assert!(
@@ -214,4 +214,37 @@ fn a_failing_update_in_a_batch_names_its_culprit_and_returns_the_rest_for_retry(
         yrs::Update::decode_v1(&bad).is_ok(),
         "the culprit decodes, it only fails to apply"
     );
+}
+
+#[test]
+fn one_update_per_transaction_keeps_everything_before_the_culprit() {
+    let (_, _, updates) = typed_history(1, 10);
+    let bad = update_with_a_text_item_as_parent();
+    let mut batch: Vec<_> = updates[..4].iter().map(|u| ('a', incoming(u))).collect();
+    batch.push(('b', incoming(&bad)));
+    batch.extend(updates[4..].iter().map(|u| ('c', incoming(u))));
+    let mut room = RoomDoc::new();
+    let outcome = room.apply_updates_per_txn(batch, 1);
+    let failure = outcome.failure.expect("fails");
+    assert_eq!(failure.culprit, Some('b'), "the sender is named by its tag");
+    let applied: Vec<char> = outcome.applied.iter().map(|a| a.tag).collect();
+    assert_eq!(
+        applied,
+        vec!['a'; 4],
+        "committed before the culprit's transaction"
+    );
+    let retry: Vec<char> = failure.retry.iter().map(|(tag, _)| *tag).collect();
+    assert_eq!(retry, vec!['c'; updates.len() - 4]);
+    // The applied updates and the retried ones make the client's whole text again.
+    let mut reloaded = RoomDoc::new();
+    let again = outcome
+        .applied
+        .into_iter()
+        .map(|a| a.raw)
+        .chain(failure.retry.into_iter().map(|(_, raw)| raw));
+    for raw in again {
+        let update = chatspace_crdt::IncomingUpdate::decode_v1(raw).expect("decodes again");
+        reloaded.apply_update(update).expect("applies");
+    }
+    assert_eq!(reloaded.text(), live_room(&updates).text());
 }

@@ -54,10 +54,14 @@ pub async fn serve(
         state.config.rate_limit_messages,
     ));
     let shutdown = state.shutdown.clone();
+    // One wait for shutdown for the whole loop: a new one per turn would register and
+    // unregister with the token on every frame.
+    let cancelled = shutdown.cancelled();
+    tokio::pin!(cancelled);
     let ending: Ending = loop {
         tokio::select! {
             biased;
-            () = shutdown.cancelled() => break Some(CloseCode::GoingAway),
+            () = &mut cancelled => break Some(CloseCode::GoingAway),
             out = out_rx.recv() => match out {
                 Some(Outbound::Frame(frame)) => {
                     if let Err(ending) = write_queued(&mut socket, frame, &mut out_rx).await {
@@ -113,32 +117,30 @@ async fn join(
     Err(CloseCode::TryAgainLater)
 }
 
-/// Writes `first` and whatever else is already queued, with one flush.
+/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), with one
+/// flush. A close queued behind the frames ends the loop after they are written.
 async fn write_queued(
     socket: &mut WebSocket,
     first: bytes::Bytes,
     out_rx: &mut mpsc::Receiver<Outbound>,
 ) -> Result<(), Ending> {
-    let mut frames = vec![first];
-    let mut close = None;
-    while frames.len() < WRITE_BATCH {
-        match out_rx.try_recv() {
-            Ok(Outbound::Frame(frame)) => frames.push(frame),
-            Ok(Outbound::Close(code)) => {
-                close = Some(code);
-                break;
-            }
-            Err(_) => break,
-        }
-    }
     let write = async {
-        for frame in frames {
-            socket.feed(Message::Binary(frame)).await?;
+        socket.feed(Message::Binary(first)).await?;
+        let mut close = None;
+        for _ in 1..WRITE_BATCH {
+            match out_rx.try_recv() {
+                Ok(Outbound::Frame(frame)) => socket.feed(Message::Binary(frame)).await?,
+                Ok(Outbound::Close(code)) => {
+                    close = Some(code);
+                    break;
+                }
+                Err(_) => break,
+            }
         }
-        socket.flush().await
+        socket.flush().await.map(|()| close)
     };
     match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-        Ok(Ok(())) => close.map_or(Ok(()), |code| Err(Some(code))),
+        Ok(Ok(close)) => close.map_or(Ok(()), |code| Err(Some(code))),
         Ok(Err(_)) => Err(None),
         Err(_) => {
             tracing::warn!("a write stalled for {WRITE_TIMEOUT:?}; dropping the connection");

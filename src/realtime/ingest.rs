@@ -3,7 +3,7 @@
 //! room's recovery without disturbing anyone but the sender.
 
 use chatspace_crdt::codec::prepare_batch;
-use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate};
+use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate, MAX_UPDATES_PER_TXN};
 
 use super::handle::Command;
 use super::room::{load_doc, LiveRoom};
@@ -63,35 +63,34 @@ impl LiveRoom {
         batch: Vec<(u64, IncomingUpdate)>,
     ) -> Result<(), ()> {
         // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
-        let (senders, mut pending) = prepare_batch(batch);
-        let mut positions: Vec<usize> = (0..pending.len()).collect();
+        let mut pending = prepare_batch(batch);
+        let mut per_txn = MAX_UPDATES_PER_TXN;
         loop {
-            let outcome = self.doc.apply_updates(pending);
+            let outcome = self.doc.apply_updates_per_txn(pending, per_txn);
             for applied in outcome.applied {
-                let Some(&conn) = positions.get(applied.index).and_then(|&i| senders.get(i)) else {
-                    continue;
-                };
-                self.broadcast(Some(conn), applied.frame);
+                self.broadcast(Some(applied.tag), applied.frame);
                 self.persistence.push(applied.raw);
             }
             let Some(failure) = outcome.failure else {
                 return Ok(());
             };
-            (pending, positions) = self.recover(failure, &senders, &positions).await?;
+            // When the failure could not be pinned on one update, the rest goes one update per
+            // transaction, so that a repeat names its sender and every retry makes progress.
+            if failure.culprit.is_none() {
+                per_txn = 1;
+            }
+            pending = self.recover(failure).await?;
         }
     }
 
     /// After an update failed, the document cannot be trusted: store what was applied, reload
     /// the document from the database (which then holds everything the clients were sent), and
-    /// return the updates of the batch that still have to be applied, one per transaction.
+    /// return the updates of the batch that still have to be applied, with their senders.
     async fn recover(
         &mut self,
-        failure: BatchFailure,
-        senders: &[u64],
-        positions: &[usize],
-    ) -> Result<(Vec<IncomingUpdate>, Vec<usize>), ()> {
-        let sender_of = |index: usize| positions.get(index).and_then(|&i| senders.get(i)).copied();
-        if let Some(conn) = failure.culprit.and_then(sender_of) {
+        failure: BatchFailure<u64>,
+    ) -> Result<Vec<(u64, IncomingUpdate)>, ()> {
+        if let Some(conn) = failure.culprit {
             self.reject(conn, &failure.error);
         }
         let reloaded = match self.persistence.flush().await {
@@ -116,21 +115,13 @@ impl LiveRoom {
         let old = std::mem::replace(&mut self.doc, doc);
         self.doc.inherit_awareness(old);
         tracing::warn!(error = %failure.error, retry = failure.retry.len(), "room reloaded after a failed update");
-        let mut retry = Vec::new();
-        let mut retry_positions = Vec::new();
-        for (index, raw) in failure.retry {
+        let mut retry = Vec::with_capacity(failure.retry.len());
+        for (conn, raw) in failure.retry {
             match IncomingUpdate::decode_v1(raw) {
-                Ok(update) => {
-                    retry.push(update);
-                    retry_positions.push(positions.get(index).copied().unwrap_or(usize::MAX));
-                }
-                Err(error) => {
-                    if let Some(conn) = sender_of(index) {
-                        self.reject(conn, &error);
-                    }
-                }
+                Ok(update) => retry.push((conn, update)),
+                Err(error) => self.reject(conn, &error),
             }
         }
-        Ok((retry, retry_positions))
+        Ok(retry)
     }
 }

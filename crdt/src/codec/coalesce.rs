@@ -203,15 +203,14 @@ impl TextRun {
     }
 }
 
-/// A batch of `(sender, update)` ready for [`crate::RoomDoc::apply_updates`]: empty updates (a
-/// client with nothing new still answers the server's step 1 with an empty step 2) dropped, a
-/// sender's adjacent keystrokes merged by [`coalesce_typing`], and the senders split off, in the
-/// same order as the updates.
+/// A batch of `(sender, update)` made ready for [`crate::RoomDoc::apply_updates`]: empty updates
+/// (a client with nothing new still answers the server's step 1 with an empty step 2) dropped,
+/// a sender's adjacent keystrokes merged by [`coalesce_typing`], order kept.
 pub fn prepare_batch<K: Copy + PartialEq>(
     mut batch: Vec<(K, IncomingUpdate)>,
-) -> (Vec<K>, Vec<IncomingUpdate>) {
+) -> Vec<(K, IncomingUpdate)> {
     batch.retain(|(_, update)| !update.is_empty());
-    coalesce_typing(batch).into_iter().unzip()
+    coalesce_typing(batch)
 }
 
 /// Merges every stretch of adjacent updates that share a key (the sender) and continue one

@@ -27,9 +27,9 @@ pub enum ApplyError {
 /// An update that is now part of the document: store `raw` in the log and send `frame` to the
 /// other connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// Position of the update in the batch that was passed in (0 for a single update).
-    pub index: usize,
+pub struct Applied<T> {
+    /// The tag the update was passed in with (the server passes its sender's connection).
+    pub tag: T,
     /// The v1 bytes as the client sent them (or as [`crate::codec::coalesce_typing`] merged
     /// several of them).
     pub raw: Bytes,
@@ -40,82 +40,92 @@ pub struct Applied {
 
 /// How a batch ended when one update failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchFailure {
-    /// Position of the update that failed (close its connection with 4400), or `None` when it
-    /// is unknown: the document was already poisoned, or yrs panicked while committing a
-    /// transaction of several updates. In the latter case apply `retry` one update per call
-    /// after the reload, so a repeat failure names its culprit.
-    pub culprit: Option<usize>,
+pub struct BatchFailure<T> {
+    /// Tag of the update that failed (close its connection with 4400), or `None` when it is
+    /// unknown: the document was already poisoned, or yrs panicked while committing a
+    /// transaction of several updates. In the latter case apply `retry` with one update per
+    /// transaction after the reload ([`RoomDoc::apply_updates_per_txn`]), so that a repeat
+    /// failure names its culprit.
+    pub culprit: Option<T>,
     /// What went wrong; the document is poisoned in every case.
     pub error: ApplyError,
     /// Updates of the batch that are not in the document (all but `applied` and `culprit`),
-    /// with their positions: reload the room, decode these again and apply them.
-    pub retry: Vec<(usize, Bytes)>,
+    /// in input order with their tags: reload the room, decode these again and apply them.
+    pub retry: Vec<(T, Bytes)>,
 }
 
 /// Result of [`RoomDoc::apply_updates`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BatchOutcome {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchOutcome<T> {
     /// Updates integrated in transactions that committed, in input order.
-    pub applied: Vec<Applied>,
+    pub applied: Vec<Applied<T>>,
     /// Set when an update failed; the rest of the batch was not applied.
-    pub failure: Option<BatchFailure>,
+    pub failure: Option<BatchFailure<T>>,
 }
 
 impl RoomDoc {
-    /// Integrates client updates in input order, [`MAX_UPDATES_PER_TXN`] per transaction.
-    /// Stops at the first failure; see [`BatchFailure`] for what the server does then.
-    pub fn apply_updates(
+    /// Integrates client updates in input order, [`MAX_UPDATES_PER_TXN`] per transaction. Each
+    /// comes with a tag of the caller's choosing (a connection, a position) that the outcome
+    /// reports it by. Stops at the first failure; see [`BatchFailure`] for what to do then.
+    pub fn apply_updates<T: Copy>(
         &mut self,
-        updates: impl IntoIterator<Item = IncomingUpdate>,
-    ) -> BatchOutcome {
-        let mut outcome = BatchOutcome::default();
-        let mut rest = updates.into_iter().enumerate();
-        loop {
-            // Sized by what is left, not by the maximum: a busy room calls this once per
-            // update, and a large allocation per call costs more than the bookkeeping.
-            let capacity = rest.size_hint().0.clamp(1, MAX_UPDATES_PER_TXN);
-            let mut chunk = Vec::with_capacity(capacity);
-            for (index, update) in rest.by_ref().take(MAX_UPDATES_PER_TXN) {
-                let (raw, frame, update) = update.into_parts();
-                chunk.push((index, raw, frame, Some(update)));
-            }
-            if chunk.is_empty() {
-                return outcome;
-            }
+        updates: impl IntoIterator<Item = (T, IncomingUpdate)>,
+    ) -> BatchOutcome<T> {
+        self.apply_updates_per_txn(updates, MAX_UPDATES_PER_TXN)
+    }
+
+    /// [`RoomDoc::apply_updates`] with at most `per_txn` updates per transaction (at least one).
+    pub fn apply_updates_per_txn<T: Copy>(
+        &mut self,
+        updates: impl IntoIterator<Item = (T, IncomingUpdate)>,
+        per_txn: usize,
+    ) -> BatchOutcome<T> {
+        let mut rest = updates.into_iter().peekable();
+        // A busy room calls this once per update: no allocation beyond the one result.
+        let mut applied = Vec::with_capacity(rest.size_hint().0);
+        while rest.peek().is_some() {
+            let start = applied.len();
             let mut done = 0;
-            let decoded = chunk.iter_mut().filter_map(|(.., update)| update.take());
-            match self.integrate(decoded, &mut done) {
-                Ok(()) => {
-                    outcome
-                        .applied
-                        .extend(chunk.into_iter().map(|(index, raw, frame, _)| Applied {
-                            index,
-                            frame: frame.unwrap_or_else(|| update_frame(&raw).into()),
-                            raw,
-                        }))
-                }
-                Err(error) => {
-                    // A failed transaction leaves nothing usable behind (the document is
-                    // swapped out), so every other update of this chunk is retried.
-                    let culprit = match error {
-                        ApplyError::Poisoned => None,
-                        _ => chunk.get(done).map(|(index, ..)| *index),
-                    };
-                    let retry = chunk
-                        .into_iter()
-                        .filter(|(index, ..)| Some(*index) != culprit)
-                        .map(|(index, raw, ..)| (index, raw))
-                        .chain(rest.map(|(index, update)| (index, update.into_raw())))
-                        .collect();
-                    outcome.failure = Some(BatchFailure {
-                        culprit,
-                        error,
-                        retry,
-                    });
-                    return outcome;
-                }
+            // Each update is listed as applied when it is handed to yrs, and taken back from
+            // the list below if its transaction fails.
+            let chunk = rest.by_ref().take(per_txn.max(1)).map(|(tag, update)| {
+                let (raw, frame, update) = update.into_parts();
+                let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
+                applied.push(Applied { tag, raw, frame });
+                update
+            });
+            if let Err(error) = self.integrate(chunk, &mut done) {
+                // A failed transaction leaves nothing usable behind (the document is swapped
+                // out), so every other update it took is retried.
+                let taken = applied.split_off(start);
+                let culprit_at = match error {
+                    ApplyError::Poisoned => None,
+                    // A commit that panicked with a single update names it too.
+                    _ if taken.len() == 1 => Some(0),
+                    _ => Some(done),
+                };
+                let culprit = culprit_at.and_then(|i| taken.get(i)).map(|a| a.tag);
+                let retry = taken
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| Some(*i) != culprit_at)
+                    .map(|(_, a)| (a.tag, a.raw))
+                    .chain(rest.map(|(tag, update)| (tag, update.into_raw())))
+                    .collect();
+                let failure = BatchFailure {
+                    culprit,
+                    error,
+                    retry,
+                };
+                return BatchOutcome {
+                    applied,
+                    failure: Some(failure),
+                };
             }
+        }
+        BatchOutcome {
+            applied,
+            failure: None,
         }
     }
 

@@ -168,8 +168,8 @@ impl RoomDoc {
     /// Integrates one client update (see [`RoomDoc::apply_updates`] for batches). On success
     /// [`Applied`] holds the raw bytes to store and the frame to relay. On error the document
     /// is poisoned.
-    pub fn apply_update(&mut self, update: IncomingUpdate) -> Result<Applied, ApplyError> {
-        let mut outcome = self.apply_updates([update]);
+    pub fn apply_update(&mut self, update: IncomingUpdate) -> Result<Applied<()>, ApplyError> {
+        let mut outcome = self.apply_updates([((), update)]);
         match (outcome.failure, outcome.applied.pop()) {
             (Some(failure), _) => Err(failure.error),
             (None, Some(applied)) => Ok(applied),
