@@ -46,6 +46,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one byte.
+    #[inline]
     pub fn u8(&mut self) -> Result<u8, DecodeError> {
         let byte = *self.buf.get(self.pos).ok_or(DecodeError::Truncated)?;
         self.pos += 1;
@@ -72,7 +73,19 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a varUint of up to 64 bits; overlong or overflowing encodings are errors.
+    #[inline]
     pub fn var_u64(&mut self) -> Result<u64, DecodeError> {
+        // Most numbers in an update (counts, content types, short lengths) take one byte.
+        match self.buf.get(self.pos) {
+            Some(&byte) if byte < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(byte))
+            }
+            _ => self.var_u64_long(),
+        }
+    }
+
+    fn var_u64_long(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for i in 0..MAX_VAR_BYTES {
             let byte = self.u8()?;
