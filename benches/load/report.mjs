@@ -74,7 +74,7 @@ const steps = (s) =>
 const saturation = {}
 for (const s of servers) {
   const all = steps(s)
-  const ok = all.filter(passes)
+  const ok = all.filter((r) => passes(r))
   const best = ok.reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
   saturation[s] = best
   if (all.length === 0) continue
