@@ -62,9 +62,8 @@ pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
 /// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`):
 /// `prepare_batch` (drop empty updates, coalesce adjacent keystrokes of one sender),
 /// `RoomDoc::apply_updates` with each update tagged by its sender, and for each applied update
-/// the frame to relay
-/// and the raw bytes queued for the log (both shared with the client's frame), which `flush`
-/// gets every [`TICK`] updates.
+/// the frame to relay and the raw bytes queued for the log (both shared with the client's
+/// frame), which `flush` gets every [`TICK`] updates.
 pub fn ingest(
     room: &mut RoomDoc,
     frames: &[Bytes],

@@ -18,6 +18,7 @@
 //! never correctness.
 
 use super::lib0::{Reader, Writer};
+use super::preflight::{CONTENT_STRING, HAS_ORIGIN, HAS_PARENT_SUB, HAS_RIGHT_ORIGIN};
 use super::IncomingUpdate;
 use std::ops::Range;
 
@@ -26,11 +27,8 @@ type Id = (u64, u32);
 /// Deleted ranges `(clock, len)` per client.
 type DeleteSet = Vec<(u64, Vec<(u32, u32)>)>;
 
-const HAS_ORIGIN: u8 = 0b1000_0000;
-const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
-const HAS_PARENT_SUB: u8 = 0b0010_0000;
+/// The content reference of an info byte, as Yjs reads it (the flags are above it).
 const CONTENT_MASK: u8 = 0b0001_1111;
-const CONTENT_STRING: u8 = 4;
 
 /// The shapes of update that can merge with their neighbours.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,13 +26,13 @@ pub const MAX_ANY_DEPTH: usize = 128;
 // Block and content reference numbers from yrs `block.rs` (the Yjs v1 format).
 const BLOCK_GC: u8 = 0;
 const BLOCK_SKIP: u8 = 10;
-const HAS_ORIGIN: u8 = 0b1000_0000;
-const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
-const HAS_PARENT_SUB: u8 = 0b0010_0000;
+pub(super) const HAS_ORIGIN: u8 = 0b1000_0000;
+pub(super) const HAS_RIGHT_ORIGIN: u8 = 0b0100_0000;
+pub(super) const HAS_PARENT_SUB: u8 = 0b0010_0000;
 const CONTENT_DELETED: u8 = 1;
 const CONTENT_JSON: u8 = 2;
 const CONTENT_BINARY: u8 = 3;
-const CONTENT_STRING: u8 = 4;
+pub(super) const CONTENT_STRING: u8 = 4;
 const CONTENT_EMBED: u8 = 5;
 const CONTENT_FORMAT: u8 = 6;
 const CONTENT_TYPE: u8 = 7;
