@@ -8,7 +8,8 @@ use automerge::{ActorId, AutoCommit, Automerge, ObjType, ReadDoc, ROOT};
 use bytes::Bytes;
 use chatspace_crdt::codec::prepare_batch;
 use chatspace_crdt::{
-    decode_client_bytes, ClientMessage, IncomingUpdate, Limits, RoomDoc, TEXT_NAME,
+    decode_client_bytes, ClientMessage, IncomingUpdate, Limits, RoomDoc, MAX_UPDATES_PER_TXN,
+    TEXT_NAME,
 };
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Text, Transact, TransactionMut, Update};
@@ -61,9 +62,10 @@ pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
 /// the connections: `decode_client_bytes` of each frame (the connection task's work), then per
 /// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`):
 /// `prepare_batch` (drop empty updates, coalesce adjacent keystrokes of one sender),
-/// `RoomDoc::apply_updates` with each update tagged by its sender, and for each applied update
-/// the frame to relay and the raw bytes queued for the log (both shared with the client's
-/// frame), which `flush` gets every [`TICK`] updates.
+/// `RoomDoc::apply_updates_into` with each update tagged by its sender, and for each applied
+/// update the frame to relay and the raw bytes queued for the log (both shared with the
+/// client's frame), which `flush` gets every [`TICK`] updates. Like the room, it reuses its
+/// batch and result vectors from one call to the next.
 pub fn ingest(
     room: &mut RoomDoc,
     frames: &[Bytes],
@@ -74,24 +76,30 @@ pub fn ingest(
     const CONN: u64 = 1;
     let limits = Limits::default();
     let mut pending: Vec<Bytes> = Vec::with_capacity(TICK);
+    let mut batch: Vec<(u64, IncomingUpdate)> = Vec::with_capacity(per_call);
+    let mut applied = Vec::with_capacity(per_call);
     for chunk in frames.chunks(per_call) {
-        let batch: Vec<(u64, IncomingUpdate)> = chunk
-            .iter()
-            .map(|frame| match decode_client_bytes(frame, &limits) {
-                Ok(ClientMessage::Update(update)) => (CONN, update),
-                Ok(other) => panic!("a trace frame decoded as {other:?}"),
-                Err(error) => panic!("a trace frame does not decode: {error}"),
-            })
-            .collect();
+        batch.extend(
+            chunk
+                .iter()
+                .map(|frame| match decode_client_bytes(frame, &limits) {
+                    Ok(ClientMessage::Update(update)) => (CONN, update),
+                    Ok(other) => panic!("a trace frame decoded as {other:?}"),
+                    Err(error) => panic!("a trace frame does not decode: {error}"),
+                }),
+        );
         // From here on, the steps of `apply_batch`.
-        let outcome = room.apply_updates(prepare_batch(batch));
-        if let Some(failure) = outcome.failure {
+        let mut prepared = prepare_batch(std::mem::take(&mut batch));
+        let outcome =
+            room.apply_updates_into(prepared.drain(..), MAX_UPDATES_PER_TXN, &mut applied);
+        if let Err(failure) = outcome {
             panic!("a trace update was refused: {:?}", failure.error);
         }
-        for applied in outcome.applied {
+        batch = prepared;
+        for a in applied.drain(..) {
             // The room sends this frame to every connection but the sender; here there are none.
-            black_box((applied.tag, applied.frame));
-            pending.push(applied.raw);
+            black_box((a.tag, a.frame));
+            pending.push(a.raw);
         }
         if pending.len() >= TICK {
             flush(&pending);

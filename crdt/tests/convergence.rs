@@ -144,6 +144,31 @@ fn a_batch_longer_than_one_transaction_is_applied_in_order_across_chunks() {
 }
 
 #[test]
+fn a_reused_result_buffer_gets_each_batch_appended_in_order() {
+    let (doc, text) = client(6);
+    let keystrokes: Vec<Vec<u8>> = "reuse"
+        .chars()
+        .map(|c| edit(&doc, |txn| text.push(txn, &c.to_string())))
+        .collect();
+    let mut room = RoomDoc::new();
+    let mut applied = Vec::new();
+    // One update per call, as a room that keeps up gets them; the buffer keeps what the
+    // caller left in it and is drained between calls.
+    for (i, k) in keystrokes.iter().enumerate() {
+        room.apply_updates_into([(i, incoming(k))], MAX_UPDATES_PER_TXN, &mut applied)
+            .expect("a keystroke applies");
+        if i == 1 {
+            let tags: Vec<usize> = applied.drain(..).map(|a| a.tag).collect();
+            assert_eq!(tags, vec![0, 1], "appended after what was already there");
+        }
+    }
+    let raws: Vec<&[u8]> = applied.iter().map(|a| &a.raw[..]).collect();
+    let want: Vec<&[u8]> = keystrokes[2..].iter().map(|k| &k[..]).collect();
+    assert_eq!(raws, want, "the rest, in order, with their bytes to store");
+    assert_eq!(room.text(), "reuse");
+}
+
+#[test]
 fn interleaved_typing_at_the_same_position_converges_for_every_delivery_order() {
     // Three clients type a word each, one keystroke per update, all at position 0 of "".
     let words = ["abc", "xyz", "123"];

@@ -3,7 +3,7 @@
 //! room's recovery without disturbing anyone but the sender.
 
 use chatspace_crdt::codec::prepare_batch;
-use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate, MAX_UPDATES_PER_TXN};
+use chatspace_crdt::{Applied, BatchFailure, ClientMessage, IncomingUpdate, MAX_UPDATES_PER_TXN};
 
 use super::handle::Command;
 use super::room::{load_doc, LiveRoom};
@@ -13,6 +13,14 @@ use super::socket::CloseCode;
 /// transactions of up to 64): small batches are cheaper per update than single ones, giant ones
 /// are a cliff (shared/PERF-NOTES.md).
 const APPLY_BATCH: usize = 256;
+
+/// Vectors the room reuses from one batch to the next: in a room that keeps up, most batches
+/// hold a single update, and allocating two vectors for each would be a measurable part of it.
+#[derive(Default)]
+pub(super) struct IngestBuffers {
+    batch: Vec<(u64, IncomingUpdate)>,
+    applied: Vec<Applied<u64>>,
+}
 
 impl LiveRoom {
     /// At shutdown: updates that already reached the room's queue are applied, so the final
@@ -34,12 +42,14 @@ impl LiveRoom {
         }
     }
 
-    /// Moves update messages waiting in the queue into `batch`, up to [`APPLY_BATCH`]. Returns the
-    /// first other command taken, to be handled next.
-    pub(super) fn take_more_updates(
+    /// A batch that starts with `first` and takes the update messages waiting behind it, up to
+    /// [`APPLY_BATCH`]. Also returns the first other command taken, to be handled next.
+    pub(super) fn take_batch(
         &mut self,
-        batch: &mut Vec<(u64, IncomingUpdate)>,
-    ) -> Option<Command> {
+        first: (u64, IncomingUpdate),
+    ) -> (Vec<(u64, IncomingUpdate)>, Option<Command>) {
+        let mut batch = std::mem::take(&mut self.buffers.batch);
+        batch.push(first);
         while batch.len() < APPLY_BATCH {
             match self.rx.try_recv() {
                 Ok(Command::Message {
@@ -48,11 +58,11 @@ impl LiveRoom {
                 }) => {
                     batch.push((conn, u));
                 }
-                Ok(other) => return Some(other),
-                Err(_) => return None,
+                Ok(other) => return (batch, Some(other)),
+                Err(_) => break,
             }
         }
-        None
+        (batch, None)
     }
 
     /// Applies updates in order; each one that is now part of the document is queued for the log
@@ -64,23 +74,34 @@ impl LiveRoom {
     ) -> Result<(), ()> {
         // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
         let mut pending = prepare_batch(batch);
+        let mut applied = std::mem::take(&mut self.buffers.applied);
         let mut per_txn = MAX_UPDATES_PER_TXN;
-        loop {
-            let outcome = self.doc.apply_updates_per_txn(pending, per_txn);
-            for applied in outcome.applied {
-                self.broadcast(Some(applied.tag), applied.frame);
-                self.persistence.push(applied.raw);
+        let result = loop {
+            let outcome = self
+                .doc
+                .apply_updates_into(pending.drain(..), per_txn, &mut applied);
+            for a in applied.drain(..) {
+                self.broadcast(Some(a.tag), a.frame);
+                self.persistence.push(a.raw);
             }
-            let Some(failure) = outcome.failure else {
-                return Ok(());
+            let Err(failure) = outcome else {
+                break Ok(());
             };
             // When the failure could not be pinned on one update, the rest goes one update per
             // transaction, so that a repeat names its sender and every retry makes progress.
             if failure.culprit.is_none() {
                 per_txn = 1;
             }
-            pending = self.recover(failure).await?;
-        }
+            match self.recover(failure).await {
+                Ok(retry) => pending = retry,
+                Err(()) => break Err(()),
+            }
+        };
+        self.buffers = IngestBuffers {
+            batch: pending,
+            applied,
+        };
+        result
     }
 
     /// After an update failed, the document cannot be trusted: store what was applied, reload

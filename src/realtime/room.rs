@@ -12,6 +12,7 @@ use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
 use super::chat;
 use super::handle::{Command, RoomUnavailable};
+use super::ingest::IngestBuffers;
 use super::persist::DocPersistence;
 use super::registry::Rooms;
 use super::socket::{CloseCode, Outbound};
@@ -72,6 +73,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         subscribers: HashMap::new(),
         doc,
         persistence,
+        buffers: IngestBuffers::default(),
     };
     let exit = room.serve().await;
     if let Err(error) = room.persistence.save(&room.doc, true).await {
@@ -113,6 +115,7 @@ pub(super) struct LiveRoom {
     pub(super) subscribers: HashMap<u64, Subscriber>,
     pub(super) doc: RoomDoc,
     pub(super) persistence: DocPersistence,
+    pub(super) buffers: IngestBuffers,
 }
 
 impl LiveRoom {
@@ -214,8 +217,7 @@ impl LiveRoom {
                 Err(error) => tracing::error!(%error, "encoding a sync step 2 failed"),
             },
             ClientMessage::SyncStep2(update) | ClientMessage::Update(update) => {
-                let mut batch = vec![(conn, update)];
-                let held = self.take_more_updates(&mut batch);
+                let (batch, held) = self.take_batch((conn, update));
                 self.apply_batch(batch).await?;
                 return Ok(held);
             }

@@ -86,9 +86,9 @@ impl<'a> Reader<'a> {
     }
 
     fn var_u64_long(&mut self) -> Result<u64, DecodeError> {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
         let mut value: u64 = 0;
-        for i in 0..MAX_VAR_BYTES {
-            let byte = self.u8()?;
+        for (i, &byte) in rest.iter().take(MAX_VAR_BYTES).enumerate() {
             let group = u64::from(byte & 0x7f);
             let shift = 7 * i as u32;
             // The tenth byte may only carry the single remaining bit of a u64.
@@ -97,10 +97,15 @@ impl<'a> Reader<'a> {
             }
             value |= group << shift;
             if byte & 0x80 == 0 {
+                self.pos += i + 1;
                 return Ok(value);
             }
         }
-        Err(DecodeError::InvalidVarInt)
+        Err(if rest.len() < MAX_VAR_BYTES {
+            DecodeError::Truncated
+        } else {
+            DecodeError::InvalidVarInt
+        })
     }
 
     /// Reads a varUint that must fit a `u32` (clocks, counts and lengths inside updates).
@@ -132,9 +137,10 @@ impl<'a> Reader<'a> {
     /// five-byte frame from making a decoder reserve memory for 2^32 entries.
     pub fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
         let declared = self.var_u64()?;
-        let fits = self.remaining() / min_item_bytes.max(1);
-        match usize::try_from(declared) {
-            Ok(n) if n <= fits => Ok(n),
+        // `declared * min <= remaining`, without a division (this runs for every list).
+        let needed = declared.checked_mul(min_item_bytes.max(1) as u64);
+        match (usize::try_from(declared), needed) {
+            (Ok(n), Some(needed)) if needed <= self.remaining() as u64 => Ok(n),
             _ => Err(DecodeError::LengthOutOfBounds {
                 declared,
                 remaining: self.remaining(),
@@ -150,6 +156,12 @@ impl<'a> Reader<'a> {
             remaining: self.remaining(),
         })?;
         self.bytes(len)
+    }
+
+    /// Skips a lib0 `varUint8Array` (or a `varString`, without checking its UTF-8).
+    #[inline]
+    pub fn skip_buf(&mut self) -> Result<(), DecodeError> {
+        self.buf().map(|_| ())
     }
 
     /// Reads a lib0 `varString`: a `varUint8Array` holding UTF-8.

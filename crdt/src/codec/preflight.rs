@@ -14,7 +14,8 @@
 //! ids above 2^53 (yrs debug-asserts on them and silently truncates them in release), and
 //! `Any` nesting deeper than [`MAX_ANY_DEPTH`], and legacy JSON content, which yrs cannot
 //! re-encode faithfully (see `check_content`). Anything it accepts is still decoded by yrs,
-//! which remains the authority on validity; this pass only removes the cliffs.
+//! which remains the authority on validity; this pass only removes the cliffs. (So strings are
+//! skipped, not checked for UTF-8: yrs's `read_string` checks them and errors, it does not panic.)
 
 use super::lib0::Reader;
 use super::DecodeError;
@@ -93,12 +94,12 @@ fn check_block(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
         // Parent: a root name when the flag is 1, otherwise the id of the parent item.
         if r.var_u64()? == 1 {
-            r.string()?;
+            r.skip_buf()?;
         } else {
             check_id(r)?;
         }
         if info & HAS_PARENT_SUB != 0 {
-            r.string()?;
+            r.skip_buf()?;
         }
     }
     check_content(r, info & 0b1111)
@@ -118,18 +119,18 @@ fn check_content(r: &mut Reader<'_>, content: u8) -> Result<(), DecodeError> {
             return Err(malformed("legacy JSON content is not supported"));
         }
         CONTENT_BINARY => {
-            r.buf()?;
+            r.skip_buf()?;
         }
         CONTENT_STRING | CONTENT_EMBED => {
-            r.string()?;
+            r.skip_buf()?;
         }
         CONTENT_FORMAT => {
-            r.string()?;
-            r.string()?;
+            r.skip_buf()?;
+            r.skip_buf()?;
         }
         CONTENT_TYPE => match r.u8()? {
             TYPE_XML_ELEMENT => {
-                r.string()?;
+                r.skip_buf()?;
             }
             0..=6 | 9 | 15 => {}
             _ => return Err(malformed("unknown type reference")),
@@ -141,7 +142,7 @@ fn check_content(r: &mut Reader<'_>, content: u8) -> Result<(), DecodeError> {
             }
         }
         CONTENT_DOC => {
-            r.string()?;
+            r.skip_buf()?;
             check_any(r, 0)?;
         }
         _ => return Err(malformed("unknown content reference")),
@@ -161,13 +162,13 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), DecodeError> {
         124 => r.skip(4)?,
         123 | 122 => r.skip(8)?,
         119 => {
-            r.string()?;
+            r.skip_buf()?;
         }
         118 => {
             // A map entry is a key (>= 1 byte) and a value (>= 1 byte).
             let len = r.count(2)?;
             for _ in 0..len {
-                r.string()?;
+                r.skip_buf()?;
                 check_any(r, depth + 1)?;
             }
         }
@@ -178,7 +179,7 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), DecodeError> {
             }
         }
         116 => {
-            r.buf()?;
+            r.skip_buf()?;
         }
         _ => return Err(malformed("unknown Any tag")),
     }

@@ -80,9 +80,24 @@ impl RoomDoc {
         updates: impl IntoIterator<Item = (T, IncomingUpdate)>,
         per_txn: usize,
     ) -> BatchOutcome<T> {
+        let updates = updates.into_iter();
+        let mut applied = Vec::with_capacity(updates.size_hint().0);
+        let failure = self
+            .apply_updates_into(updates, per_txn, &mut applied)
+            .err();
+        BatchOutcome { applied, failure }
+    }
+
+    /// [`RoomDoc::apply_updates_per_txn`] that appends what it integrated to `applied` instead
+    /// of returning a new list: a busy room applies one update at a time, and a buffer it
+    /// drains and reuses saves an allocation per update.
+    pub fn apply_updates_into<T: Copy>(
+        &mut self,
+        updates: impl IntoIterator<Item = (T, IncomingUpdate)>,
+        per_txn: usize,
+        applied: &mut Vec<Applied<T>>,
+    ) -> Result<(), BatchFailure<T>> {
         let mut rest = updates.into_iter().peekable();
-        // A busy room calls this once per update: no allocation beyond the one result.
-        let mut applied = Vec::with_capacity(rest.size_hint().0);
         while rest.peek().is_some() {
             let start = applied.len();
             let mut done = 0;
@@ -112,21 +127,14 @@ impl RoomDoc {
                     .map(|(_, a)| (a.tag, a.raw))
                     .chain(rest.map(|(tag, update)| (tag, update.into_raw())))
                     .collect();
-                let failure = BatchFailure {
+                return Err(BatchFailure {
                     culprit,
                     error,
                     retry,
-                };
-                return BatchOutcome {
-                    applied,
-                    failure: Some(failure),
-                };
+                });
             }
         }
-        BatchOutcome {
-            applied,
-            failure: None,
-        }
+        Ok(())
     }
 
     /// Applies `updates` in one transaction. `done` counts the updates that went through
