@@ -4,7 +4,8 @@
 //! of someone else's work last tens to hundreds of milliseconds; with turns that short a burst
 //! lands on both sides alike instead of on whichever whole replay happened to run, and who goes
 //! first alternates every turn so that neither side always runs on the other's cache state. The
-//! goals are judged on the median ratio of the pairs.
+//! goals are judged on the median ratio of the pairs. The first comparison pits raw yrs against
+//! itself: its ratios show how far from 1.00x the method strays on the machine at hand.
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ const TURN: usize = 4096;
 
 /// One side of a comparison: raw yrs with so many updates per transaction, or ChatSpace's
 /// ingest path with so many updates per call.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     RawYrs(usize),
     ChatSpace(usize),
@@ -124,6 +125,8 @@ pub fn run_all(f: &Fixture) -> Vec<Paired> {
     }
     let base = Side::RawYrs(1);
     let comparisons = [
+        // Raw yrs against itself: how far from 1.00x the method itself strays on this machine.
+        (base, base, None),
         (
             base,
             Side::ChatSpace(1),
@@ -185,7 +188,7 @@ pub fn print(results: &[Paired]) {
     let mut t = Table::new(&[
         "paired comparison (per update, median of the pairs)",
         "baseline",
-        "ChatSpace",
+        "compared",
         "median ratio",
         "ratio range",
     ]);
@@ -196,8 +199,13 @@ pub fn print(results: &[Paired]) {
             .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &x| {
                 (lo.min(x), hi.max(x))
             });
+        let what = if r.candidate == r.baseline {
+            format!("{} vs itself (the method's own spread)", r.baseline.label())
+        } else {
+            format!("{} vs {}", r.candidate.label(), r.baseline.label())
+        };
         t.row(vec![
-            format!("{} vs {}", r.candidate.label(), r.baseline.label()),
+            what,
             human_ns(median(&r.baseline_ns)),
             human_ns(median(&r.candidate_ns)),
             format!("{:.2}x", median(&r.ratios)),
