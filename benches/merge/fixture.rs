@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use automerge::{Change, ReadDoc};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use chatspace_crdt::codec::update_frame;
 use chatspace_crdt::{encode_snapshot, RoomDoc, SnapshotFormat};
 use yrs::Doc;
@@ -21,9 +21,11 @@ const DEFAULT_AUTOMERGE_PREFIX: usize = 3_000;
 pub struct Fixture {
     pub trace: Trace,
     /// One v1 update per trace transaction: `txn.encode_update_v1()` at each commit of a yrs
-    /// document edited locally, as a y-websocket client sends them.
-    pub updates: Vec<Vec<u8>>,
-    /// The same updates framed once as sync update messages: what the server's socket reads.
+    /// document edited locally, as a y-websocket client sends them. Each is the tail of its
+    /// frame in `frames`, so raw yrs and ChatSpace read the very same bytes.
+    pub updates: Vec<Bytes>,
+    /// The same updates framed as sync update messages and laid out as the server's socket
+    /// hands them over (see [`socket_frames`]).
     pub frames: Vec<Bytes>,
     /// The room document after the whole log, for the snapshot encodes.
     pub live: RoomDoc,
@@ -61,7 +63,12 @@ impl Fixture {
             &yrs_text(&doc),
             &trace,
         );
-        let frames: Vec<Bytes> = updates.iter().map(|u| update_frame(u).into()).collect();
+        let frames = socket_frames(updates.iter().map(|u| update_frame(u)));
+        let updates: Vec<Bytes> = frames
+            .iter()
+            .zip(&updates)
+            .map(|(frame, update)| frame.slice(frame.len() - update.len()..))
+            .collect();
 
         let live = RoomDoc::load(None, &updates).expect("the update log loads");
         check_text("RoomDoc::load of the update log", &live.text(), &trace);
@@ -132,6 +139,27 @@ impl Fixture {
     pub fn prefix_n(&self) -> usize {
         self.prefix.txns.len()
     }
+}
+
+/// Bytes of the read buffer the frames are laid out in, tungstenite's default
+/// (`WebSocketConfig::read_buffer_size`, 128 KiB).
+const READ_BUFFER: usize = 128 * 1024;
+
+/// The frames one after another in buffers of [`READ_BUFFER`] bytes, each frame a `Bytes`
+/// sharing its buffer: what axum's socket (tungstenite) yields, which reads into one buffer and
+/// splits each frame's payload off it. (A `Vec` turned into `Bytes` per frame instead would give
+/// every frame a reference count of its own, allocated at its first clone, that no server has.)
+fn socket_frames(frames: impl Iterator<Item = Vec<u8>>) -> Vec<Bytes> {
+    let mut buffer = BytesMut::new();
+    frames
+        .map(|frame| {
+            if buffer.capacity() < frame.len() {
+                buffer = BytesMut::with_capacity(READ_BUFFER.max(frame.len()));
+            }
+            buffer.extend_from_slice(&frame);
+            buffer.split_to(frame.len()).freeze()
+        })
+        .collect()
 }
 
 /// Panics, failing the bench run, when a CRDT did not produce the trace's final text.

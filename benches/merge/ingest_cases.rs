@@ -153,7 +153,7 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
         &format!("append_updates_only_{TICK}_per_tick"),
         || {
             let db = rt.block_on(TempDb::create()).expect("a temporary database");
-            let raws: Vec<Bytes> = f.updates.iter().map(|u| Bytes::from(u.clone())).collect();
+            let raws: Vec<Bytes> = f.updates.clone();
             (db, raws)
         },
         |(db, raws)| {

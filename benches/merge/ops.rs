@@ -8,8 +8,8 @@ use automerge::{ActorId, AutoCommit, Automerge, ObjType, ReadDoc, ROOT};
 use bytes::Bytes;
 use chatspace_crdt::codec::prepare_batch;
 use chatspace_crdt::{
-    decode_client_bytes, ClientMessage, IncomingUpdate, Limits, RoomDoc, MAX_UPDATES_PER_TXN,
-    TEXT_NAME,
+    decode_client_bytes, ClientMessage, IncomingUpdate, Ingested, Limits, RoomDoc,
+    MAX_UPDATES_PER_TXN, TEXT_NAME,
 };
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, GetString, Text, Transact, TransactionMut, Update};
@@ -48,21 +48,22 @@ pub fn yrs_text(doc: &Doc) -> String {
 }
 
 /// Raw yrs: decodes each update and applies it, `per_txn` updates per transaction.
-pub fn yrs_apply(doc: &Doc, updates: &[Vec<u8>], per_txn: usize) {
+pub fn yrs_apply(doc: &Doc, updates: &[impl AsRef<[u8]>], per_txn: usize) {
     for chunk in updates.chunks(per_txn) {
         let mut txn = doc.transact_mut();
         for bytes in chunk {
-            let update = Update::decode_v1(bytes).expect("a trace update decodes");
+            let update = Update::decode_v1(bytes.as_ref()).expect("a trace update decodes");
             txn.apply_update(update).expect("a trace update applies");
         }
     }
 }
 
 /// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
-/// the connections: `decode_client_bytes` of each frame (the connection task's work), then per
-/// `per_call` updates what the room task's `apply_batch` does (`src/realtime/ingest.rs`):
-/// `prepare_batch` (drop empty updates, coalesce adjacent keystrokes of one sender),
-/// `RoomDoc::apply_updates_into` with each update tagged by its sender, and for each applied
+/// the connections: `decode_client_bytes` of each frame (the connection task's work: frame
+/// parse and structural check), then per `per_call` updates what the room task's `apply_batch`
+/// does (`src/realtime/ingest.rs`): `prepare_batch` (drop empty updates, coalesce adjacent
+/// keystrokes of one sender), `RoomDoc::apply_updates_into` (yrs decodes and applies) with
+/// each update tagged by its sender, and for each applied
 /// update the frame to relay and the raw bytes queued for the log (both shared with the
 /// client's frame), which `flush` gets every [`TICK`] updates. Like the room, it reuses its
 /// batch and result vectors from one call to the next.
@@ -77,7 +78,7 @@ pub fn ingest(
     let limits = Limits::default();
     let mut pending: Vec<Bytes> = Vec::with_capacity(TICK);
     let mut batch: Vec<(u64, IncomingUpdate)> = Vec::with_capacity(per_call);
-    let mut applied = Vec::with_capacity(per_call);
+    let mut out = Ingested::with_capacity(per_call);
     for chunk in frames.chunks(per_call) {
         batch.extend(
             chunk
@@ -90,13 +91,15 @@ pub fn ingest(
         );
         // From here on, the steps of `apply_batch`.
         let mut prepared = prepare_batch(std::mem::take(&mut batch));
-        let outcome =
-            room.apply_updates_into(prepared.drain(..), MAX_UPDATES_PER_TXN, &mut applied);
+        let outcome = room.apply_updates_into(prepared.drain(..), MAX_UPDATES_PER_TXN, &mut out);
         if let Err(failure) = outcome {
             panic!("a trace update was refused: {:?}", failure.error);
         }
+        if let Some(refused) = out.refused.first() {
+            panic!("a trace update does not decode: {}", refused.error);
+        }
         batch = prepared;
-        for a in applied.drain(..) {
+        for a in out.applied.drain(..) {
             // The room sends this frame to every connection but the sender; here there are none.
             black_box((a.tag, a.frame));
             pending.push(a.raw);

@@ -2,8 +2,8 @@
 //!
 //! No I/O happens here: bytes go in, frames to send and bytes to store come out. The server
 //! owns one [`RoomDoc`] per live room on that room's task; connection tasks decode frames with
-//! [`codec::decode_client_frame`] (which also decodes the heavy yrs update) and hand the
-//! result to the room.
+//! [`codec::decode_client_bytes`] (which checks the structure of an update; yrs decodes it on
+//! the room task, just before applying it) and hand the result to the room.
 //!
 //! Map of the crate:
 //! - [`codec`]: client frames in, server frames out, per `docs/protocol.md`
@@ -29,7 +29,7 @@ pub use codec::{
 };
 pub use room::{
     Applied, ApplyError, AwarenessChange, AwarenessError, BatchFailure, BatchOutcome, EncodeError,
-    LoadError, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
+    Ingested, LoadError, Refused, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
 };
 pub use snapshot::{compact, encode_snapshot, SnapshotError, SnapshotFormat};
 /// Re-exported so that callers name the same yrs types this crate uses.

@@ -4,7 +4,7 @@
 mod common;
 
 use chatspace_crdt::codec::{sync_step2_frame, update_frame};
-use chatspace_crdt::{RoomDoc, MAX_UPDATES_PER_TXN};
+use chatspace_crdt::{Ingested, RoomDoc, MAX_UPDATES_PER_TXN};
 use common::*;
 use yrs::Text;
 
@@ -151,18 +151,19 @@ fn a_reused_result_buffer_gets_each_batch_appended_in_order() {
         .map(|c| edit(&doc, |txn| text.push(txn, &c.to_string())))
         .collect();
     let mut room = RoomDoc::new();
-    let mut applied = Vec::new();
+    let mut out = Ingested::default();
     // One update per call, as a room that keeps up gets them; the buffer keeps what the
     // caller left in it and is drained between calls.
     for (i, k) in keystrokes.iter().enumerate() {
-        room.apply_updates_into([(i, incoming(k))], MAX_UPDATES_PER_TXN, &mut applied)
+        room.apply_updates_into([(i, incoming(k))], MAX_UPDATES_PER_TXN, &mut out)
             .expect("a keystroke applies");
         if i == 1 {
-            let tags: Vec<usize> = applied.drain(..).map(|a| a.tag).collect();
+            let tags: Vec<usize> = out.applied.drain(..).map(|a| a.tag).collect();
             assert_eq!(tags, vec![0, 1], "appended after what was already there");
         }
     }
-    let raws: Vec<&[u8]> = applied.iter().map(|a| &a.raw[..]).collect();
+    assert!(out.refused.is_empty());
+    let raws: Vec<&[u8]> = out.applied.iter().map(|a| &a.raw[..]).collect();
     let want: Vec<&[u8]> = keystrokes[2..].iter().map(|k| &k[..]).collect();
     assert_eq!(raws, want, "the rest, in order, with their bytes to store");
     assert_eq!(room.text(), "reuse");

@@ -206,7 +206,7 @@ fn a_failing_update_in_a_batch_names_its_culprit_and_returns_the_rest_for_retry(
     // After a reload the retried updates apply and give the client's text.
     let mut reloaded = RoomDoc::new();
     for (_, raw) in failure.retry {
-        let update = chatspace_crdt::IncomingUpdate::decode_v1(raw).expect("decodes again");
+        let update = chatspace_crdt::IncomingUpdate::check_v1(raw).expect("decodes again");
         reloaded.apply_update(update).expect("applies");
     }
     assert_eq!(reloaded.text(), live_room(&updates).text());
@@ -243,7 +243,7 @@ fn one_update_per_transaction_keeps_everything_before_the_culprit() {
         .map(|a| a.raw)
         .chain(failure.retry.into_iter().map(|(_, raw)| raw));
     for raw in again {
-        let update = chatspace_crdt::IncomingUpdate::decode_v1(raw).expect("decodes again");
+        let update = chatspace_crdt::IncomingUpdate::check_v1(raw).expect("decodes again");
         reloaded.apply_update(update).expect("applies");
     }
     assert_eq!(reloaded.text(), live_room(&updates).text());

@@ -1,5 +1,6 @@
-//! One admitted room socket: it joins the room's task, then decodes and rate-limits what the
-//! client sends (so the room task only applies it) while writing out what the room queues for it.
+//! One admitted room socket: it joins the room's task, then parses, checks and rate-limits what
+//! the client sends (so the room task only decodes and applies updates) while writing out what
+//! the room queues for it.
 
 use std::time::Duration;
 
@@ -149,8 +150,8 @@ async fn write_queued(
     }
 }
 
-/// Handles one message from the client: a binary frame is rate-limited, decoded and passed to
-/// the room.
+/// Handles one message from the client: a binary frame is rate-limited, parsed (an update's
+/// structure checked) and passed to the room.
 async fn read(
     incoming: Result<Message, axum::Error>,
     handle: &RoomHandle,

@@ -3,7 +3,7 @@
 //! room's recovery without disturbing anyone but the sender.
 
 use chatspace_crdt::codec::prepare_batch;
-use chatspace_crdt::{Applied, BatchFailure, ClientMessage, IncomingUpdate, MAX_UPDATES_PER_TXN};
+use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate, Ingested, MAX_UPDATES_PER_TXN};
 
 use super::handle::Command;
 use super::room::{load_doc, LiveRoom};
@@ -19,7 +19,7 @@ const APPLY_BATCH: usize = 256;
 #[derive(Default)]
 pub(super) struct IngestBuffers {
     batch: Vec<(u64, IncomingUpdate)>,
-    applied: Vec<Applied<u64>>,
+    ingested: Ingested<u64>,
 }
 
 impl LiveRoom {
@@ -66,23 +66,27 @@ impl LiveRoom {
     }
 
     /// Applies updates in order; each one that is now part of the document is queued for the log
-    /// and relayed to everyone but its sender. An update the document refuses closes its sender's
-    /// connection (4400), and the room recovers without disturbing anyone else.
+    /// and relayed to everyone but its sender. An update yrs does not decode or the document
+    /// refuses closes its sender's connection (4400), and the room carries on (after the latter,
+    /// it recovers first) without disturbing anyone else.
     pub(super) async fn apply_batch(
         &mut self,
         batch: Vec<(u64, IncomingUpdate)>,
     ) -> Result<(), ()> {
         // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
         let mut pending = prepare_batch(batch);
-        let mut applied = std::mem::take(&mut self.buffers.applied);
+        let mut ingested = std::mem::take(&mut self.buffers.ingested);
         let mut per_txn = MAX_UPDATES_PER_TXN;
         let result = loop {
             let outcome = self
                 .doc
-                .apply_updates_into(pending.drain(..), per_txn, &mut applied);
-            for a in applied.drain(..) {
+                .apply_updates_into(pending.drain(..), per_txn, &mut ingested);
+            for a in ingested.applied.drain(..) {
                 self.broadcast(Some(a.tag), a.frame);
                 self.persistence.push(a.raw);
+            }
+            for refused in ingested.refused.drain(..) {
+                self.reject(refused.tag, &refused.error);
             }
             let Err(failure) = outcome else {
                 break Ok(());
@@ -99,7 +103,7 @@ impl LiveRoom {
         };
         self.buffers = IngestBuffers {
             batch: pending,
-            applied,
+            ingested,
         };
         result
     }
@@ -138,7 +142,7 @@ impl LiveRoom {
         tracing::warn!(error = %failure.error, retry = failure.retry.len(), "room reloaded after a failed update");
         let mut retry = Vec::with_capacity(failure.retry.len());
         for (conn, raw) in failure.retry {
-            match IncomingUpdate::decode_v1(raw) {
+            match IncomingUpdate::check_v1(raw) {
                 Ok(update) => retry.push((conn, update)),
                 Err(error) => self.reject(conn, &error),
             }

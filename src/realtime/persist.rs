@@ -244,7 +244,7 @@ mod tests {
             let raw = txn.encode_update_v1();
             drop(txn);
             persistence.push(Bytes::from(raw.clone()));
-            let incoming = chatspace_crdt::IncomingUpdate::decode_v1(raw).expect("decodes");
+            let incoming = chatspace_crdt::IncomingUpdate::check_v1(raw).expect("decodes");
             doc.apply_update(incoming).expect("applies");
         }
         persistence.tick(&doc).await.expect("compacts");

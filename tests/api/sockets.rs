@@ -98,6 +98,20 @@ async fn an_update_that_is_not_a_yjs_update_closes_with_4400() {
 }
 
 #[tokio::test]
+async fn an_update_whose_text_is_not_utf8_closes_with_4400_and_none_of_it_lands() {
+    let app = spawn_app().await;
+    // A well-formed update inserting one character at the start of the document, except that
+    // the character's byte is not UTF-8. It passes the structural check on the connection;
+    // yrs refuses it on the room task. The room's text must stay exactly what the others type.
+    let mut update = vec![1, 1, 9, 0, 4, 1, 10];
+    update.extend_from_slice(b"colabspace");
+    update.extend([1, 0xff, 0]);
+    let mut frame = vec![0, 2, update.len() as u8];
+    frame.extend(update);
+    bad_input_closes_only_that_connection(&app, Message::binary(frame), 4400).await;
+}
+
+#[tokio::test]
 async fn malformed_chat_closes_with_4400() {
     let app = spawn_app().await;
     let json = br#"{"type":"send","client_id":"bad id with spaces","text":"x"}"#;

@@ -266,13 +266,13 @@ fn flush<K: Copy>(
     out.extend(stretch.drain(..).map(|(update, _)| (key, update)));
 }
 
-/// One update holding the whole stretch, or `None` if yrs does not take the result.
+/// One update holding the whole stretch, or `None` if it would not pass the structural check.
 fn merge(stretch: &[(IncomingUpdate, Mergeable)]) -> Option<IncomingUpdate> {
     let bytes = match &stretch.first()?.1 {
         Mergeable::Text(run) => merge_text(run, stretch)?,
         Mergeable::Deletes => merge_deletes(stretch)?,
     };
-    IncomingUpdate::decode_v1(bytes).ok()
+    IncomingUpdate::check_v1(bytes).ok()
 }
 
 /// The first update's client, clock and item header, then every update's text in order.

@@ -4,8 +4,7 @@
 //! One WebSocket binary frame carries exactly one message: a varUint message type followed by
 //! its payload. Decoding is strict (trailing bytes, unknown types and out-of-bounds lengths are
 //! errors) and bounded (no allocation is sized by a length the input cannot back). Updates are
-//! decoded into `yrs::Update` here so that the expensive part runs on the connection's task and
-//! the room task only integrates.
+//! only checked here; yrs decodes them on the room task (see [`IncomingUpdate`]).
 
 mod awareness;
 mod chat;
@@ -27,7 +26,6 @@ use crate::guard;
 use bytes::Bytes;
 use lib0::{var_len, Reader, Writer};
 use std::fmt;
-use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{StateVector, Update};
 
@@ -69,8 +67,16 @@ impl Default for Limits {
     }
 }
 
-/// A document update received from a client: the v1 bytes exactly as sent (to store and relay
-/// without re-encoding) together with their decoded form (to apply on the room task).
+/// A document update received from a client: the v1 bytes exactly as sent, to decode and apply
+/// on the room task and to store and relay without re-encoding.
+///
+/// Making one only checks the bytes' structure ([`preflight`]): that is what keeps a hostile
+/// update from exhausting memory or the stack, and it is cheap. yrs decodes the update on the
+/// room task, just before applying it ([`crate::RoomDoc::apply_updates`]); an update yrs
+/// refuses then is reported there, with its sender, and nothing else is disturbed. Decoding
+/// there rather than on the connection's task keeps the decoded form (a `yrs::Update` and its
+/// allocations) from being moved through the room's queue and batch, and spares
+/// the decode of keystrokes that [`coalesce_typing`] merges.
 ///
 /// The bytes are shared, not copied: `raw` is a view into the client's frame, and when that
 /// frame is already the canonical sync update message the server relays (see
@@ -78,22 +84,22 @@ impl Default for Limits {
 pub struct IncomingUpdate {
     raw: Bytes,
     frame: Option<Bytes>,
-    update: Update,
+    empty: bool,
 }
 
 impl IncomingUpdate {
-    /// Checks and decodes v1 update bytes. Never panics: a structural problem or a panic in
-    /// yrs becomes a [`DecodeError`].
-    pub fn decode_v1(raw: impl Into<Bytes>) -> Result<Self, DecodeError> {
-        Self::decode_shared(raw.into(), None)
+    /// Checks the structure of v1 update bytes (see the type's docs). Never panics.
+    pub fn check_v1(raw: impl Into<Bytes>) -> Result<Self, DecodeError> {
+        Self::check_shared(raw.into(), None)
     }
 
-    fn decode_shared(raw: Bytes, frame: Option<Bytes>) -> Result<Self, DecodeError> {
-        preflight::check_update_v1(&raw)?;
-        let update = guard::catch(|| Update::decode_v1(&raw))
-            .map_err(DecodeError::Panicked)?
-            .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))?;
-        Ok(IncomingUpdate { raw, frame, update })
+    fn check_shared(raw: Bytes, frame: Option<Bytes>) -> Result<Self, DecodeError> {
+        let scanned = preflight::scan_update_v1(&raw)?;
+        Ok(IncomingUpdate {
+            raw,
+            frame,
+            empty: scanned.empty,
+        })
     }
 
     /// The v1 bytes as the client sent them.
@@ -107,14 +113,25 @@ impl IncomingUpdate {
     }
 
     /// True when the update carries neither blocks nor deletions (a typical step 2 from a
-    /// client that had nothing new); such an update needs no storing or relaying.
+    /// client that had nothing new); such an update needs no applying, storing or relaying.
     pub fn is_empty(&self) -> bool {
-        self.update.is_empty()
+        self.empty
     }
 
-    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>, Update) {
-        (self.raw, self.frame, self.update)
+    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>) {
+        (self.raw, self.frame)
     }
+}
+
+/// yrs's `decode` (`Update::decode_v1` or `decode_v2`) of `bytes`, with a panic in yrs turned
+/// into an error.
+pub(crate) fn decode_update(
+    bytes: &[u8],
+    decode: impl FnOnce(&[u8]) -> Result<Update, yrs::encoding::read::Error>,
+) -> Result<Update, DecodeError> {
+    guard::catch(|| decode(bytes))
+        .map_err(DecodeError::Panicked)?
+        .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))
 }
 
 impl fmt::Debug for IncomingUpdate {
@@ -198,15 +215,15 @@ pub fn decode_client_bytes(frame: &Bytes, limits: &Limits) -> Result<ClientMessa
         Envelope::Sync(SYNC_STEP1, sv) => {
             ClientMessage::SyncStep1(preflight::decode_state_vector_v1(sv)?)
         }
-        Envelope::Sync(SYNC_STEP2, update) => ClientMessage::SyncStep2(
-            IncomingUpdate::decode_shared(frame.slice_ref(update), None)?,
-        ),
+        Envelope::Sync(SYNC_STEP2, update) => {
+            ClientMessage::SyncStep2(IncomingUpdate::check_shared(frame.slice_ref(update), None)?)
+        }
         Envelope::Sync(_, update) => {
             // Relayed as it came only when it is byte for byte what `update_frame` would make
             // of it (no over-long varints in the header).
             let canonical = frame.len() == update_frame_len(update.len());
             let relay = canonical.then(|| frame.clone());
-            ClientMessage::Update(IncomingUpdate::decode_shared(
+            ClientMessage::Update(IncomingUpdate::check_shared(
                 frame.slice_ref(update),
                 relay,
             )?)

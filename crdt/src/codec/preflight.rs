@@ -56,20 +56,40 @@ pub fn check_update_v1(bytes: &[u8]) -> Result<(), DecodeError> {
 /// snapshot must occupy all of its bytes: a v2 snapshot read as v1 would otherwise pass as a
 /// nearly empty document (v2 starts with a zero byte, which v1 reads as "no clients").
 pub fn update_v1_len(bytes: &[u8]) -> Result<usize, DecodeError> {
+    scan_update_v1(bytes).map(|scanned| scanned.len)
+}
+
+/// What [`scan_update_v1`] learnt of an update it accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Scanned {
+    /// Bytes the update occupies (see [`update_v1_len`]).
+    pub len: usize,
+    /// It holds no block and no deleted range, so applying it changes nothing (a client with
+    /// nothing new answers the server's step 1 with such an update).
+    pub empty: bool,
+}
+
+/// [`check_update_v1`], also telling how long the update is and whether it carries anything.
+pub(crate) fn scan_update_v1(bytes: &[u8]) -> Result<Scanned, DecodeError> {
     let mut r = Reader::new(bytes);
+    let mut empty = true;
     // Per client: block count, client id, first clock: at least three bytes.
     let clients = r.count(3)?;
     for _ in 0..clients {
         // Every block is at least two bytes (GC/skip: info + length).
         let blocks = r.count(2)?;
+        empty &= blocks == 0;
         r.var_js()?;
         r.var_u32()?;
         for _ in 0..blocks {
             check_block(&mut r)?;
         }
     }
-    check_delete_set(&mut r)?;
-    Ok(bytes.len() - r.remaining())
+    empty &= check_delete_set(&mut r)? == 0;
+    Ok(Scanned {
+        len: bytes.len() - r.remaining(),
+        empty,
+    })
 }
 
 fn check_id(r: &mut Reader<'_>) -> Result<(), DecodeError> {
@@ -186,13 +206,16 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn check_delete_set(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+/// Returns how many ranges the delete set holds.
+fn check_delete_set(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
+    let mut total = 0;
     // Per client: client id and range count, at least two bytes.
     let clients = r.count(2)?;
     for _ in 0..clients {
         r.var_js()?;
         // Per range: clock and length, at least two bytes.
         let ranges = r.count(2)?;
+        total += ranges;
         for _ in 0..ranges {
             let clock = r.var_u32()?;
             let len = r.var_u32()?;
@@ -202,7 +225,7 @@ fn check_delete_set(r: &mut Reader<'_>) -> Result<(), DecodeError> {
             }
         }
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Decodes a v1 state vector without reserving memory up front and without handing yrs a

@@ -2,11 +2,12 @@
 //! panics contained and failures reported precisely enough for the server to recover.
 
 use super::{RoomDoc, MAX_UPDATES_PER_TXN};
-use crate::codec::{update_frame, IncomingUpdate};
+use crate::codec::{update_frame, DecodeError, IncomingUpdate};
 use crate::guard;
 use bytes::Bytes;
 use std::mem::ManuallyDrop;
 use thiserror::Error;
+use yrs::updates::decoder::Decode;
 use yrs::{Transact, Update};
 
 /// Why an update was not integrated.
@@ -22,6 +23,9 @@ pub enum ApplyError {
     /// yrs panicked while integrating. The document is now poisoned; the sender gets 4400.
     #[error("yrs panicked while applying an update: {0}")]
     Panicked(String),
+    /// yrs does not decode the update (see [`Refused`]); the document did not change.
+    #[error("update does not decode: {0}")]
+    Undecodable(DecodeError),
 }
 
 /// An update that is now part of the document: store `raw` in the log and send `frame` to the
@@ -54,19 +58,57 @@ pub struct BatchFailure<T> {
     pub retry: Vec<(T, Bytes)>,
 }
 
+/// An update yrs would not decode, with the tag it was passed in with. Nothing of it reached
+/// the document and the rest of its batch went on; the server closes its sender with 4400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused<T> {
+    pub tag: T,
+    pub error: DecodeError,
+}
+
 /// Result of [`RoomDoc::apply_updates`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchOutcome<T> {
     /// Updates integrated in transactions that committed, in input order.
     pub applied: Vec<Applied<T>>,
+    /// Updates yrs would not decode; they were skipped.
+    pub refused: Vec<Refused<T>>,
     /// Set when an update failed; the rest of the batch was not applied.
     pub failure: Option<BatchFailure<T>>,
 }
 
+/// Where [`RoomDoc::apply_updates_into`] reports what became of each update: lists the caller
+/// drains after each batch and keeps, so that a room applying one update at a time does not
+/// allocate for each.
+#[derive(Debug)]
+pub struct Ingested<T> {
+    /// Updates integrated in transactions that committed, in input order.
+    pub applied: Vec<Applied<T>>,
+    /// Updates yrs would not decode, in input order; they were skipped.
+    pub refused: Vec<Refused<T>>,
+}
+
+impl<T> Ingested<T> {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Ingested {
+            applied: Vec::with_capacity(capacity),
+            refused: Vec::new(),
+        }
+    }
+}
+
+impl<T> Default for Ingested<T> {
+    fn default() -> Self {
+        Self::with_capacity(0)
+    }
+}
+
 impl RoomDoc {
-    /// Integrates client updates in input order, [`MAX_UPDATES_PER_TXN`] per transaction. Each
-    /// comes with a tag of the caller's choosing (a connection, a position) that the outcome
-    /// reports it by. Stops at the first failure; see [`BatchFailure`] for what to do then.
+    /// Decodes and integrates client updates in input order, [`MAX_UPDATES_PER_TXN`] per
+    /// transaction. Each comes with a tag of the caller's choosing (a connection, a position)
+    /// that the outcome reports it by. An update yrs does not decode is skipped and listed in
+    /// `refused`; the first update yrs fails to integrate stops the batch (see
+    /// [`BatchFailure`] for what to do then).
     pub fn apply_updates<T: Copy>(
         &mut self,
         updates: impl IntoIterator<Item = (T, IncomingUpdate)>,
@@ -81,38 +123,58 @@ impl RoomDoc {
         per_txn: usize,
     ) -> BatchOutcome<T> {
         let updates = updates.into_iter();
-        let mut applied = Vec::with_capacity(updates.size_hint().0);
-        let failure = self
-            .apply_updates_into(updates, per_txn, &mut applied)
-            .err();
-        BatchOutcome { applied, failure }
+        let mut out = Ingested::with_capacity(updates.size_hint().0);
+        let failure = self.apply_updates_into(updates, per_txn, &mut out).err();
+        BatchOutcome {
+            applied: out.applied,
+            refused: out.refused,
+            failure,
+        }
     }
 
-    /// [`RoomDoc::apply_updates_per_txn`] that appends what it integrated to `applied` instead
-    /// of returning a new list: a busy room applies one update at a time, and a buffer it
-    /// drains and reuses saves an allocation per update.
+    /// [`RoomDoc::apply_updates_per_txn`] that appends to the lists of `out` instead of
+    /// returning new ones: a busy room applies one update at a time, and lists it drains and
+    /// reuses save an allocation per update.
     pub fn apply_updates_into<T: Copy>(
         &mut self,
         updates: impl IntoIterator<Item = (T, IncomingUpdate)>,
         per_txn: usize,
-        applied: &mut Vec<Applied<T>>,
+        out: &mut Ingested<T>,
     ) -> Result<(), BatchFailure<T>> {
         let mut rest = updates.into_iter().peekable();
         while rest.peek().is_some() {
-            let start = applied.len();
+            let start = out.applied.len();
             let mut done = 0;
-            // Each update is listed as applied when it is handed to yrs, and taken back from
-            // the list below if its transaction fails.
-            let chunk = rest.by_ref().take(per_txn.max(1)).map(|(tag, update)| {
-                let (raw, frame, update) = update.into_parts();
-                let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
-                applied.push(Applied { tag, raw, frame });
-                update
-            });
-            if let Err(error) = self.integrate(chunk, &mut done) {
+            let mut refused = None;
+            // Each update is listed as applied, then decoded, as yrs asks for it (and taken back
+            // from the list if it does not decode, or below if its transaction fails). One that
+            // does not decode ends the transaction there; the loop goes on after it. The decode
+            // runs inside `integrate`'s panic guard: a panic there is handled like one in yrs's
+            // apply, with this update, last on the list, named as the culprit.
+            let applied = &mut out.applied;
+            let chunk = rest
+                .by_ref()
+                .take(per_txn.max(1))
+                .map_while(|(tag, update)| {
+                    let (raw, frame) = update.into_parts();
+                    let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
+                    applied.push(Applied { tag, raw, frame });
+                    match Update::decode_v1(&applied.last()?.raw) {
+                        Ok(decoded) => Some(decoded),
+                        Err(error) => {
+                            applied.pop();
+                            let error = DecodeError::MalformedUpdate(error.to_string());
+                            refused = Some(Refused { tag, error });
+                            None
+                        }
+                    }
+                });
+            let result = self.integrate(chunk, &mut done);
+            out.refused.extend(refused);
+            if let Err(error) = result {
                 // A failed transaction leaves nothing usable behind (the document is swapped
                 // out), so every other update it took is retried.
-                let taken = applied.split_off(start);
+                let taken = out.applied.split_off(start);
                 let culprit_at = match error {
                     ApplyError::Poisoned => None,
                     // A commit that panicked with a single update names it too.

@@ -19,7 +19,7 @@ mod awareness;
 mod batch;
 
 pub use awareness::{AwarenessChange, AwarenessError};
-pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome};
+pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome, Ingested, Refused};
 
 use crate::codec::{
     self, preflight, sync_step1_frame, AwarenessUpdate, DecodeError, IncomingUpdate, Limits,
@@ -165,14 +165,20 @@ impl RoomDoc {
     }
 
     /// Integrates one client update (see [`RoomDoc::apply_updates`] for batches). On success
-    /// [`Applied`] holds the raw bytes to store and the frame to relay. On error the document
-    /// is poisoned.
+    /// [`Applied`] holds the raw bytes to store and the frame to relay. An update yrs does not
+    /// decode is [`ApplyError::Undecodable`] and changes nothing; on any other error the
+    /// document is poisoned.
     pub fn apply_update(&mut self, update: IncomingUpdate) -> Result<Applied<()>, ApplyError> {
         let mut outcome = self.apply_updates([((), update)]);
-        match (outcome.failure, outcome.applied.pop()) {
-            (Some(failure), _) => Err(failure.error),
-            (None, Some(applied)) => Ok(applied),
-            (None, None) => Err(ApplyError::Poisoned),
+        match (
+            outcome.failure,
+            outcome.applied.pop(),
+            outcome.refused.pop(),
+        ) {
+            (Some(failure), _, _) => Err(failure.error),
+            (None, Some(applied), _) => Ok(applied),
+            (None, None, Some(refused)) => Err(ApplyError::Undecodable(refused.error)),
+            (None, None, None) => Err(ApplyError::Poisoned),
         }
     }
 
@@ -270,18 +276,15 @@ impl RoomDoc {
 /// wrote it) must use all of its bytes; a log entry holds a client's bytes as sent, and
 /// Yjs ignores bytes after an update, so it may not.
 fn decode_stored(bytes: &[u8], format: SnapshotFormat, exact: bool) -> Result<Update, DecodeError> {
-    let decoded = match format {
+    match format {
         SnapshotFormat::V1 => {
             let len = preflight::update_v1_len(bytes)?;
             if exact && len != bytes.len() {
                 return Err(DecodeError::TrailingBytes(bytes.len() - len));
             }
-            guard::catch(|| Update::decode_v1(bytes))
+            codec::decode_update(bytes, Update::decode_v1)
         }
         // No structural pre-check exists for v2; these bytes were written by this server.
-        SnapshotFormat::V2 => guard::catch(|| Update::decode_v2(bytes)),
-    };
-    decoded
-        .map_err(DecodeError::Panicked)?
-        .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))
+        SnapshotFormat::V2 => codec::decode_update(bytes, Update::decode_v2),
+    }
 }

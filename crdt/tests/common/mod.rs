@@ -61,7 +61,7 @@ pub fn edit(doc: &Doc, edit: impl FnOnce(&mut yrs::TransactionMut<'_>)) -> Vec<u
 }
 
 pub fn incoming(update: &[u8]) -> IncomingUpdate {
-    IncomingUpdate::decode_v1(update.to_vec()).expect("test update passes the codec")
+    IncomingUpdate::check_v1(update.to_vec()).expect("test update passes the codec")
 }
 
 /// Decodes a client frame that must carry an update (step 2 or update).
