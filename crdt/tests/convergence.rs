@@ -146,10 +146,7 @@ fn a_batch_longer_than_one_transaction_is_applied_in_order_across_chunks() {
 #[test]
 fn a_reused_result_buffer_gets_each_batch_appended_in_order() {
     let (doc, text) = client(6);
-    let keystrokes: Vec<Vec<u8>> = "reuse"
-        .chars()
-        .map(|c| edit(&doc, |txn| text.push(txn, &c.to_string())))
-        .collect();
+    let keystrokes = type_at_end(&doc, &text, "reuse");
     let mut room = RoomDoc::new();
     let mut out = Ingested::default();
     // One update per call, as a room that keeps up gets them; the buffer keeps what the

@@ -73,10 +73,7 @@ fn a_lone_update_yrs_cannot_decode_changes_nothing() {
 #[test]
 fn a_typing_run_with_a_broken_keystroke_is_not_merged_and_only_that_keystroke_is_refused() {
     let (doc, text) = client(4);
-    let keystrokes: Vec<Vec<u8>> = "abc"
-        .chars()
-        .map(|c| edit(&doc, |txn| text.push(txn, &c.to_string())))
-        .collect();
+    let keystrokes = type_at_end(&doc, &text, "abc");
     let batch = vec![
         (7, incoming(&keystrokes[0])),
         (7, incoming(&keystrokes[1])),

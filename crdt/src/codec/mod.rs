@@ -75,8 +75,8 @@ impl Default for Limits {
 /// room task, just before applying it ([`crate::RoomDoc::apply_updates`]); an update yrs
 /// refuses then is reported there, with its sender, and nothing else is disturbed. Decoding
 /// there rather than on the connection's task keeps the decoded form (a `yrs::Update` and its
-/// allocations) from being moved through the room's queue and batch, and spares
-/// the decode of keystrokes that [`coalesce_typing`] merges.
+/// allocations) from being moved through the room's queue and batch, and spares the decode of
+/// keystrokes that [`coalesce_typing`] merges.
 ///
 /// The bytes are shared, not copied: `raw` is a view into the client's frame, and when that
 /// frame is already the canonical sync update message the server relays (see

@@ -62,7 +62,9 @@ pub struct BatchFailure<T> {
 /// the document and the rest of its batch went on; the server closes its sender with 4400.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused<T> {
+    /// The tag the update was passed in with (the server passes its sender's connection).
     pub tag: T,
+    /// What yrs said.
     pub error: DecodeError,
 }
 

@@ -60,6 +60,15 @@ pub fn edit(doc: &Doc, edit: impl FnOnce(&mut yrs::TransactionMut<'_>)) -> Vec<u
     txn.encode_update_v1()
 }
 
+/// Appends `chars` to `text` one character per transaction, as a typist does; returns each
+/// keystroke's update.
+pub fn type_at_end(doc: &Doc, text: &TextRef, chars: &str) -> Vec<Vec<u8>> {
+    chars
+        .chars()
+        .map(|c| edit(doc, |txn| text.push(txn, &c.to_string())))
+        .collect()
+}
+
 pub fn incoming(update: &[u8]) -> IncomingUpdate {
     IncomingUpdate::check_v1(update.to_vec()).expect("test update passes the codec")
 }
