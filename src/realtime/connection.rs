@@ -41,7 +41,7 @@ pub async fn serve(
     let handle = match join(&state, room_id, name, conn, &user, out_tx).await {
         Ok(handle) => handle,
         Err(code) => {
-            let _ = socket.send(code.frame()).await;
+            code.close(&mut socket).await;
             return;
         }
     };
@@ -84,7 +84,7 @@ pub async fn serve(
     };
     handle.send(Command::Leave { conn }).await;
     if let Some(code) = ending {
-        let _ = tokio::time::timeout(Duration::from_secs(5), socket.send(code.frame())).await;
+        code.close(&mut socket).await;
     }
     tracing::debug!(conn, ?ending, "socket closed");
 }

@@ -2,7 +2,9 @@
 //! room are checked before a byte of the room is sent; a refused socket gets only a close frame.
 //! An admitted one is served by `connection`. Close codes are documented in `docs/protocol.md`.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
@@ -43,13 +45,35 @@ impl CloseCode {
         }
     }
 
-    pub(super) fn frame(self) -> Message {
+    fn frame(self) -> Message {
         Message::Close(Some(CloseFrame {
             code: self as u16,
             reason: Utf8Bytes::from_static(self.reason()),
         }))
     }
+
+    /// Closes `socket` with this code: sends the close frame, then reads until the client
+    /// answers with its own (or the socket ends, or [`CLOSE_TIMEOUT`] passes), discarding what
+    /// it sent meanwhile. A socket dropped with unread bytes makes the kernel reset the
+    /// connection, and the reset can overtake the close frame: the client then sees 1006
+    /// instead of this code (the stock y-websocket client sends its step 1 as soon as it opens).
+    pub(super) async fn close(self, socket: &mut WebSocket) {
+        let handshake = async {
+            if socket.send(self.frame()).await.is_err() {
+                return;
+            }
+            while let Some(Ok(message)) = socket.recv().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
+    }
 }
+
+/// How long a closing socket waits for the client's close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the room sends a connection.
 #[derive(Debug)]
@@ -83,7 +107,7 @@ pub async fn room_socket(
         }),
         Err(code) => upgrade.on_upgrade(move |mut socket| async move {
             tracing::info!(room = name, code = code as u16, "socket refused");
-            let _ = socket.send(code.frame()).await;
+            code.close(&mut socket).await;
         }),
     }
 }

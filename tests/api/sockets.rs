@@ -1,10 +1,14 @@
 //! Who may open a room socket, and what bad input does to it (nothing to anyone else).
 
+use std::time::Duration;
+
 use futures_util::SinkExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::MaybeTlsStream;
 
 use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp};
-use crate::ws::{open_socket, read_until_close, WsClient};
+use crate::ws::{open_socket, read_until_close, WsClient, PATIENCE};
 
 async fn room(app: &TestApp) -> Browser {
     let alice = app.browser();
@@ -20,6 +24,47 @@ async fn a_socket_without_a_session_receives_nothing_and_is_closed_with_4401() {
     let (code, frames) = read_until_close(&mut socket).await;
     assert_eq!(code, Some(4401));
     assert!(frames.is_empty(), "not a byte of the room");
+}
+
+/// A masked client frame (mask key 0, so the payload is as given).
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[tokio::test]
+async fn a_refused_socket_stays_open_for_the_close_handshake_and_then_ends_cleanly() {
+    // A stock client sends its sync step 1 and awareness as soon as the socket opens, so they
+    // can arrive after the server's close frame. A server that drops the socket then makes the
+    // kernel answer them with a reset, which can overtake the close frame (the stock client saw
+    // 1006 instead of 4401). The server must read until the client's close answer.
+    let app = spawn_app().await;
+    room(&app).await;
+    let mut socket = open_socket(&app.ws_url("lab"), None, None).await;
+    let (code, frames) = read_until_close(&mut socket).await;
+    assert_eq!(code, Some(4401));
+    assert!(frames.is_empty());
+    let MaybeTlsStream::Plain(tcp) = socket.get_mut() else {
+        panic!("a plain TCP socket")
+    };
+    // Frames the client had on the way when the close frame came: the server still reads them.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tcp.write_all(&client_frame(0x2, &[0, 0, 1, 0]))
+            .await
+            .expect("the server is still reading");
+    }
+    // The client's close answer (1000); then the server ends the connection: end of stream.
+    tcp.write_all(&client_frame(0x8, &[0x03, 0xe8]))
+        .await
+        .expect("the server is still reading");
+    let mut rest = [0u8; 64];
+    let end = tokio::time::timeout(PATIENCE, tcp.read(&mut rest)).await;
+    assert!(
+        matches!(end, Ok(Ok(0))),
+        "the connection ended with {end:?}, not a clean end of stream"
+    );
 }
 
 #[tokio::test]
