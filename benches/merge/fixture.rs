@@ -141,8 +141,10 @@ impl Fixture {
     }
 }
 
-/// Bytes of the read buffer the frames are laid out in, tungstenite's default
-/// (`WebSocketConfig::read_buffer_size`, 128 KiB).
+/// Bytes of the buffers the frames are laid out in: tungstenite's default read buffer
+/// (`WebSocketConfig::read_buffer_size`, 128 KiB). The server reads 2 KiB at a time
+/// (`src/realtime/socket.rs`), so there fewer frames share one buffer; either way a frame
+/// shares its buffer's reference count.
 const READ_BUFFER: usize = 128 * 1024;
 
 /// The frames one after another in buffers of [`READ_BUFFER`] bytes, each frame a `Bytes`
