@@ -72,3 +72,10 @@ pub enum DecodeError {
     #[error("decoder panicked: {0}")]
     Panicked(String),
 }
+
+/// yrs refused to decode an update.
+impl From<yrs::encoding::read::Error> for DecodeError {
+    fn from(error: yrs::encoding::read::Error) -> Self {
+        DecodeError::MalformedUpdate(error.to_string())
+    }
+}

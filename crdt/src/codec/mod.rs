@@ -131,7 +131,7 @@ pub(crate) fn decode_update(
 ) -> Result<Update, DecodeError> {
     guard::catch(|| decode(bytes))
         .map_err(DecodeError::Panicked)?
-        .map_err(|e| DecodeError::MalformedUpdate(e.to_string()))
+        .map_err(DecodeError::from)
 }
 
 impl fmt::Debug for IncomingUpdate {

@@ -165,8 +165,10 @@ impl RoomDoc {
                         Ok(decoded) => Some(decoded),
                         Err(error) => {
                             applied.pop();
-                            let error = DecodeError::MalformedUpdate(error.to_string());
-                            refused = Some(Refused { tag, error });
+                            refused = Some(Refused {
+                                tag,
+                                error: error.into(),
+                            });
                             None
                         }
                     }
