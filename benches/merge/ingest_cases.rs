@@ -45,11 +45,11 @@ pub fn bench_ingest_parts(c: &mut Criterion, f: &Fixture) {
     );
     g.case(
         "decode_client_bytes",
-        || (),
-        |()| {
+        || f.frames.clone(),
+        |frames| {
             let limits = Limits::default();
-            f.frames
-                .iter()
+            frames
+                .into_iter()
                 .map(|frame| decode_client_bytes(frame, &limits).expect("decodes"))
                 .collect::<Vec<_>>()
         },
@@ -103,9 +103,9 @@ pub fn bench_apply_trace(c: &mut Criterion, f: &Fixture) {
     for per_call in [1, 16, TICK] {
         g.case(
             &format!("chatspace_ingest_{per_call}_per_call"),
-            RoomDoc::new,
-            |mut room| {
-                ingest(&mut room, &f.frames, per_call, |pending| {
+            || (RoomDoc::new(), f.frames.clone()),
+            |(mut room, frames)| {
+                ingest(&mut room, frames, per_call, |pending| {
                     black_box(pending);
                 });
                 room
@@ -132,11 +132,11 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
         &format!("chatspace_ingest_{TICK}_per_call_with_append"),
         || {
             let db = rt.block_on(TempDb::create()).expect("a temporary database");
-            (db, RoomDoc::new())
+            (db, RoomDoc::new(), f.frames.clone())
         },
-        |(db, mut room)| {
+        |(db, mut room, frames)| {
             let mut seq = 1;
-            ingest(&mut room, &f.frames, TICK, |pending| {
+            ingest(&mut room, frames, TICK, |pending| {
                 rt.block_on(db.store.append_updates(db.room_id, seq, pending))
                     .expect("the log append succeeds");
                 seq += pending.len() as i64;

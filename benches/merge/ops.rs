@@ -49,8 +49,27 @@ pub fn yrs_text(doc: &Doc) -> String {
 
 /// Raw yrs: decodes each update and applies it, `per_txn` updates per transaction.
 pub fn yrs_apply(doc: &Doc, updates: &[impl AsRef<[u8]>], per_txn: usize) {
+    yrs_apply_locking(doc, updates, per_txn, Doc::transact_mut);
+}
+
+/// [`yrs_apply`] taking the document's lock with `try_transact_mut`, as ChatSpace's room does
+/// (`write_txn` in `crdt/src/room/batch.rs`): yrs with the same lock call, to tell ChatSpace's
+/// own overhead from what that call saves.
+pub fn yrs_apply_try_lock(doc: &Doc, updates: &[impl AsRef<[u8]>], per_txn: usize) {
+    yrs_apply_locking(doc, updates, per_txn, |doc| {
+        doc.try_transact_mut()
+            .expect("nothing else holds the bench's document")
+    });
+}
+
+fn yrs_apply_locking<'doc>(
+    doc: &'doc Doc,
+    updates: &[impl AsRef<[u8]>],
+    per_txn: usize,
+    write: impl Fn(&'doc Doc) -> TransactionMut<'doc>,
+) {
     for chunk in updates.chunks(per_txn) {
-        let mut txn = doc.transact_mut();
+        let mut txn = write(doc);
         for bytes in chunk {
             let update = Update::decode_v1(bytes.as_ref()).expect("a trace update decodes");
             txn.apply_update(update).expect("a trace update applies");
@@ -60,16 +79,17 @@ pub fn yrs_apply(doc: &Doc, updates: &[impl AsRef<[u8]>], per_txn: usize) {
 
 /// ChatSpace's ingest path for a run of frames, as the server does it minus the channels and
 /// the connections: `decode_client_bytes` of each frame (the connection task's work: frame
-/// parse and structural check), then per `per_call` updates what the room task's `apply_batch`
-/// does (`src/realtime/ingest.rs`): `prepare_batch` (drop empty updates, coalesce adjacent
-/// keystrokes of one sender), `RoomDoc::apply_updates_into` (yrs decodes and applies) with
-/// each update tagged by its sender, and for each applied
-/// update the frame to relay and the raw bytes queued for the log (both shared with the
-/// client's frame), which `flush` gets every [`TICK`] updates. Like the room, it reuses its
-/// batch and result vectors from one call to the next.
+/// parse and structural check; it takes the frame as the socket hands it over, so the caller
+/// gives each its own handle, made before the clock starts), then per `per_call` updates what
+/// the room task's `apply_batch` does (`src/realtime/ingest.rs`): `prepare_batch` (drop empty
+/// updates, coalesce adjacent keystrokes of one sender), `RoomDoc::apply_updates_into` (yrs
+/// decodes and applies) with each update tagged by its sender, and for each applied update
+/// the frame to relay and the raw bytes queued for the log (both shared with the client's
+/// frame), which `flush` gets every [`TICK`] updates. Like the room, it reuses its batch and
+/// result vectors from one call to the next.
 pub fn ingest(
     room: &mut RoomDoc,
-    frames: &[Bytes],
+    frames: Vec<Bytes>,
     per_call: usize,
     mut flush: impl FnMut(&[Bytes]),
 ) {
@@ -79,16 +99,18 @@ pub fn ingest(
     let mut pending: Vec<Bytes> = Vec::with_capacity(TICK);
     let mut batch: Vec<(u64, IncomingUpdate)> = Vec::with_capacity(per_call);
     let mut out = Ingested::with_capacity(per_call);
-    for chunk in frames.chunks(per_call) {
-        batch.extend(
-            chunk
-                .iter()
-                .map(|frame| match decode_client_bytes(frame, &limits) {
-                    Ok(ClientMessage::Update(update)) => (CONN, update),
-                    Ok(other) => panic!("a trace frame decoded as {other:?}"),
-                    Err(error) => panic!("a trace frame does not decode: {error}"),
-                }),
-        );
+    let mut frames = frames.into_iter();
+    loop {
+        batch.extend(frames.by_ref().take(per_call).map(|frame| {
+            match decode_client_bytes(frame, &limits) {
+                Ok(ClientMessage::Update(update)) => (CONN, update),
+                Ok(other) => panic!("a trace frame decoded as {other:?}"),
+                Err(error) => panic!("a trace frame does not decode: {error}"),
+            }
+        }));
+        if batch.is_empty() {
+            break;
+        }
         // From here on, the steps of `apply_batch`.
         let mut prepared = prepare_batch(std::mem::take(&mut batch));
         let outcome = room.apply_updates_into(prepared.drain(..), MAX_UPDATES_PER_TXN, &mut out);

@@ -92,7 +92,7 @@ pub fn print_summary(f: &Fixture, storage: &Storage, paired: &[Paired]) {
     t.print();
     for per_call in [16, TICK] {
         let mut stored = 0;
-        ingest(&mut RoomDoc::new(), &f.frames, per_call, |rows| {
+        ingest(&mut RoomDoc::new(), f.frames.clone(), per_call, |rows| {
             stored += rows.len()
         });
         println!(

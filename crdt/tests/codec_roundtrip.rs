@@ -59,7 +59,7 @@ fn a_client_step1_frame_decodes_to_the_clients_state_vector() {
 /// room relays to the other clients.
 fn relayed(frame: &[u8]) -> bytes::Bytes {
     let frame = bytes::Bytes::copy_from_slice(frame);
-    let update = match decode_client_bytes(&frame, &limits()) {
+    let update = match decode_client_bytes(frame.clone(), &limits()) {
         Ok(ClientMessage::Update(u) | ClientMessage::SyncStep2(u)) => u,
         other => panic!("{other:?}"),
     };

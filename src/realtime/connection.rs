@@ -164,7 +164,7 @@ async fn read(
             if !rate.allow(bytes.len()) {
                 return Err(Some(CloseCode::RateLimited));
             }
-            let message = decode_client_bytes(&bytes, limits).map_err(|error| {
+            let message = decode_client_bytes(bytes, limits).map_err(|error| {
                 tracing::warn!(conn, %error, "malformed frame; closing the socket");
                 Some(CloseCode::Malformed)
             })?;

@@ -206,12 +206,14 @@ pub(crate) fn parse_envelope(
 /// Decodes one frame received from a client. [`decode_client_bytes`] does the same without
 /// copying the update out of the frame.
 pub fn decode_client_frame(bytes: &[u8], limits: &Limits) -> Result<ClientMessage, DecodeError> {
-    decode_client_bytes(&Bytes::copy_from_slice(bytes), limits)
+    decode_client_bytes(Bytes::copy_from_slice(bytes), limits)
 }
 
-/// Decodes one frame received from a client; an update in it shares the frame's bytes.
-pub fn decode_client_bytes(frame: &Bytes, limits: &Limits) -> Result<ClientMessage, DecodeError> {
-    Ok(match parse_envelope(frame, limits.max_frame_bytes)? {
+/// Decodes one frame received from a client; an update in it shares the frame's bytes. The
+/// frame is taken, not borrowed: an update relayed as it came keeps the frame itself rather
+/// than a second handle on it.
+pub fn decode_client_bytes(frame: Bytes, limits: &Limits) -> Result<ClientMessage, DecodeError> {
+    Ok(match parse_envelope(&frame, limits.max_frame_bytes)? {
         Envelope::Sync(SYNC_STEP1, sv) => {
             ClientMessage::SyncStep1(preflight::decode_state_vector_v1(sv)?)
         }
@@ -221,11 +223,11 @@ pub fn decode_client_bytes(frame: &Bytes, limits: &Limits) -> Result<ClientMessa
         Envelope::Sync(_, update) => {
             // Relayed as it came only when it is byte for byte what `update_frame` would make
             // of it (no over-long varints in the header).
-            let canonical = frame.len() == update_frame_len(update.len());
-            let relay = canonical.then(|| frame.clone());
+            let raw = frame.slice_ref(update);
+            let canonical = frame.len() == update_frame_len(raw.len());
             ClientMessage::Update(IncomingUpdate::check_shared(
-                frame.slice_ref(update),
-                relay,
+                raw,
+                canonical.then_some(frame),
             )?)
         }
         Envelope::Awareness(update) => {
