@@ -249,9 +249,10 @@ impl RoomDoc {
 ///
 /// yrs's `transact_mut` takes the document's lock the blocking way, and async-lock's blocking
 /// path registers an event listener (an insert into and a removal from a mutex-guarded list)
-/// even when the lock is free: raw yrs applying the trace's keystrokes one per transaction
-/// spent 5% of its time there (0.95x of its time with `try_transact_mut`, `benches/merge`).
-/// `try_transact_mut` takes a free lock with compare-and-swaps. A `RoomDoc` never lends out its
+/// even when the lock is free: a `perf` profile of raw yrs applying the merge bench's trace
+/// one keystroke per transaction put 5% of its time there, and with `try_transact_mut` the
+/// same replay took 0.95x the time. `try_transact_mut` takes a free lock with
+/// compare-and-swaps. A `RoomDoc` never lends out its
 /// document or a transaction (each method drops its own before returning; a transaction
 /// leaked by a panic goes with the document it locks, see `poison`), so the lock is always
 /// free here; were that ever not so, the fallback waits for it as yrs itself does.
