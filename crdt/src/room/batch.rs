@@ -249,13 +249,14 @@ impl RoomDoc {
 ///
 /// yrs's `transact_mut` takes the document's lock the blocking way, and async-lock's blocking
 /// path registers an event listener (an insert into and a removal from a mutex-guarded list)
-/// even when the lock is free: a `perf` profile of raw yrs applying the merge bench's trace
-/// one keystroke per transaction put 5% of its time there, and with `try_transact_mut` the
-/// same replay took 0.95x the time. `try_transact_mut` takes a free lock with
-/// compare-and-swaps. A `RoomDoc` never lends out its
-/// document or a transaction (each method drops its own before returning; a transaction
-/// leaked by a panic goes with the document it locks, see `poison`), so the lock is always
-/// free here; were that ever not so, the fallback waits for it as yrs itself does.
+/// even when the lock is free: in async-lock 3.5 `RawWrite` compares the *previous* state that
+/// `fetch_or(WRITER_BIT)` returns with `WRITER_BIT`, which a free lock (0) never matches, so it
+/// goes on to wait for readers that are not there. A `perf` profile of raw yrs applying the
+/// merge bench's trace one keystroke per transaction put 5% of its time there, and with
+/// `try_transact_mut` (compare-and-swaps only) the same replay took 0.95x the time. A `RoomDoc`
+/// never lends out its document or a transaction (each method drops its own before returning;
+/// a transaction leaked by a panic goes with the document it locks, see `poison`), so the lock
+/// is always free here; were that ever not so, the fallback waits for it as yrs itself does.
 fn write_txn(doc: &Doc) -> TransactionMut<'_> {
     doc.try_transact_mut()
         .unwrap_or_else(|_| doc.transact_mut())
