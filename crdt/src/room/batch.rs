@@ -261,3 +261,35 @@ fn write_txn(doc: &Doc) -> TransactionMut<'_> {
     doc.try_transact_mut()
         .unwrap_or_else(|_| doc.transact_mut())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::write_txn;
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::Duration;
+    use yrs::{Doc, GetString, Text, Transact};
+
+    /// If something else ever held a room's lock, taking a write transaction would wait for it
+    /// (as yrs's `transact_mut` does) and then write, rather than fail or write past it.
+    #[test]
+    fn a_write_transaction_waits_for_a_lock_held_elsewhere_then_writes() {
+        let doc = Doc::new();
+        let text = doc.get_or_insert_text("t");
+        let other = doc.clone();
+        let (held_tx, held) = mpsc::channel();
+        let holder = thread::spawn(move || {
+            let txn = other.transact();
+            held_tx.send(()).expect("the test is waiting");
+            thread::sleep(Duration::from_millis(100));
+            drop(txn);
+        });
+        held.recv().expect("the holder took the lock");
+        assert!(doc.try_transact_mut().is_err(), "the lock is taken");
+        let mut txn = write_txn(&doc);
+        text.push(&mut txn, "written");
+        drop(txn);
+        holder.join().expect("the holder ends");
+        assert_eq!(text.get_string(&doc.transact()), "written");
+    }
+}
