@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
 
 use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp};
-use crate::ws::{open_socket, read_until_close, WsClient, PATIENCE};
+use crate::ws::{open_socket, read_until_close, Socket, WsClient, PATIENCE};
 
 async fn room(app: &TestApp) -> Browser {
     let alice = app.browser();
@@ -16,14 +16,21 @@ async fn room(app: &TestApp) -> Browser {
     alice
 }
 
-#[tokio::test]
-async fn a_socket_without_a_session_receives_nothing_and_is_closed_with_4401() {
-    let app = spawn_app().await;
-    room(&app).await;
+/// A socket to the room `lab` (created here) opened without a session, read until the server
+/// closes it: with 4401, and not a byte of the room before.
+async fn refused_socket(app: &TestApp) -> Socket {
+    room(app).await;
     let mut socket = open_socket(&app.ws_url("lab"), None, None).await;
     let (code, frames) = read_until_close(&mut socket).await;
     assert_eq!(code, Some(4401));
     assert!(frames.is_empty(), "not a byte of the room");
+    socket
+}
+
+#[tokio::test]
+async fn a_socket_without_a_session_receives_nothing_and_is_closed_with_4401() {
+    let app = spawn_app().await;
+    refused_socket(&app).await;
 }
 
 /// A masked client frame (mask key 0, so the payload is as given).
@@ -40,11 +47,7 @@ async fn a_refused_socket_stays_open_for_the_close_handshake_and_then_ends_clean
     // kernel answer them with a reset, which can overtake the close frame (the stock client saw
     // 1006 instead of 4401). The server must read until the client's close answer.
     let app = spawn_app().await;
-    room(&app).await;
-    let mut socket = open_socket(&app.ws_url("lab"), None, None).await;
-    let (code, frames) = read_until_close(&mut socket).await;
-    assert_eq!(code, Some(4401));
-    assert!(frames.is_empty());
+    let mut socket = refused_socket(&app).await;
     let MaybeTlsStream::Plain(tcp) = socket.get_mut() else {
         panic!("a plain TCP socket")
     };
