@@ -109,6 +109,26 @@ table(['p99 bound ms', ...servers, ...baselines.map((b) => `ChatSpace / ${b}`)],
       ...baselines.map((b) => ratio(best.chatspace?.delivered_per_s, best[b]?.delivered_per_s))]
   }))
 
+// 2b. Where the server's CPU goes: the kernel's TCP send path, from `perf record` during a second
+// run of the offered load (sampling slows a server a little, so the headline table is unsampled).
+const profiled = Object.fromEntries(servers.map((s) => [s, load(`${s}-profiled.json`)]))
+const sendShares = Object.fromEntries(servers.map((s) => [s, load(`${s}-send-profile.json`)]))
+if (Object.values(sendShares).some(Boolean)) {
+  out.push('### The kernel\'s TCP send path (perf, offered load run again, 6 s sampled)', '')
+  /** Microseconds of server CPU per delivered update spent in a share `pct` of its samples. */
+  const usPer = (r, pct) => (pct === null || pct === undefined ? undefined : (cpuPerUpdate(r) * pct) / 100)
+  table(['server', 'delivered updates/s', 'server CPU us/update', 'kernel us/update', 'TCP send us/update',
+    'TCP send share', 'TCP send alone: updates/s per core'],
+  servers.map((s) => {
+    const r = profiled[s]
+    const p = sendShares[s]
+    if (!r || !p) return [s, 'failed', '', '', '', '', '']
+    const send = usPer(r, p.tcp_send_pct)
+    return [s, fmt(r.delivered_per_s), fmt(cpuPerUpdate(r), 1), fmt(usPer(r, p.kernel_pct), 1), fmt(send, 1),
+      `${fmt(p.tcp_send_pct, 1)}%`, send ? fmt(1e6 / send) : 'n/a']
+  }))
+}
+
 // 3. Trace replay.
 const traces = Object.fromEntries(servers.map((s) => [s, load(`${s}-trace.json`)]))
 const t0 = Object.values(traces).find(Boolean)

@@ -5,11 +5,13 @@
 # For each server: idle connections (memory per connection), the offered load, a step-up of the
 # typing rate to find the saturation throughput (p99 <= P99_BOUND_MS, every edit delivered), and
 # a replay of a concurrent trace. Every measurement gets a freshly started server. Results (JSON)
-# go to $OUT; the tables of docs/benchmarks.md are printed at the end.
+# go to $OUT; the tables of docs/benchmarks.md are printed at the end. With `perf` installed, one
+# more offered-load measurement per server samples the server with `perf record` and reports how
+# much of its CPU goes to the kernel's TCP send path (PROFILE=0 skips it).
 #
 # Usage: benches/load/run.sh            (from anywhere; about 7 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
-#   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN OUT SERVERS PORT
+#   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN PROFILE OUT SERVERS PORT
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -31,6 +33,11 @@ SERVERS=${SERVERS:-"chatspace y-websocket hocuspocus"}
 PIN=${PIN:-1}
 OUT=${OUT:-$(mktemp -d /tmp/chatspace-load.XXXXXX)}
 PORT=${PORT:-18431}
+PROFILE=${PROFILE:-1}
+if [[ $PROFILE == 1 ]] && ! command -v perf >/dev/null; then
+  echo "NOTICE: perf not found (Debian package linux-perf); the TCP send profile is skipped"
+  PROFILE=0
+fi
 mkdir -p "$OUT"
 
 # Thousands of sockets: the generator raises its own soft limit too, but only up to the hard one.
@@ -80,7 +87,9 @@ stop_server() {
   sleep 1
 }
 
-# measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop.
+# measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop. With PERF_DATA
+# set, `perf record` samples the server from 6 s to 12 s after the generator starts (inside the
+# measured window of a run of at least 12 s: connecting and the 2 s warm-up come first).
 measure() {
   local name=$1 file=$2 sub=$3
   shift 3
@@ -88,7 +97,13 @@ measure() {
   echo "-- $name: $sub $*"
   local status=0
   "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
-    --label "$name" --json "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" || status=$?
+    --label "$name" --json "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" &
+  local generator=$!
+  if [[ -n ${PERF_DATA:-} ]]; then
+    sleep 6
+    perf record -F 999 -g -p "$SERVER_PID" -o "$PERF_DATA" -- sleep 6 >/dev/null 2>&1 || true
+  fi
+  wait "$generator" || status=$?
   stop_server
   [[ -s $OUT/$file ]] || rm -f "$OUT/$file"
   return $status
@@ -103,6 +118,17 @@ passes() { # file: the step kept up (same rule as report.mjs)
     process.exit(ok ? 0 : 1)' "$1" "$P99_BOUND_MS" 2>/dev/null
 }
 
+# send_profile PERF_DATA: the shares of the server's samples in the kernel and in its TCP send path
+# (`tcp_sendmsg` and what it calls: on loopback that includes the receiving socket's side), as JSON.
+send_profile() {
+  local kernel send
+  kernel=$(perf report -i "$1" --no-children --sort dso --stdio 2>/dev/null |
+    awk '$2 == "[kernel.kallsyms]" && !seen { seen = 1; sub("%", "", $1); print $1 }')
+  send=$(perf report -i "$1" --children --sort symbol --stdio -g none 2>/dev/null |
+    awk '$3 == "[k]" && $4 == "tcp_sendmsg" && !seen { seen = 1; sub("%", "", $1); print $1 }')
+  echo "{\"kernel_pct\": ${kernel:-null}, \"tcp_send_pct\": ${send:-null}}"
+}
+
 START=$(date +%s)
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 LOADARGS=(--rooms "$ROOMS" --clients "$CLIENTS" --writers "$WRITERS" --run-length "$RUN_LENGTH")
@@ -110,6 +136,12 @@ for name in $SERVERS; do
   echo "== $name"
   measure "$name" "$name-idle.json" idle --connections "$IDLE_CONNECTIONS" || true
   measure "$name" "$name-offered.json" run "${LOADARGS[@]}" --rate "$RATE" --duration "$DURATION" || true
+  if [[ $PROFILE == 1 ]]; then
+    PERF_DATA=$OUT/$name.perf.data measure "$name" "$name-profiled.json" run "${LOADARGS[@]}" \
+      --rate "$RATE" --duration 14 || true
+    send_profile "$OUT/$name.perf.data" >"$OUT/$name-send-profile.json"
+    rm -f "$OUT/$name.perf.data"
+  fi
   for rate in $STEP_RATES; do
     measure "$name" "$name-step-$rate.json" run "${LOADARGS[@]}" --rate "$rate" \
       --duration "$STEP_SECS" --drain 20 || true
