@@ -125,7 +125,7 @@ if (Object.values(sendShares).some(Boolean)) {
     if (!r || !p) return [s, 'failed', '', '', '', '', '']
     const send = usPer(r, p.tcp_send_pct)
     return [s, fmt(r.delivered_per_s), fmt(cpuPerUpdate(r), 1), fmt(usPer(r, p.kernel_pct), 1), fmt(send, 1),
-      `${fmt(p.tcp_send_pct, 1)}%`, send ? fmt(1e6 / send) : 'n/a']
+      p.tcp_send_pct === null ? 'n/a' : `${fmt(p.tcp_send_pct, 1)}%`, send ? fmt(1e6 / send) : 'n/a']
   }))
 }
 

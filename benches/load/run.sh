@@ -120,12 +120,13 @@ passes() { # file: the step kept up (same rule as report.mjs)
 
 # send_profile PERF_DATA: the shares of the server's samples in the kernel and in its TCP send path
 # (`tcp_sendmsg` and what it calls: on loopback that includes the receiving socket's side), as JSON.
+# A share perf could not give (no data, or no kernel samples for a user without the right) is null.
 send_profile() {
   local kernel send
   kernel=$(perf report -i "$1" --no-children --sort dso --stdio 2>/dev/null |
-    awk '$2 == "[kernel.kallsyms]" && !seen { seen = 1; sub("%", "", $1); print $1 }')
+    awk '$2 == "[kernel.kallsyms]" && !seen { seen = 1; sub("%", "", $1); print $1 }') || true
   send=$(perf report -i "$1" --children --sort symbol --stdio -g none 2>/dev/null |
-    awk '$3 == "[k]" && $4 == "tcp_sendmsg" && !seen { seen = 1; sub("%", "", $1); print $1 }')
+    awk '$3 == "[k]" && $4 == "tcp_sendmsg" && !seen { seen = 1; sub("%", "", $1); print $1 }') || true
   echo "{\"kernel_pct\": ${kernel:-null}, \"tcp_send_pct\": ${send:-null}}"
 }
 
