@@ -106,14 +106,12 @@ fn keystrokes_that_do_not_continue_each_other_stay_apart() {
     let mut updates = type_chars(&doc, &text, 0, "ac");
     // The cursor moves back between the two: "b" goes between "a" and "c".
     updates.extend(type_chars(&doc, &text, 1, "b"));
-    // A formatted insert is not a plain run either.
-    updates.push(edit(&doc, |txn| {
-        text.insert_with_attributes(txn, 3, "!", [("bold".into(), true.into())].into())
-    }));
+    // Nor does a jump to the start of the text.
+    updates.extend(type_chars(&doc, &text, 0, "!"));
     let sent: Vec<(u64, Vec<u8>)> = updates.into_iter().map(|u| (1, u)).collect();
     let (room, merged) = coalesced_room(&sent);
-    assert_eq!(merged.len(), 3, "\"ac\", \"b\" and the formatted \"!\"");
-    assert_eq!(room.text(), "abc!");
+    assert_eq!(merged.len(), 3, "\"ac\", \"b\" and \"!\"");
+    assert_eq!(room.text(), "!abc");
     assert_eq!(room.state_vector(), state_vector(&doc));
 }
 

@@ -3,6 +3,7 @@
 
 mod common;
 
+use chatspace_crdt::codec::preflight::Rules;
 use chatspace_crdt::{
     compact, encode_snapshot, ApplyError, EncodeError, LoadError, RoomDoc, SnapshotError,
     SnapshotFormat,
@@ -148,10 +149,18 @@ fn snapshot_formats_are_stored_as_integers() {
 }
 
 /// An update that yrs refuses: an item whose parent is a string item, not a shared type.
+/// Clients may not send it (see `room_schema.rs`); it stands here for any update that fails
+/// to apply, stored before the room's schema existed or tripping a yrs bug.
 fn update_with_a_text_item_as_parent() -> Vec<u8> {
     // 1 client, 1 block, client 2, clock 0, info 4 (string content, no origins),
     // parent info 0 (parent is an item id) = client 1 clock 0, string "x", empty delete set.
     vec![1, 1, 2, 0, 4, 0, 1, 0, 1, b'x', 0]
+}
+
+/// `bytes` past the structural check only, as stored data is read.
+fn unchecked(bytes: &[u8]) -> chatspace_crdt::IncomingUpdate {
+    chatspace_crdt::IncomingUpdate::check_v1_with(bytes.to_vec(), Rules::Structure)
+        .expect("structurally an update")
 }
 
 #[test]
@@ -160,7 +169,7 @@ fn an_update_that_does_not_apply_poisons_the_room_until_it_is_reloaded() {
     text.push(&mut doc.transact_mut(), "stored text");
     let stored = full(&doc);
     let mut room = room_with(&stored);
-    let bad = incoming(&update_with_a_text_item_as_parent());
+    let bad = unchecked(&update_with_a_text_item_as_parent());
     assert!(matches!(
         room.apply_update(bad),
         Err(ApplyError::Rejected(_))
@@ -191,7 +200,7 @@ fn a_failing_update_in_a_batch_names_its_culprit_and_returns_the_rest_for_retry(
     let bad = update_with_a_text_item_as_parent();
     let mut room = RoomDoc::new();
     let mut batch: Vec<_> = updates[..4].iter().map(|u| incoming(u)).collect();
-    batch.push(incoming(&bad));
+    batch.push(unchecked(&bad));
     batch.extend(updates[4..].iter().map(|u| incoming(u)));
     let outcome = room.apply_updates(batch.into_iter().enumerate());
     let failure = outcome.failure.expect("fails");
@@ -221,7 +230,7 @@ fn one_update_per_transaction_keeps_everything_before_the_culprit() {
     let (_, _, updates) = typed_history(1, 10);
     let bad = update_with_a_text_item_as_parent();
     let mut batch: Vec<_> = updates[..4].iter().map(|u| ('a', incoming(u))).collect();
-    batch.push(('b', incoming(&bad)));
+    batch.push(('b', unchecked(&bad)));
     batch.extend(updates[4..].iter().map(|u| ('c', incoming(u))));
     let mut room = RoomDoc::new();
     let outcome = room.apply_updates_per_txn(batch, 1);

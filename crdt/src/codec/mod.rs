@@ -70,8 +70,10 @@ impl Default for Limits {
 /// A document update received from a client: the v1 bytes exactly as sent, to decode and apply
 /// on the room task and to store and relay without re-encoding.
 ///
-/// Making one only checks the bytes' structure ([`preflight`]): that is what keeps a hostile
-/// update from exhausting memory or the stack, and it is cheap. yrs decodes the update on the
+/// Making one only checks the bytes ([`preflight`] with [`preflight::Rules::Text`]): their
+/// structure, which keeps a hostile update from exhausting memory or the stack, and the room's
+/// schema (plain text in the `colabspace` root), which keeps it from breaking the room. It is
+/// cheap and needs no document. yrs decodes the update on the
 /// room task, just before applying it ([`crate::RoomDoc::apply_updates`]); an update yrs
 /// refuses then is reported there, with its sender, and nothing else is disturbed. Decoding
 /// there rather than on the connection's task keeps the decoded form (a `yrs::Update` and its
@@ -93,8 +95,26 @@ impl IncomingUpdate {
         Self::check_shared(raw.into(), None)
     }
 
+    /// [`IncomingUpdate::check_v1`] under other rules: [`preflight::Rules::Structure`] lets
+    /// through what a room stored before its schema existed (and what tests of the recovery
+    /// from a failed apply need). Client bytes go through `check_v1`.
+    pub fn check_v1_with(
+        raw: impl Into<Bytes>,
+        rules: preflight::Rules,
+    ) -> Result<Self, DecodeError> {
+        Self::check_ruled(raw.into(), None, rules)
+    }
+
     fn check_shared(raw: Bytes, frame: Option<Bytes>) -> Result<Self, DecodeError> {
-        let scanned = preflight::scan_update_v1(&raw)?;
+        Self::check_ruled(raw, frame, preflight::Rules::Text)
+    }
+
+    fn check_ruled(
+        raw: Bytes,
+        frame: Option<Bytes>,
+        rules: preflight::Rules,
+    ) -> Result<Self, DecodeError> {
+        let scanned = preflight::scan_update_v1(&raw, rules)?;
         Ok(IncomingUpdate {
             raw,
             frame,

@@ -1,25 +1,47 @@
-//! Structural checks of client-supplied Yjs v1 data *before* yrs decodes it.
+//! Checks of client-supplied Yjs v1 data *before* yrs decodes it: first that the bytes cannot
+//! push yrs over a memory or stack cliff, then that they hold only what a ChatSpace room is
+//! made of.
 //!
-//! yrs 0.28 decodes updates with `try_reserve(declared_count)`: a count that does not fit in
-//! memory is an error, but one that does fit is reserved (and, for hash maps, its control bytes
-//! are written) before a single element is read. Measured here: a 5-byte update declaring 2^27
-//! clients made yrs touch ~260 MB. Nested `Any` values are also decoded recursively without a
-//! depth limit, so a frame of `[117, 1, 117, 1, ...]` would overflow the stack, which aborts
-//! the process (no `catch_unwind` can help). See y-crdt/y-crdt PR #639 and issue #415 for the
-//! upstream history of these allocation bombs.
+//! **Structure.** yrs 0.28 decodes updates with `try_reserve(declared_count)`: a count that does
+//! not fit in memory is an error, but one that does fit is reserved (and, for hash maps, its
+//! control bytes are written) before a single element is read. Measured here: a 5-byte update
+//! declaring 2^27 clients made yrs touch ~260 MB. Nested `Any` values are also decoded
+//! recursively without a depth limit, so a frame of `[117, 1, 117, 1, ...]` would overflow the
+//! stack, which aborts the process (no `catch_unwind` can help). See y-crdt/y-crdt PR #639 and
+//! issue #415 for the upstream history of these allocation bombs. The walk follows the v1
+//! layout exactly as yrs reads it (`Update::decode`, `Update::decode_block`,
+//! `ItemContent::decode`, `Any::decode`, `IdSet::decode` in yrs 0.28.1) without allocating, and
+//! rejects counts larger than the remaining bytes could hold, client ids above 2^53 (yrs
+//! debug-asserts on them and silently truncates them in release), `Any` nesting deeper than
+//! [`MAX_ANY_DEPTH`], and legacy JSON content, which yrs cannot re-encode faithfully.
 //!
-//! This module walks the v1 update layout exactly as yrs reads it (`Update::decode`,
-//! `Update::decode_block`, `ItemContent::decode`, `Any::decode`, `IdSet::decode` in yrs 0.28.1)
-//! without allocating, and rejects: counts larger than the remaining bytes could hold, client
-//! ids above 2^53 (yrs debug-asserts on them and silently truncates them in release), and
-//! `Any` nesting deeper than [`MAX_ANY_DEPTH`], and legacy JSON content, which yrs cannot
-//! re-encode faithfully (see `check_content`). Anything it accepts is still decoded by yrs,
-//! which remains the authority on validity; this pass only removes the cliffs. (So strings are
-//! skipped, not checked for UTF-8: yrs's `read_string` checks them and errors, it does not panic.)
+//! **The room's schema** ([`Rules::Text`], every update a client sends). A room's document is
+//! one plain text, `colabspace`, and yrs accepts far more than that: other root types, nested
+//! types, embeds and formatting, items whose parent is an arbitrary item, items whose origin is
+//! themselves. Such shapes were accepted, stored and relayed before this check existed, and
+//! each of these broke a room for good: an item parented on a non-type item made the stored
+//! log fail to load ("block parent ... must be deleted or shared ref type"); an item whose
+//! origin lies at or after its own id makes the stock Yjs client throw in the middle of
+//! applying the server's sync step 2, so every new client saw an empty document; a deleted or
+//! string item of length 0 makes Yjs throw while cleaning up its transaction, after which that
+//! client never emits another update. So a client update may hold only what a text client
+//! writes (see [`check_text_item`]), with the info byte in the exact form Yjs writes it, and
+//! its clocks must fit in 32 bits. The rules are a subset of both decoders': Yjs reads the
+//! content reference as `info & 0x1f` and treats any info with those bits 0 as a GC, yrs
+//! compares the whole byte, so only bytes both read alike pass.
+//!
+//! Stored data is read with [`Rules::Structure`] alone: a room saved before these rules keeps
+//! loading. Strings are skipped, not checked for UTF-8: yrs's `read_string` checks them and
+//! errors, it does not panic (and Yjs would only replace bad bytes).
 
 use super::lib0::Reader;
 use super::DecodeError;
+use crate::room::TEXT_NAME;
+use std::collections::HashSet;
 use yrs::{ClientID, StateVector};
+
+/// The one root a client may write to, as the bytes of its name.
+const TEXT_ROOT: &[u8] = TEXT_NAME.as_bytes();
 
 /// Deepest nesting of `Any` arrays/maps accepted in an update (serde_json's default limit).
 pub const MAX_ANY_DEPTH: usize = 128;
@@ -46,6 +68,16 @@ fn malformed(what: &'static str) -> DecodeError {
     DecodeError::MalformedUpdate(what.into())
 }
 
+/// Which rules an update is checked against (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rules {
+    /// Only what keeps yrs's decoder off its cliffs: for data this server stored itself.
+    Structure,
+    /// [`Rules::Structure`] and the room's schema: plain text in the `colabspace` root. Every
+    /// update a client sends is held to this.
+    Text,
+}
+
 /// Checks that `bytes` is structurally a Yjs v1 update that yrs can decode without a
 /// memory or stack cliff. Bytes after the delete set are ignored, as yrs and Yjs do.
 pub fn check_update_v1(bytes: &[u8]) -> Result<(), DecodeError> {
@@ -56,7 +88,7 @@ pub fn check_update_v1(bytes: &[u8]) -> Result<(), DecodeError> {
 /// snapshot must occupy all of its bytes: a v2 snapshot read as v1 would otherwise pass as a
 /// nearly empty document (v2 starts with a zero byte, which v1 reads as "no clients").
 pub fn update_v1_len(bytes: &[u8]) -> Result<usize, DecodeError> {
-    scan_update_v1(bytes).map(|scanned| scanned.len)
+    scan_update_v1(bytes, Rules::Structure).map(|scanned| scanned.len)
 }
 
 /// What [`scan_update_v1`] learnt of an update it accepted.
@@ -69,27 +101,62 @@ pub(crate) struct Scanned {
     pub empty: bool,
 }
 
-/// [`check_update_v1`], also telling how long the update is and whether it carries anything.
-pub(crate) fn scan_update_v1(bytes: &[u8]) -> Result<Scanned, DecodeError> {
+/// Checks `bytes` against `rules`, also telling how long the update is and whether it carries
+/// anything.
+pub(crate) fn scan_update_v1(bytes: &[u8], rules: Rules) -> Result<Scanned, DecodeError> {
     let mut r = Reader::new(bytes);
     let mut empty = true;
+    let mut seen = ClientSet::default();
     // Per client: block count, client id, first clock: at least three bytes.
     let clients = r.count(3)?;
     for _ in 0..clients {
         // Every block is at least two bytes (GC/skip: info + length).
         let blocks = r.count(2)?;
         empty &= blocks == 0;
-        r.var_js()?;
-        r.var_u32()?;
+        let client = r.var_js()?;
+        // Yjs keeps the last list of a client that appears twice, yrs its own merge of them.
+        if rules == Rules::Text && !seen.insert(client) {
+            return Err(malformed("a client appears twice in one update"));
+        }
+        let mut clock = r.var_u32()?;
         for _ in 0..blocks {
-            check_block(&mut r)?;
+            let len = match rules {
+                Rules::Structure => check_block(&mut r)?,
+                Rules::Text => check_text_block(&mut r, (client, clock))?,
+            };
+            // yrs keeps clocks in 32 bits and adds lengths to them unchecked.
+            clock = clock
+                .checked_add(len)
+                .ok_or_else(|| malformed("clock overflows 32 bits"))?;
         }
     }
-    empty &= check_delete_set(&mut r)? == 0;
+    empty &= check_delete_set(&mut r, rules)? == 0;
     Ok(Scanned {
         len: bytes.len() - r.remaining(),
         empty,
     })
+}
+
+/// Client ids already met in one update; most updates hold one client, so the first id is
+/// kept without allocating.
+#[derive(Default)]
+struct ClientSet {
+    first: Option<u64>,
+    rest: Option<HashSet<u64>>,
+}
+
+impl ClientSet {
+    /// Adds `client`; false when it was already there.
+    fn insert(&mut self, client: u64) -> bool {
+        match self.first {
+            None => {
+                self.first = Some(client);
+                true
+            }
+            Some(first) if first == client => false,
+            Some(_) => self.rest.get_or_insert_with(HashSet::new).insert(client),
+        }
+    }
 }
 
 fn check_id(r: &mut Reader<'_>) -> Result<(), DecodeError> {
@@ -98,12 +165,13 @@ fn check_id(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn check_block(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+/// Walks one block as yrs reads it and returns its length in clock ticks (an upper bound for
+/// strings, which count UTF-16 units: their byte length).
+fn check_block(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
     let info = r.u8()?;
     // yrs matches the whole info byte against the GC and skip numbers (not just the low bits).
     if info == BLOCK_GC || info == BLOCK_SKIP {
-        r.var_u32()?;
-        return Ok(());
+        return r.var_u32();
     }
     if info & HAS_ORIGIN != 0 {
         check_id(r)?;
@@ -125,11 +193,67 @@ fn check_block(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     check_content(r, info & 0b1111)
 }
 
-fn check_content(r: &mut Reader<'_>, content: u8) -> Result<(), DecodeError> {
-    match content {
-        CONTENT_DELETED => {
-            r.var_u32()?;
+/// Walks one block of a client update under [`Rules::Text`]. `at` is the block's own id. A
+/// text client writes GC and skip blocks (of deleted and missing ranges), and items of the
+/// `colabspace` text holding a string or deleted content: exactly what is accepted.
+fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<u32, DecodeError> {
+    let info = r.u8()?;
+    if info == BLOCK_GC || info == BLOCK_SKIP {
+        return positive(r.var_u32()?, "a GC or skip block of length 0");
+    }
+    // Origin flags, then the content reference; no parent key, no bit above the reference.
+    let content = info & !(HAS_ORIGIN | HAS_RIGHT_ORIGIN);
+    if content != CONTENT_STRING && content != CONTENT_DELETED {
+        return Err(malformed("only text may be written to the room's document"));
+    }
+    for flag in [HAS_ORIGIN, HAS_RIGHT_ORIGIN] {
+        if info & flag != 0 {
+            let origin = (r.var_js()?, r.var_u32()?);
+            // An origin is an item that existed when this one was made: of the same client,
+            // that means an earlier clock. Yjs throws on one that is not (yrs does not).
+            if origin.0 == at.0 && origin.1 >= at.1 {
+                return Err(malformed("an item's origin is itself or comes after it"));
+            }
         }
+    }
+    if info & (HAS_ORIGIN | HAS_RIGHT_ORIGIN) == 0 {
+        // Without origins the parent is written out: it must be the `colabspace` root.
+        if r.var_u64()? != 1 || r.buf()? != TEXT_ROOT {
+            return Err(malformed("only the colabspace text may be written to"));
+        }
+    }
+    if content == CONTENT_DELETED {
+        positive(r.var_u32()?, "deleted content of length 0")
+    } else {
+        positive(utf16_len(r.buf()?)?, "an empty string")
+    }
+}
+
+/// The length of UTF-8 `text` in UTF-16 units, which is what a string item's clock counts:
+/// one per character, two for each character outside the BMP (a four-byte sequence). Bytes
+/// that are not UTF-8 give some length; yrs then refuses the string when it decodes it.
+fn utf16_len(text: &[u8]) -> Result<u32, DecodeError> {
+    let units: usize = text
+        .iter()
+        .map(|&b| usize::from(b & 0xc0 != 0x80) + usize::from(b >= 0xf0))
+        .sum();
+    u32::try_from(units).map_err(|_| malformed("string too long"))
+}
+
+/// `len`, unless it is 0: Yjs breaks on blocks and ranges that cover nothing.
+fn positive(len: u32, what: &'static str) -> Result<u32, DecodeError> {
+    if len == 0 {
+        Err(malformed(what))
+    } else {
+        Ok(len)
+    }
+}
+
+/// Walks an item's content; returns its length in clock ticks (an upper bound, as in
+/// [`check_block`]).
+fn check_content(r: &mut Reader<'_>, content: u8) -> Result<u32, DecodeError> {
+    let len = match content {
+        CONTENT_DELETED => r.var_u32()?,
         CONTENT_JSON => {
             // Legacy `ContentJSON` (no current Yjs creates it) does not round-trip in yrs
             // 0.28.1: `ItemContent::decode` reads `len + 1` strings, `encode` writes `len`.
@@ -139,33 +263,41 @@ fn check_content(r: &mut Reader<'_>, content: u8) -> Result<(), DecodeError> {
             return Err(malformed("legacy JSON content is not supported"));
         }
         // Strings are skipped too: yrs checks their UTF-8 itself and errors, it does not panic.
-        CONTENT_BINARY | CONTENT_STRING | CONTENT_EMBED => {
+        CONTENT_STRING => {
+            u32::try_from(r.buf()?.len()).map_err(|_| malformed("string too long"))?
+        }
+        CONTENT_BINARY | CONTENT_EMBED => {
             r.skip_buf()?;
+            1
         }
         CONTENT_FORMAT => {
             r.skip_buf()?;
             r.skip_buf()?;
+            1
         }
-        CONTENT_TYPE => match r.u8()? {
-            TYPE_XML_ELEMENT => {
-                r.skip_buf()?;
+        CONTENT_TYPE => {
+            match r.u8()? {
+                TYPE_XML_ELEMENT => r.skip_buf()?,
+                0..=6 | 9 | 15 => {}
+                _ => return Err(malformed("unknown type reference")),
             }
-            0..=6 | 9 | 15 => {}
-            _ => return Err(malformed("unknown type reference")),
-        },
+            1
+        }
         CONTENT_ANY => {
             let len = r.count(1)?;
             for _ in 0..len {
                 check_any(r, 0)?;
             }
+            u32::try_from(len).map_err(|_| malformed("too many values"))?
         }
         CONTENT_DOC => {
             r.skip_buf()?;
             check_any(r, 0)?;
+            1
         }
         _ => return Err(malformed("unknown content reference")),
-    }
-    Ok(())
+    };
+    Ok(len)
 }
 
 /// Walks one lib0 `Any` value (`Any::decode` in yrs `any.rs`).
@@ -204,13 +336,18 @@ fn check_any(r: &mut Reader<'_>, depth: usize) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Returns how many ranges the delete set holds.
-fn check_delete_set(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
+/// Returns how many ranges the delete set holds. Under [`Rules::Text`] a client may appear
+/// once (yrs would keep one of its lists, Yjs applies both) and a range covers something.
+fn check_delete_set(r: &mut Reader<'_>, rules: Rules) -> Result<usize, DecodeError> {
     let mut total = 0;
+    let mut seen = ClientSet::default();
     // Per client: client id and range count, at least two bytes.
     let clients = r.count(2)?;
     for _ in 0..clients {
-        r.var_js()?;
+        let client = r.var_js()?;
+        if rules == Rules::Text && !seen.insert(client) {
+            return Err(malformed("a client appears twice in one delete set"));
+        }
         // Per range: clock and length, at least two bytes.
         let ranges = r.count(2)?;
         total += ranges;
@@ -220,6 +357,9 @@ fn check_delete_set(r: &mut Reader<'_>) -> Result<usize, DecodeError> {
             // yrs computes `clock + len` in u32; an overflow would panic in debug builds.
             if clock.checked_add(len).is_none() {
                 return Err(malformed("delete range overflows"));
+            }
+            if rules == Rules::Text {
+                positive(len, "a deleted range of length 0")?;
             }
         }
     }

@@ -1,0 +1,227 @@
+//! The room's schema: a client may write plain text to the `colabspace` root and nothing else.
+//! Each refused shape here was once accepted, stored and relayed, and broke its room: the log
+//! no longer loaded, or the stock Yjs client threw on the server's sync step 2 (so every new
+//! client saw an empty document), or stopped emitting updates.
+
+mod common;
+
+use chatspace_crdt::{DecodeError, IncomingUpdate, RoomDoc, SnapshotFormat};
+use common::*;
+use yrs::{Doc, Text, Transact};
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
+        .collect()
+}
+
+fn refused(bytes: Vec<u8>) -> String {
+    match IncomingUpdate::check_v1(bytes) {
+        Err(DecodeError::MalformedUpdate(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// lib0 varUint.
+fn var(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// One client's one string item: `info` (origin flags | content), the ids of its origins,
+/// and for an item without origins the root it names.
+fn item(client: u64, clock: u64, origin: Option<(u64, u64)>, right: Option<(u64, u64)>) -> Vec<u8> {
+    let mut out = vec![1, 1];
+    var(&mut out, client);
+    var(&mut out, clock);
+    let info = 4 | if origin.is_some() { 0x80 } else { 0 } | if right.is_some() { 0x40 } else { 0 };
+    out.push(info);
+    for (c, k) in origin.into_iter().chain(right) {
+        var(&mut out, c);
+        var(&mut out, k);
+    }
+    if origin.is_none() && right.is_none() {
+        out.extend([1, 10]);
+        out.extend(b"colabspace");
+    }
+    out.extend([1, b'x', 0]);
+    out
+}
+
+/// The three updates of a hostile client that once made a room unloadable: accepted live and
+/// stored, they could not be replayed from the log ("block parent ... must be deleted or
+/// shared ref type"). A room holding ordinary text refuses the two that write elsewhere than
+/// the text, and what it did accept loads back to the same text.
+#[test]
+fn the_updates_that_made_a_room_unloadable_are_refused_and_the_room_reloads() {
+    let (doc, text) = client(1);
+    let base = edit(&doc, |txn| text.push(txn, "ordinary text"));
+    let mut room = room_with(&base);
+    let mut stored = vec![base];
+    for (payload, accepted) in [
+        ("0001dc36010059", true),
+        ("0101dc360008010161037d247701617601017875027d017d0200", false),
+        (
+            "0104dc3600010101610188dc3600027701617601017875027d017d0287dc3602012800dc3601016b0177017601dc36010001",
+            false,
+        ),
+    ] {
+        let bytes = hex(payload);
+        match IncomingUpdate::check_v1(bytes.clone()) {
+            Ok(update) => {
+                assert!(accepted, "{payload} passed");
+                room.apply_update(update).expect("applies");
+                stored.push(bytes);
+            }
+            Err(error) => assert!(!accepted, "{payload}: {error}"),
+        }
+    }
+    let reloaded = RoomDoc::load(None, &stored).expect("the stored log loads");
+    assert_eq!(reloaded.text(), "ordinary text");
+    assert_eq!(room.text(), "ordinary text");
+}
+
+#[test]
+fn only_the_colabspace_root_may_be_written() {
+    let mut other_root = item(5, 0, None, None);
+    other_root[6] = 5; // the root name's length: "colab"
+    other_root.drain(12..17);
+    assert_eq!(
+        refused(other_root),
+        "only the colabspace text may be written to"
+    );
+    // Parent given as an item id (a nested type's items) instead of a root name.
+    let mut by_id = vec![1, 1, 5, 0, 4, 0, 7, 3];
+    by_id.extend([1, b'x', 0]);
+    assert_eq!(refused(by_id), "only the colabspace text may be written to");
+    assert!(IncomingUpdate::check_v1(item(5, 0, None, None)).is_ok());
+}
+
+#[test]
+fn types_embeds_formats_and_parent_keys_are_refused() {
+    // Content references: JSON 2, binary 3, embed 5, format 6, type 7 (also refs 9 and 15
+    // inside the text), any 8, doc 9; and a string item with the parent-key bit set.
+    for info in [2u8, 3, 5, 6, 7, 8, 9, 0x24, 0x14] {
+        let mut update = item(5, 0, None, None);
+        update[4] = info;
+        assert_eq!(
+            refused(update),
+            "only text may be written to the room's document",
+            "info {info:#x}"
+        );
+    }
+}
+
+#[test]
+fn an_item_whose_origin_is_itself_or_later_is_refused() {
+    // Stock Yjs throws on these while integrating, abandoning the rest of the update.
+    for (origin, right) in [
+        (Some((5, 3)), None),
+        (None, Some((5, 3))),
+        (Some((5, 9)), None),
+        (Some((5, 2)), Some((5, 4))),
+    ] {
+        assert_eq!(
+            refused(item(5, 3, origin, right)),
+            "an item's origin is itself or comes after it",
+            "{origin:?} {right:?}"
+        );
+    }
+    assert!(IncomingUpdate::check_v1(item(5, 3, Some((5, 2)), Some((6, 9)))).is_ok());
+}
+
+#[test]
+fn an_origin_is_compared_with_its_item_clock_in_utf16_units() {
+    // A two-byte character is one clock tick: the second item of client 5 starts at clock 1,
+    // so an origin at clock 1 is the item itself.
+    let mut update = vec![1, 2, 5, 0];
+    update.extend([4, 1, 10]);
+    update.extend(b"colabspace");
+    update.extend([2, 0xc3, 0xa9]); // "é"
+    update.extend([0x84, 5, 1, 1, b'x', 0]);
+    assert_eq!(
+        refused(update),
+        "an item's origin is itself or comes after it"
+    );
+}
+
+#[test]
+fn blocks_and_ranges_that_cover_nothing_are_refused() {
+    // A deleted item of length 0 (Yjs throws in its transaction cleanup).
+    let mut deleted = item(5, 0, None, None);
+    let at = deleted.len() - 3;
+    deleted.splice(at.., [0, 0]);
+    deleted[4] = 1;
+    assert_eq!(refused(deleted), "deleted content of length 0");
+    let mut empty = item(5, 0, None, None);
+    let at = empty.len() - 3;
+    empty.splice(at.., [0, 0]);
+    assert_eq!(refused(empty), "an empty string");
+    assert_eq!(
+        refused(vec![1, 1, 5, 0, 0, 0, 0]),
+        "a GC or skip block of length 0"
+    );
+    assert_eq!(
+        refused(vec![1, 1, 5, 0, 10, 0, 0]),
+        "a GC or skip block of length 0"
+    );
+    assert_eq!(
+        refused(vec![0, 1, 5, 1, 3, 0]),
+        "a deleted range of length 0"
+    );
+}
+
+#[test]
+fn a_client_listed_twice_in_one_update_is_refused() {
+    let mut structs = vec![2, 1, 5, 0, 0, 1, 1, 5, 1, 0, 1, 0];
+    assert_eq!(
+        refused(structs.clone()),
+        "a client appears twice in one update"
+    );
+    structs[7] = 6;
+    assert!(IncomingUpdate::check_v1(structs).is_ok());
+    assert_eq!(
+        refused(vec![0, 2, 5, 1, 0, 1, 5, 1, 4, 1]),
+        "a client appears twice in one delete set"
+    );
+}
+
+#[test]
+fn clocks_that_overflow_32_bits_are_refused() {
+    let mut update = vec![1, 2, 5];
+    update.extend([0xfe, 0xff, 0xff, 0xff, 0x0f]); // clock u32::MAX - 1
+    update.extend([0, 1, 0, 2]); // GC of 1, then GC of 2
+    update.push(0);
+    assert_eq!(refused(update), "clock overflows 32 bits");
+}
+
+/// Everything a text client sends passes: typing, deleting, concurrent edits, and the whole
+/// state of a document whose deleted text was garbage-collected (GC blocks and deleted
+/// content), as an offline client's sync step 2 carries it.
+#[test]
+fn what_text_clients_write_passes() {
+    let (base, concurrent) = three_concurrent_edits();
+    for update in std::iter::once(&base).chain(&concurrent) {
+        IncomingUpdate::check_v1(update.clone()).expect("a text client's update passes");
+    }
+    let doc = Doc::with_client_id(9);
+    let text = doc.get_or_insert_text("colabspace");
+    text.push(&mut doc.transact_mut(), "emoji 😀 and accents éè, typed");
+    text.remove_range(&mut doc.transact_mut(), 2, 12);
+    text.insert(&mut doc.transact_mut(), 3, "more 😀");
+    for update in [&base, &concurrent[0], &concurrent[1], &concurrent[2]] {
+        apply(&doc, update);
+    }
+    let whole = full(&doc);
+    let mut room = RoomDoc::new();
+    room.apply_update(IncomingUpdate::check_v1(whole).expect("passes"))
+        .expect("applies");
+    assert_eq!(room.text(), text_of(&doc, &text));
+    let snapshot = room.encode_state_as_update_v1().expect("encodes");
+    let loaded = RoomDoc::load(Some((&snapshot, SnapshotFormat::V1)), [[0u8; 0]; 0]);
+    assert_eq!(loaded.expect("loads").text(), room.text());
+}
