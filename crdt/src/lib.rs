@@ -29,7 +29,7 @@ pub use codec::{
 };
 pub use room::{
     Applied, ApplyError, AwarenessChange, AwarenessError, BatchFailure, BatchOutcome, EncodeError,
-    Ingested, LoadError, Refused, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
+    Ingested, LoadError, Recovered, Refused, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
 };
 pub use snapshot::{compact, encode_snapshot, SnapshotError, SnapshotFormat};
 /// Re-exported so that callers name the same yrs types this crate uses.

@@ -7,6 +7,7 @@ mod chat;
 mod connection;
 mod handle;
 mod ingest;
+mod loading;
 mod persist;
 mod ratelimit;
 mod registry;

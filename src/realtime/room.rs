@@ -6,21 +6,21 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use chatspace_crdt::codec::ChatRequest;
-use chatspace_crdt::{ClientID, ClientMessage, RoomDoc, SnapshotFormat};
+use chatspace_crdt::{ClientID, ClientMessage, RoomDoc};
 use tokio::sync::mpsc;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
 use super::chat;
 use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
+use super::loading::{load_room, LoadedRoom};
 use super::persist::DocPersistence;
 use super::registry::Rooms;
 use super::socket::{CloseCode, Outbound};
 use crate::auth::CurrentUser;
-use crate::store::StoredDocument;
 
 pub(super) struct Subscriber {
-    user: CurrentUser,
+    pub(super) user: CurrentUser,
     out: mpsc::Sender<Outbound>,
     /// Awareness client ids announced on this connection, removed for everyone when it closes
     /// (as y-websocket's server does).
@@ -30,16 +30,7 @@ pub(super) struct Subscriber {
 /// Loads a room and runs it until it is idle, the server stops, or it fails.
 pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
     let store = rooms.store().clone();
-    let loaded = store
-        .load_document(room_id)
-        .await
-        .map_err(|e| e.to_string())
-        .and_then(|stored| {
-            let doc = load_doc(&stored)
-                .map_err(|e| format!("the stored document cannot be decoded: {e}"))?;
-            Ok((stored, doc))
-        });
-    let (stored, doc) = match loaded {
+    let loaded = match load_room(&store, room_id).await {
         Ok(loaded) => loaded,
         Err(reason) => {
             // Nothing is written for a room we cannot read: its rows stay exactly as they are.
@@ -54,7 +45,12 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
             return;
         }
     };
-    let persistence = DocPersistence::new(
+    let LoadedRoom {
+        doc,
+        stored,
+        compact_now,
+    } = loaded;
+    let mut persistence = DocPersistence::new(
         room_id,
         store,
         &stored,
@@ -66,6 +62,12 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         "room loaded"
     );
     drop(stored);
+    if compact_now {
+        // The log did not replay as a whole: a snapshot of what loaded replaces it.
+        if let Err(error) = persistence.save(&doc, true).await {
+            tracing::error!(%error, "compacting a recovered room failed");
+        }
+    }
     let mut room = LiveRoom {
         room_id,
         rooms,
@@ -84,17 +86,6 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         Exit::Shutdown => tracing::info!("room saved for shutdown"),
         Exit::Failed => room.rooms.remove(room_id),
     }
-}
-
-pub(super) fn load_doc(stored: &StoredDocument) -> Result<RoomDoc, String> {
-    let snapshot = match &stored.snapshot {
-        Some(s) => Some((
-            s.data.as_slice(),
-            SnapshotFormat::from_i64(s.format).map_err(|e| e.to_string())?,
-        )),
-        None => None,
-    };
-    RoomDoc::load(snapshot, &stored.updates).map_err(|e| e.to_string())
 }
 
 /// Why the loop ended.

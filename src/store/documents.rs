@@ -1,6 +1,8 @@
-//! Queries on `doc_snapshots` and `doc_updates`: the colabspace of each room as a snapshot plus
-//! the log of updates applied since.
+//! Queries on `doc_snapshots`, `doc_updates` and `doc_quarantine`: the colabspace of each room
+//! as a snapshot plus the log of updates applied since, and the log entries that could no
+//! longer be replayed.
 
+use bytes::Bytes;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::Store;
@@ -22,11 +24,59 @@ pub struct StoredDocument {
     pub snapshot: Option<StoredSnapshot>,
     /// Log entries after the snapshot, in order.
     pub updates: Vec<Vec<u8>>,
+    /// The sequence number of each of `updates`.
+    pub seqs: Vec<i64>,
     /// The sequence number of the newest entry (the snapshot's when the log is empty).
     pub last_seq: i64,
 }
 
-/// SQLite allows 32,766 bound parameters per statement; three per row leaves room to spare.
+/// One row of a room's update log to write.
+pub trait LogEntry {
+    /// The update's bytes (Yjs v1), as the client sent them.
+    fn data(&self) -> &[u8];
+    /// The user whose connection sent it, when known.
+    fn author(&self) -> Option<i64> {
+        None
+    }
+}
+
+impl LogEntry for Bytes {
+    fn data(&self) -> &[u8] {
+        self
+    }
+}
+
+impl LogEntry for Vec<u8> {
+    fn data(&self) -> &[u8] {
+        self
+    }
+}
+
+/// An applied update and who sent it, as the room task logs it.
+#[derive(Debug, Clone)]
+pub struct AuthoredUpdate {
+    pub data: Bytes,
+    pub author_id: Option<i64>,
+}
+
+impl LogEntry for AuthoredUpdate {
+    fn data(&self) -> &[u8] {
+        &self.data
+    }
+    fn author(&self) -> Option<i64> {
+        self.author_id
+    }
+}
+
+/// A log entry taken out of the log because the room could not replay it.
+#[derive(Debug, Clone)]
+pub struct Quarantined {
+    pub seq: i64,
+    /// Why it was set aside (the replay error).
+    pub reason: String,
+}
+
+/// SQLite allows 32,766 bound parameters per statement; five per row leaves room to spare.
 const ROWS_PER_INSERT: usize = 5_000;
 
 impl Store {
@@ -52,15 +102,17 @@ impl Store {
         .fetch_all(&mut *conn)
         .await?;
         let last_seq = rows.last().map_or(after, |(seq, _)| *seq);
+        let (seqs, updates) = rows.into_iter().unzip();
         Ok(StoredDocument {
             snapshot,
-            updates: rows.into_iter().map(|(_, data)| data).collect(),
+            updates,
+            seqs,
             last_seq,
         })
     }
 
     /// Appends updates numbered `first_seq`, `first_seq + 1`, … in one transaction.
-    pub async fn append_updates<U: AsRef<[u8]>>(
+    pub async fn append_updates<U: LogEntry>(
         &self,
         room_id: i64,
         first_seq: i64,
@@ -68,13 +120,17 @@ impl Store {
     ) -> sqlx::Result<()> {
         let mut tx = self.pool().begin().await?;
         let mut seq = first_seq;
+        let now = now_millis();
         for chunk in updates.chunks(ROWS_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO doc_updates (room_id, seq, data) ");
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO doc_updates (room_id, seq, data, author_id, stored_at) ",
+            );
             insert.push_values(chunk, |mut row, update| {
                 row.push_bind(room_id)
                     .push_bind(seq)
-                    .push_bind(update.as_ref());
+                    .push_bind(update.data())
+                    .push_bind(update.author())
+                    .push_bind(now);
                 seq += 1;
             });
             insert.build().execute(&mut *tx).await?;
@@ -108,6 +164,37 @@ impl Store {
             .bind(upto_seq)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await
+    }
+
+    /// Moves log entries into `doc_quarantine` with the reason, in one transaction: the room
+    /// loads without them from now on, and an operator can still read them.
+    pub async fn quarantine_updates(
+        &self,
+        room_id: i64,
+        entries: &[Quarantined],
+    ) -> sqlx::Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let now = now_millis();
+        for entry in entries {
+            sqlx::query(
+                "INSERT INTO doc_quarantine \
+                 (room_id, seq, data, author_id, stored_at, quarantined_at, reason) \
+                 SELECT room_id, seq, data, author_id, stored_at, ?, ? FROM doc_updates \
+                 WHERE room_id = ? AND seq = ?",
+            )
+            .bind(now)
+            .bind(&entry.reason)
+            .bind(room_id)
+            .bind(entry.seq)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM doc_updates WHERE room_id = ? AND seq = ?")
+                .bind(room_id)
+                .bind(entry.seq)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await
     }
 }

@@ -14,7 +14,7 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-pub use documents::{StoredDocument, StoredSnapshot};
+pub use documents::{AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot};
 pub use messages::{MessageRow, NewMessage};
 pub use rooms::RoomSummary;
 pub use users::User;

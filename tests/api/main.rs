@@ -4,6 +4,7 @@
 mod accounts;
 mod chat;
 mod helpers;
+mod hostile;
 mod persistence;
 mod realtime;
 mod restart;

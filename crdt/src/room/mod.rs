@@ -17,19 +17,17 @@
 
 mod awareness;
 mod batch;
+mod load;
 
 pub use awareness::{AwarenessChange, AwarenessError};
 pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome, Ingested, Refused};
+pub use load::{LoadError, Recovered};
 
-use crate::codec::{
-    self, preflight, sync_step1_frame, AwarenessUpdate, DecodeError, IncomingUpdate, Limits,
-};
+use crate::codec::{self, sync_step1_frame, AwarenessUpdate, IncomingUpdate, Limits};
 use crate::guard;
-use crate::snapshot::SnapshotFormat;
 use awareness::AwarenessStates;
 use thiserror::Error;
-use yrs::updates::decoder::Decode;
-use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact, Update};
+use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact};
 
 /// Name of the shared text root (`ydoc.getText('colabspace')` in the browser).
 pub const TEXT_NAME: &str = "colabspace";
@@ -38,33 +36,6 @@ pub const TEXT_NAME: &str = "colabspace";
 /// cost (about 0.7x at 16, PERF-NOTES.md); very large transactions are a cliff (all 260k edits
 /// of a trace in one transaction took 20x longer than one transaction each).
 pub const MAX_UPDATES_PER_TXN: usize = 64;
-
-/// Why stored room data could not be loaded (the server closes sockets with 4410).
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum LoadError {
-    /// The snapshot does not decode.
-    #[error("snapshot does not decode: {0}")]
-    SnapshotDecode(DecodeError),
-    /// The snapshot decodes but does not apply.
-    #[error("snapshot does not apply: {0}")]
-    SnapshotApply(ApplyError),
-    /// An entry of the update log does not decode.
-    #[error("update log entry {index} does not decode: {source}")]
-    LogDecode {
-        /// Position of the entry in the log (0-based).
-        index: usize,
-        /// The decode error.
-        source: DecodeError,
-    },
-    /// An entry of the update log does not apply.
-    #[error("update log entry {index} does not apply: {source}")]
-    LogApply {
-        /// Position of the entry in the log (0-based).
-        index: usize,
-        /// The apply error.
-        source: ApplyError,
-    },
-}
 
 /// A read-side encode that could not produce bytes.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -109,41 +80,6 @@ impl RoomDoc {
         self.awareness
             .set_max_state_bytes(limits.max_awareness_state_bytes);
         self
-    }
-
-    /// Rebuilds a room from storage: an optional snapshot, then the update log in order
-    /// (applied [`MAX_UPDATES_PER_TXN`] per transaction). Any entry that does not decode or
-    /// apply is an error, never a panic.
-    pub fn load<L, B>(snapshot: Option<(&[u8], SnapshotFormat)>, log: L) -> Result<Self, LoadError>
-    where
-        L: IntoIterator<Item = B>,
-        B: AsRef<[u8]>,
-    {
-        let mut room = RoomDoc::new();
-        if let Some((bytes, format)) = snapshot {
-            let update = decode_stored(bytes, format, true).map_err(LoadError::SnapshotDecode)?;
-            room.integrate([update], &mut 0)
-                .map_err(LoadError::SnapshotApply)?;
-        }
-        let mut log = log.into_iter().enumerate().peekable();
-        while log.peek().is_some() {
-            let mut chunk = Vec::with_capacity(MAX_UPDATES_PER_TXN);
-            let first = log.peek().map_or(0, |(i, _)| *i);
-            for (index, entry) in log.by_ref().take(MAX_UPDATES_PER_TXN) {
-                let update = decode_stored(entry.as_ref(), SnapshotFormat::V1, false)
-                    .map_err(|source| LoadError::LogDecode { index, source })?;
-                chunk.push(update);
-            }
-            let last = first + chunk.len().saturating_sub(1);
-            let mut done = 0;
-            room.integrate(chunk, &mut done)
-                .map_err(|source| LoadError::LogApply {
-                    // A panicking commit names no entry; report the last of its transaction.
-                    index: (first + done).min(last),
-                    source,
-                })?;
-        }
-        Ok(room)
     }
 
     /// The frames a new connection receives: the server's sync step 1 (so that a client with
@@ -269,22 +205,5 @@ impl RoomDoc {
     fn poison(&mut self) {
         self.poisoned = true;
         self.doc = Doc::new();
-    }
-}
-
-/// Decodes stored bytes: a snapshot in either format, or a v1 log entry. A snapshot (we
-/// wrote it) must use all of its bytes; a log entry holds a client's bytes as sent, and
-/// Yjs ignores bytes after an update, so it may not.
-fn decode_stored(bytes: &[u8], format: SnapshotFormat, exact: bool) -> Result<Update, DecodeError> {
-    match format {
-        SnapshotFormat::V1 => {
-            let len = preflight::update_v1_len(bytes)?;
-            if exact && len != bytes.len() {
-                return Err(DecodeError::TrailingBytes(bytes.len() - len));
-            }
-            codec::decode_update(bytes, Update::decode_v1)
-        }
-        // No structural pre-check exists for v2; these bytes were written by this server.
-        SnapshotFormat::V2 => codec::decode_update(bytes, Update::decode_v2),
     }
 }

@@ -1,0 +1,199 @@
+//! Rebuilding a room from storage: a snapshot, then the update log in order.
+//!
+//! [`RoomDoc::load`] is strict: any entry that does not decode or apply is an error.
+//! [`RoomDoc::load_recovering`] is what the server uses: a room must never become unloadable
+//! because of what a client once sent, so when the log does not replay as a whole it is
+//! replayed entry by entry, and the entries that fail are set aside (the caller quarantines
+//! them) while everything else loads.
+
+use super::{ApplyError, RoomDoc, MAX_UPDATES_PER_TXN};
+use crate::codec::{self, preflight, DecodeError};
+use crate::snapshot::SnapshotFormat;
+use thiserror::Error;
+use yrs::updates::decoder::Decode;
+use yrs::Update;
+
+/// Why stored room data could not be loaded (the server closes sockets with 4410).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// The snapshot does not decode.
+    #[error("snapshot does not decode: {0}")]
+    SnapshotDecode(DecodeError),
+    /// The snapshot decodes but does not apply.
+    #[error("snapshot does not apply: {0}")]
+    SnapshotApply(ApplyError),
+    /// An entry of the update log does not decode.
+    #[error("update log entry {index} does not decode: {source}")]
+    LogDecode {
+        /// Position of the entry in the log (0-based).
+        index: usize,
+        /// The decode error.
+        source: DecodeError,
+    },
+    /// An entry of the update log does not apply.
+    #[error("update log entry {index} does not apply: {source}")]
+    LogApply {
+        /// Position of the entry in the log (0-based).
+        index: usize,
+        /// The apply error.
+        source: ApplyError,
+    },
+}
+
+/// A room rebuilt by [`RoomDoc::load_recovering`].
+#[derive(Debug)]
+pub struct Recovered {
+    /// The document: the snapshot and every log entry that replays.
+    pub doc: RoomDoc,
+    /// The log entries left out, by position in the log (0-based), with why; in log order.
+    pub skipped: Vec<LoadError>,
+    /// The log did not replay as a whole (even when no entry had to be left out: some fail
+    /// only in one transaction with others). Compact the document so the next load is clean.
+    pub strict_replay_failed: bool,
+}
+
+impl LoadError {
+    /// The log position of a failed log entry; `None` for snapshot errors.
+    pub fn log_index(&self) -> Option<usize> {
+        match self {
+            LoadError::LogDecode { index, .. } | LoadError::LogApply { index, .. } => Some(*index),
+            LoadError::SnapshotDecode(_) | LoadError::SnapshotApply(_) => None,
+        }
+    }
+}
+
+impl RoomDoc {
+    /// Rebuilds a room from storage: an optional snapshot, then the update log in order
+    /// (applied [`MAX_UPDATES_PER_TXN`] per transaction). Any entry that does not decode or
+    /// apply is an error, never a panic.
+    pub fn load<L, B>(snapshot: Option<(&[u8], SnapshotFormat)>, log: L) -> Result<Self, LoadError>
+    where
+        L: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let log: Vec<B> = log.into_iter().collect();
+        let entries = log.iter().map(AsRef::as_ref).enumerate();
+        replay(snapshot, entries, MAX_UPDATES_PER_TXN)
+    }
+
+    /// Like [`RoomDoc::load`], but a log entry that does not decode or apply is left out
+    /// instead of failing the load. Only a snapshot that does not load is an error: the server
+    /// wrote it from a document it had verified, so that is damage no replay can mend.
+    ///
+    /// The fast path is the strict load. When it fails, the log is replayed one entry per
+    /// transaction (some entries fail only in company: in one transaction with others); an
+    /// entry that fails poisons the document, which is then rebuilt from the snapshot and the
+    /// entries kept so far before going on. That costs a rebuild per bad entry, which is fine
+    /// for what should never happen twice in a room's life: the server compacts a recovered
+    /// room into a snapshot at once, so its next load takes the fast path.
+    pub fn load_recovering<L, B>(
+        snapshot: Option<(&[u8], SnapshotFormat)>,
+        log: L,
+    ) -> Result<Recovered, LoadError>
+    where
+        L: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let log: Vec<B> = log.into_iter().collect();
+        let entries: Vec<&[u8]> = log.iter().map(AsRef::as_ref).collect();
+        match replay(
+            snapshot,
+            entries.iter().copied().enumerate(),
+            MAX_UPDATES_PER_TXN,
+        ) {
+            Ok(doc) => {
+                return Ok(Recovered {
+                    doc,
+                    skipped: Vec::new(),
+                    strict_replay_failed: false,
+                })
+            }
+            Err(error) if error.log_index().is_none() => return Err(error),
+            Err(_) => {}
+        }
+        let mut kept: Vec<usize> = Vec::with_capacity(entries.len());
+        let mut skipped = Vec::new();
+        let mut doc = replay(snapshot, [], 1)?;
+        for (index, entry) in entries.iter().enumerate() {
+            match replay_into(&mut doc, [(index, *entry)], 1) {
+                Ok(()) => kept.push(index),
+                Err(error) => {
+                    skipped.push(error);
+                    if doc.is_poisoned() {
+                        doc = replay(snapshot, kept.iter().map(|&i| (i, entries[i])), 1)?;
+                    }
+                }
+            }
+        }
+        Ok(Recovered {
+            doc,
+            skipped,
+            strict_replay_failed: true,
+        })
+    }
+}
+
+/// A fresh document with `snapshot` and then `entries` (each with its log position).
+fn replay<'a>(
+    snapshot: Option<(&[u8], SnapshotFormat)>,
+    entries: impl IntoIterator<Item = (usize, &'a [u8])>,
+    per_txn: usize,
+) -> Result<RoomDoc, LoadError> {
+    let mut room = RoomDoc::new();
+    if let Some((bytes, format)) = snapshot {
+        let update = decode_stored(bytes, format, true).map_err(LoadError::SnapshotDecode)?;
+        room.integrate([update], &mut 0)
+            .map_err(LoadError::SnapshotApply)?;
+    }
+    replay_into(&mut room, entries, per_txn)?;
+    Ok(room)
+}
+
+/// Applies log `entries` to `room`, `per_txn` per transaction.
+fn replay_into<'a>(
+    room: &mut RoomDoc,
+    entries: impl IntoIterator<Item = (usize, &'a [u8])>,
+    per_txn: usize,
+) -> Result<(), LoadError> {
+    let mut entries = entries.into_iter().peekable();
+    while entries.peek().is_some() {
+        let mut chunk = Vec::with_capacity(per_txn);
+        let mut indices = Vec::with_capacity(per_txn);
+        for (index, entry) in entries.by_ref().take(per_txn.max(1)) {
+            let update = decode_stored(entry, SnapshotFormat::V1, false)
+                .map_err(|source| LoadError::LogDecode { index, source })?;
+            chunk.push(update);
+            indices.push(index);
+        }
+        let mut done = 0;
+        room.integrate(chunk, &mut done)
+            .map_err(|source| LoadError::LogApply {
+                // A panicking commit names no entry; report the last of its transaction.
+                index: indices
+                    .get(done)
+                    .or(indices.last())
+                    .copied()
+                    .unwrap_or_default(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Decodes stored bytes: a snapshot in either format, or a v1 log entry. A snapshot (we
+/// wrote it) must use all of its bytes; a log entry holds a client's bytes as sent, and
+/// Yjs ignores bytes after an update, so it may not. Both are held to the structural rules
+/// only: a room stored before the room's schema existed keeps loading.
+fn decode_stored(bytes: &[u8], format: SnapshotFormat, exact: bool) -> Result<Update, DecodeError> {
+    match format {
+        SnapshotFormat::V1 => {
+            let len = preflight::update_v1_len(bytes)?;
+            if exact && len != bytes.len() {
+                return Err(DecodeError::TrailingBytes(bytes.len() - len));
+            }
+            codec::decode_update(bytes, Update::decode_v1)
+        }
+        // No structural pre-check exists for v2; these bytes were written by this server.
+        SnapshotFormat::V2 => codec::decode_update(bytes, Update::decode_v2),
+    }
+}

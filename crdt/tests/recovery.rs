@@ -1,0 +1,90 @@
+//! Loading a room whose log holds entries that no longer replay: everything else loads, and
+//! the loader names the entries it left out (the server quarantines them).
+
+mod common;
+
+use chatspace_crdt::{encode_snapshot, LoadError, RoomDoc, SnapshotFormat};
+use common::*;
+use yrs::Text;
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
+        .collect()
+}
+
+/// The log a server without the room's schema stored for a hostile client: ordinary text,
+/// then three updates that passed the structural check.
+fn poisoned_log() -> (Vec<Vec<u8>>, String) {
+    let (doc, text) = client(1);
+    let base = edit(&doc, |txn| text.push(txn, "the victim's text"));
+    let log = vec![
+        base,
+        hex("0001dc36010059"),
+        hex("0101dc360008010161037d247701617601017875027d017d0200"),
+        hex("0104dc3600010101610188dc3600027701617601017875027d017d0287dc3602012800dc3601016b0177017601dc36010001"),
+    ];
+    (log, "the victim's text".to_owned())
+}
+
+#[test]
+fn a_log_that_no_longer_replays_loads_without_its_bad_entries() {
+    let (mut log, text) = poisoned_log();
+    assert!(
+        RoomDoc::load(None, &log).is_err(),
+        "the strict replay fails on this log"
+    );
+    // The victim keeps typing after the attack; that must survive too.
+    let (doc, own) = client(1);
+    apply(&doc, &log[0]);
+    log.push(edit(&doc, |txn| own.push(txn, ", and more")));
+    let recovered = RoomDoc::load_recovering(None, &log).expect("loads");
+    assert_eq!(recovered.doc.text(), format!("{text}, and more"));
+    assert!(!recovered.doc.is_poisoned());
+    // These entries fail only in one transaction with others: replayed one by one they may
+    // all apply. Whatever was left out, the recovered document's snapshot loads strictly.
+    assert!(recovered
+        .skipped
+        .iter()
+        .filter_map(LoadError::log_index)
+        .all(|i| (1..=3).contains(&i)));
+    let snapshot = encode_snapshot(&recovered.doc, SnapshotFormat::V2).expect("encodes");
+    let again = RoomDoc::load(Some((&snapshot, SnapshotFormat::V2)), [[0u8; 0]; 0]);
+    assert_eq!(
+        again.expect("the snapshot loads").text(),
+        recovered.doc.text()
+    );
+}
+
+#[test]
+fn entries_that_do_not_decode_or_apply_are_skipped_and_the_rest_keeps_its_order() {
+    let (doc, text) = client(4);
+    let keys = type_at_end(&doc, &text, "abc");
+    // Parent given as the id of a string item: decodes, but yrs will not apply it.
+    let not_applying = vec![1, 1, 2, 0, 4, 0, 4, 0, 1, b'x', 0];
+    let not_decoding = vec![1, 1, 2, 0, 4];
+    let log = vec![
+        keys[0].clone(),
+        not_applying,
+        keys[1].clone(),
+        not_decoding,
+        keys[2].clone(),
+    ];
+    let recovered = RoomDoc::load_recovering(None, &log).expect("loads");
+    assert_eq!(recovered.doc.text(), "abc");
+    assert!(matches!(
+        recovered.skipped.as_slice(),
+        [
+            LoadError::LogApply { index: 1, .. },
+            LoadError::LogDecode { index: 3, .. }
+        ]
+    ));
+}
+
+#[test]
+fn a_snapshot_that_does_not_load_is_still_an_error() {
+    let recovered =
+        RoomDoc::load_recovering(Some((&[1, 2, 3][..], SnapshotFormat::V1)), [[0u8; 0]; 0]);
+    assert!(matches!(recovered, Err(LoadError::SnapshotDecode(_))));
+}

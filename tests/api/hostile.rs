@@ -1,0 +1,183 @@
+//! A hostile signed-in client cannot break a room: updates outside the room's schema close only
+//! its own socket, and a log that no longer replays (as a server without the schema stored it)
+//! still loads, with the bad entries quarantined.
+
+use std::time::Duration;
+
+use chatspace_crdt::codec::update_frame;
+use yrs::updates::decoder::Decode;
+
+use crate::helpers::{spawn_app, TestApp};
+use crate::ws::{open_socket, read_until_close, WsClient};
+
+fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
+        .collect()
+}
+
+/// Updates that each once broke a room: the last two of the three that made its log
+/// unloadable (another root, a parent given as an item id), content type refs 9 and 15 inside
+/// the text, an item whose origin is itself, a deleted item of length 0.
+fn room_breakers() -> Vec<Vec<u8>> {
+    let mut breakers = vec![
+        hex("0101dc360008010161037d247701617601017875027d017d0200"),
+        hex("0104dc3600010101610188dc3600027701617601017875027d017d0287dc3602012800dc3601016b0177017601dc36010001"),
+    ];
+    for type_ref in [9, 15] {
+        let mut update = vec![1, 1, 9, 0, 7, 1, 10];
+        update.extend(b"colabspace");
+        update.extend([type_ref, 0]);
+        breakers.push(update);
+    }
+    breakers.push(vec![1, 1, 9, 3, 0x84, 9, 3, 1, b'x', 0]);
+    let mut zero_deleted = vec![1, 1, 9, 0, 1, 1, 10];
+    zero_deleted.extend(b"colabspace");
+    zero_deleted.extend([0, 0]);
+    breakers.push(zero_deleted);
+    breakers
+}
+
+async fn rows(app: &TestApp, sql: &str) -> Vec<(i64, Option<i64>, String)> {
+    let pool = app.db().await;
+    let rows = sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
+    pool.close().await;
+    rows
+}
+
+#[tokio::test]
+async fn updates_that_once_broke_a_room_close_only_their_senders_socket() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mallory = app.browser();
+    mallory.register("mallory").await;
+    let mut writer = WsClient::join(&app, &alice, "notes", 1).await;
+    writer.insert(0, "ordinary text").await;
+    writer.roundtrip().await;
+
+    for breaker in room_breakers() {
+        let cookie = mallory.cookie_header();
+        let mut socket = open_socket(&app.ws_url("notes"), cookie.as_deref(), None).await;
+        use futures_util::SinkExt;
+        socket
+            .send(tokio_tungstenite::tungstenite::Message::Binary(
+                update_frame(&breaker).into(),
+            ))
+            .await
+            .expect("sends");
+        let (code, _) = read_until_close(&mut socket).await;
+        assert_eq!(code, Some(4400), "{breaker:02x?}");
+    }
+
+    // The room carries on, and a newcomer (and a reload) sees exactly the text.
+    writer.insert(13, ", still editable").await;
+    writer.roundtrip().await;
+    let reader = WsClient::join(&app, &alice, "notes", 2).await;
+    assert_eq!(reader.text(), "ordinary text, still editable");
+    drop((writer, reader));
+    let app = app.restart().await;
+    let again = WsClient::join(&app, &alice, "notes", 3).await;
+    assert_eq!(again.text(), "ordinary text, still editable");
+}
+
+#[tokio::test]
+async fn a_log_that_no_longer_replays_loads_and_its_bad_entries_are_quarantined() {
+    let mut app = spawn_app().await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut writer = WsClient::join(&app, &alice, "notes", 1).await;
+    writer.insert(0, "the victim's text").await;
+    writer.roundtrip().await;
+    drop(writer);
+    app.stop().await;
+
+    // What a server without the room's schema stored: an item parented on a string item (it
+    // decodes but does not apply) and bytes that do not decode, logged after alice's text.
+    let pool = app.db().await;
+    let (alice_id,): (i64,) = sqlx::query_as("SELECT id FROM users WHERE username = 'alice'")
+        .fetch_one(&pool)
+        .await
+        .expect("alice");
+    // Stopping saved the room: its log may have been folded into a snapshot.
+    let (last,): (i64,) = sqlx::query_as(
+        "SELECT MAX(seq) FROM (SELECT seq FROM doc_updates UNION SELECT upto_seq FROM doc_snapshots)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("alice's text is stored");
+    let parented_on_text = vec![1, 1, 2, 0, 4, 0, 1, 0, 1, b'x', 0];
+    assert!(yrs::Update::decode_v1(&parented_on_text).is_ok());
+    for (seq, data) in [
+        (last + 1, parented_on_text),
+        (last + 2, vec![1, 1, 2, 0, 4]),
+    ] {
+        sqlx::query(
+            "INSERT INTO doc_updates (room_id, seq, data, author_id, stored_at) \
+             VALUES ((SELECT id FROM rooms), ?, ?, ?, 1700000000000)",
+        )
+        .bind(seq)
+        .bind(data)
+        .bind(alice_id)
+        .execute(&pool)
+        .await
+        .expect("insert");
+    }
+    pool.close().await;
+
+    let app = app.restart().await;
+    let reader = WsClient::join(&app, &alice, "notes", 2).await;
+    assert_eq!(reader.text(), "the victim's text");
+    let quarantined = rows(
+        &app,
+        "SELECT seq, author_id, reason FROM doc_quarantine ORDER BY seq",
+    )
+    .await;
+    let seqs: Vec<i64> = quarantined.iter().map(|(seq, _, _)| *seq).collect();
+    assert_eq!(seqs, vec![last + 1, last + 2]);
+    assert!(quarantined
+        .iter()
+        .all(|(_, author, _)| *author == Some(alice_id)));
+    assert!(
+        quarantined[0].2.contains("does not apply"),
+        "{quarantined:?}"
+    );
+    assert!(
+        quarantined[1].2.contains("does not decode"),
+        "{quarantined:?}"
+    );
+    // They left the log: the next load replays it as a whole.
+    let still_logged = rows(&app, "SELECT seq, author_id, '' FROM doc_updates").await;
+    assert!(
+        still_logged.iter().all(|(seq, _, _)| *seq <= last),
+        "{still_logged:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_logged_update_names_its_sender() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut writer = WsClient::join(&app, &alice, "notes", 1).await;
+    writer.insert(0, "mine").await;
+    writer.roundtrip().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let logged = loop {
+        let logged = rows(
+            &app,
+            "SELECT seq, author_id, u.username FROM doc_updates JOIN users u ON u.id = author_id",
+        )
+        .await;
+        if !logged.is_empty() {
+            break logged;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "nothing logged");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        logged.iter().all(|(_, _, name)| name == "alice"),
+        "{logged:?}"
+    );
+}
