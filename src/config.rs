@@ -88,6 +88,16 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_ROOM_IDLE_SECS", default_value_t = 30)]
     pub room_idle_secs: u64,
 
+    /// Milliseconds a room's document may take to apply one batch of updates (or answer a
+    /// sync step 1) before the room is declared unhealthy: its sockets close and it reloads.
+    #[arg(long, env = "CHATSPACE_APPLY_DEADLINE_MS", default_value_t = 10_000)]
+    pub apply_deadline_ms: u64,
+
+    /// Most clients whose items one update may carry; more closes the socket with 4400 (yrs's
+    /// cost and stack depth grow with it, see docs/protocol.md).
+    #[arg(long, env = "CHATSPACE_MAX_UPDATE_CLIENTS", default_value_t = 4_000)]
+    pub max_update_clients: usize,
+
     /// BENCHMARKS ONLY: let sockets in without a session, as user `bench`, and create rooms on
     /// first use. Never set this on a server people use.
     #[arg(long, env = "CHATSPACE_BENCH_OPEN_ACCESS", hide = true)]
@@ -123,5 +133,9 @@ impl Config {
 
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)
+    }
+
+    pub fn apply_deadline(&self) -> Duration {
+        Duration::from_millis(self.apply_deadline_ms.max(1))
     }
 }

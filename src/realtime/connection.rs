@@ -49,6 +49,7 @@ pub async fn serve(
 
     let limits = Limits {
         max_frame_bytes: state.config.max_frame_bytes,
+        max_update_clients: state.config.max_update_clients,
         ..Limits::default()
     };
     let mut rate = RateLimiter::new(RateLimits::from_messages_per_sec(

@@ -3,10 +3,13 @@
 //! room's recovery without disturbing anyone but the sender.
 
 use chatspace_crdt::codec::prepare_batch;
-use chatspace_crdt::{BatchFailure, ClientMessage, IncomingUpdate, Ingested, MAX_UPDATES_PER_TXN};
+use chatspace_crdt::{
+    BatchFailure, ClientMessage, IncomingUpdate, Ingested, RoomDoc, MAX_UPDATES_PER_TXN,
+};
 
 use super::handle::Command;
 use super::loading::load_room;
+use super::offload::RoomFailure;
 use super::room::LiveRoom;
 use super::socket::CloseCode;
 
@@ -27,7 +30,7 @@ pub(super) struct IngestBuffers {
 impl LiveRoom {
     /// At shutdown: updates that already reached the room's queue are applied, so the final
     /// save includes them. Everything else still queued is dropped with the connections.
-    pub(super) async fn apply_queued_updates(&mut self) {
+    pub(super) async fn apply_queued_updates(&mut self) -> Result<(), RoomFailure> {
         self.rx.close();
         let mut batch = Vec::new();
         while let Ok(command) = self.rx.try_recv() {
@@ -39,9 +42,10 @@ impl LiveRoom {
                 batch.push((conn, u));
             }
         }
-        if !batch.is_empty() {
-            let _ = self.apply_batch(batch).await;
+        if batch.is_empty() {
+            return Ok(());
         }
+        self.apply_batch(batch).await
     }
 
     /// A batch that starts with `first` and takes the update messages waiting behind it, up to
@@ -67,22 +71,35 @@ impl LiveRoom {
         (batch, None)
     }
 
-    /// Applies updates in order; each one that is now part of the document is queued for the log
-    /// and relayed to everyone but its sender. An update yrs does not decode or the document
-    /// refuses closes its sender's connection (4400), and the room carries on (after the latter,
-    /// it recovers first) without disturbing anyone else.
+    /// Applies updates in order, on the blocking pool; each one that is now part of the document
+    /// is queued for the log and relayed to everyone but its sender. An update yrs does not
+    /// decode or the document refuses closes its sender's connection (4400), and the room carries
+    /// on (after the latter, it recovers first) without disturbing anyone else. A batch that
+    /// runs past the deadline closes its senders with 4413 and ends the room (see `offload`).
     pub(super) async fn apply_batch(
         &mut self,
         batch: Vec<(u64, IncomingUpdate)>,
-    ) -> Result<(), ()> {
+    ) -> Result<(), RoomFailure> {
         // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
         let mut pending = prepare_batch(batch);
         let mut ingested = std::mem::take(&mut self.buffers.ingested);
         let mut per_txn = MAX_UPDATES_PER_TXN;
         let result = loop {
-            let outcome = self
-                .doc
-                .apply_updates_into(pending.drain(..), per_txn, &mut ingested);
+            let senders: Vec<u64> = pending.iter().map(|(conn, _)| *conn).collect();
+            let work = move |doc: &mut RoomDoc| {
+                let outcome = doc.apply_updates_into(pending.drain(..), per_txn, &mut ingested);
+                (outcome, pending, ingested)
+            };
+            let outcome;
+            (outcome, pending, ingested) = match self.with_doc(work).await {
+                Ok(done) => done,
+                Err(failure) => {
+                    for conn in senders {
+                        self.close(conn, CloseCode::UpdateTooCostly);
+                    }
+                    return Err(failure);
+                }
+            };
             for a in ingested.applied.drain(..) {
                 self.broadcast(Some(a.tag), a.frame);
                 let author = self.subscribers.get(&a.tag).map(|sub| sub.user.id);
@@ -101,7 +118,7 @@ impl LiveRoom {
             }
             match self.recover(failure).await {
                 Ok(retry) => pending = retry,
-                Err(()) => break Err(()),
+                Err(failure) => break Err(failure),
             }
         };
         self.buffers = IngestBuffers {
@@ -117,7 +134,7 @@ impl LiveRoom {
     async fn recover(
         &mut self,
         failure: BatchFailure<u64>,
-    ) -> Result<Vec<(u64, IncomingUpdate)>, ()> {
+    ) -> Result<Vec<(u64, IncomingUpdate)>, RoomFailure> {
         if let Some(conn) = failure.culprit {
             self.reject(conn, &failure.error);
         }
@@ -133,7 +150,7 @@ impl LiveRoom {
                     "the room could not recover from a failed update; closing it"
                 );
                 self.close_all(CloseCode::TryAgainLater);
-                return Err(());
+                return Err(RoomFailure::Unrecoverable(reason));
             }
         };
         // Awareness states are not stored: carry them over to the reloaded document.

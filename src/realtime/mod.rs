@@ -8,6 +8,7 @@ mod connection;
 mod handle;
 mod ingest;
 mod loading;
+mod offload;
 mod persist;
 mod ratelimit;
 mod registry;

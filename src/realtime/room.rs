@@ -14,6 +14,7 @@ use super::chat;
 use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
 use super::loading::{load_room, LoadedRoom};
+use super::offload::RoomFailure;
 use super::persist::DocPersistence;
 use super::registry::Rooms;
 use super::socket::{CloseCode, Outbound};
@@ -78,13 +79,23 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         buffers: IngestBuffers::default(),
     };
     let exit = room.serve().await;
-    if let Err(error) = room.persistence.save(&room.doc, true).await {
+    if let Exit::Failed(failure) = &exit {
+        tracing::error!(%failure, "the room stops; its sockets are closed and the next join reloads it");
+        room.close_all(CloseCode::TryAgainLater);
+    }
+    let saved = match &exit {
+        // The document is gone (its thread may still be running): store what was applied
+        // before, and never snapshot the empty stand-in.
+        Exit::Failed(failure) if failure.lost_document() => room.persistence.flush().await,
+        _ => room.persistence.save(&room.doc, true).await,
+    };
+    if let Err(error) = saved {
         tracing::error!(%error, "saving the room failed; its unsaved updates are lost");
     }
     match exit {
         Exit::Idle => tracing::info!("room saved and unloaded"),
         Exit::Shutdown => tracing::info!("room saved for shutdown"),
-        Exit::Failed => room.rooms.remove(room_id),
+        Exit::Failed(_) => room.rooms.remove(room_id),
     }
 }
 
@@ -92,9 +103,9 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
 enum Exit {
     Idle,
     Shutdown,
-    /// The document could not be recovered after a failed update; every connection was closed
-    /// with 1013 and reconnects to a freshly loaded room.
-    Failed,
+    /// The room cannot go on (see [`RoomFailure`]); every connection is closed with 1013 and
+    /// reconnects to a freshly loaded room.
+    Failed(RoomFailure),
 }
 
 /// A loaded room: what the room task owns.
@@ -125,8 +136,10 @@ impl LiveRoom {
                     tokio::select! {
                         biased;
                         () = shutdown.cancelled() => {
-                            self.apply_queued_updates().await;
-                            return Exit::Shutdown;
+                            return match self.apply_queued_updates().await {
+                                Ok(()) => Exit::Shutdown,
+                                Err(failure) => Exit::Failed(failure),
+                            };
                         }
                         command = self.rx.recv() => match command {
                             Some(command) => command,
@@ -155,7 +168,7 @@ impl LiveRoom {
             };
             held = match self.handle(command).await {
                 Ok(next) => next,
-                Err(()) => return Exit::Failed,
+                Err(failure) => return Exit::Failed(failure),
             };
             idle_since = if self.subscribers.is_empty() {
                 idle_since.or(Some(Instant::now()))
@@ -167,7 +180,7 @@ impl LiveRoom {
 
     /// Handles one command. An update may pull more updates from the queue to apply them
     /// together; the first other command it meets is returned, to be handled next.
-    async fn handle(&mut self, command: Command) -> Result<Option<Command>, ()> {
+    async fn handle(&mut self, command: Command) -> Result<Option<Command>, RoomFailure> {
         match command {
             Command::Join {
                 conn,
@@ -198,15 +211,18 @@ impl LiveRoom {
         &mut self,
         conn: u64,
         message: ClientMessage,
-    ) -> Result<Option<Command>, ()> {
+    ) -> Result<Option<Command>, RoomFailure> {
         if !self.subscribers.contains_key(&conn) {
             return Ok(None); // A message that was queued before its connection was dropped.
         }
         match message {
-            ClientMessage::SyncStep1(sv) => match self.doc.answer_step1(&sv) {
-                Ok(frame) => self.send_to(conn, Bytes::from(frame)),
-                Err(error) => tracing::error!(%error, "encoding a sync step 2 failed"),
-            },
+            // Encoding a large document takes milliseconds: on the blocking pool too.
+            ClientMessage::SyncStep1(sv) => {
+                match self.with_doc(move |doc| doc.answer_step1(&sv)).await? {
+                    Ok(frame) => self.send_to(conn, Bytes::from(frame)),
+                    Err(error) => tracing::error!(%error, "encoding a sync step 2 failed"),
+                }
+            }
             ClientMessage::SyncStep2(update) | ClientMessage::Update(update) => {
                 let (batch, held) = self.take_batch((conn, update));
                 self.apply_batch(batch).await?;
@@ -260,6 +276,14 @@ impl LiveRoom {
         if let Some(sub) = self.subscribers.get(&conn) {
             tracing::warn!(conn, user = sub.user.username, %error, "closing a connection for a bad message");
             let _ = sub.out.try_send(Outbound::Close(CloseCode::Malformed));
+        }
+        self.drop_connection(conn);
+    }
+
+    /// Closes one connection with `code` and forgets it.
+    pub(super) fn close(&mut self, conn: u64, code: CloseCode) {
+        if let Some(sub) = self.subscribers.get(&conn) {
+            let _ = sub.out.try_send(Outbound::Close(code));
         }
         self.drop_connection(conn);
     }

@@ -26,6 +26,7 @@ pub enum CloseCode {
     ForbiddenOrigin = 4403,
     UnknownRoom = 4404,
     RoomUnavailable = 4410,
+    UpdateTooCostly = 4413,
     RateLimited = 4429,
 }
 
@@ -41,6 +42,7 @@ impl CloseCode {
             Self::ForbiddenOrigin => "origin not allowed",
             Self::UnknownRoom => "no such room",
             Self::RoomUnavailable => "room unavailable",
+            Self::UpdateTooCostly => "update took too long to apply",
             Self::RateLimited => "rate limit exceeded",
         }
     }

@@ -181,3 +181,130 @@ async fn every_logged_update_names_its_sender() {
         "{logged:?}"
     );
 }
+
+/// One update whose integration is quadratic in yrs: `n` clients, each with an item whose
+/// origin is an item of the next client listed (the last writes to the root) and a second item
+/// after its first, so that yrs resolves a chain of `n` missing dependencies (16,000 clients:
+/// about 0.3 s) without recursing once per client.
+fn dependency_chain(n: u64) -> Vec<u8> {
+    fn var(out: &mut Vec<u8>, mut value: u64) {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+    let mut out = Vec::new();
+    var(&mut out, n);
+    for c in 0..n {
+        let client = 100 + n - c;
+        out.push(2);
+        var(&mut out, client);
+        out.push(0);
+        if c == n - 1 {
+            out.extend([4, 1, 10]);
+            out.extend(b"colabspace");
+        } else {
+            out.push(0x84);
+            var(&mut out, client - 1);
+            out.push(0);
+        }
+        out.extend([1, b'x', 0x84]);
+        var(&mut out, client);
+        out.extend([0, 1, b'y']);
+    }
+    out.push(0);
+    out
+}
+
+async fn send_raw(
+    app: &TestApp,
+    who: &crate::helpers::Browser,
+    room: &str,
+    frame: Vec<u8>,
+) -> crate::ws::Socket {
+    use futures_util::SinkExt;
+    let cookie = who.cookie_header();
+    let mut socket = open_socket(&app.ws_url(room), cookie.as_deref(), None).await;
+    socket
+        .send(tokio_tungstenite::tungstenite::Message::Binary(
+            frame.into(),
+        ))
+        .await
+        .expect("sends");
+    socket
+}
+
+#[tokio::test]
+async fn a_costly_update_does_not_hold_up_other_rooms() {
+    let app = crate::helpers::spawn_app_with(|c| c.max_update_clients = 16_000).await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "busy").await;
+    alice.create_room("quiet").await;
+    let mut bob = WsClient::join(&app, &alice, "quiet", 2).await;
+    let mut carol = WsClient::join(&app, &alice, "quiet", 3).await;
+    // A raw socket in the busy room notes when the costly update's relay arrives.
+    let cookie = alice.cookie_header();
+    let mut watcher = open_socket(&app.ws_url("busy"), cookie.as_deref(), None).await;
+    let watch = tokio::spawn(async move {
+        use futures_util::StreamExt;
+        while let Some(Ok(message)) = watcher.next().await {
+            if message.len() > 100_000 {
+                return tokio::time::Instant::now();
+            }
+        }
+        panic!("the costly update was not relayed");
+    });
+
+    let bomb = update_frame(&dependency_chain(16_000));
+    let _mallory = send_raw(&app, &alice, "busy", bomb).await;
+    // Sequencing only: let the busy room start on the update before the other room is used.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Ten edits relayed one after the other in the quiet room, each a round trip through the
+    // server, while the busy room's update is still being applied (it takes yrs about 0.3 s;
+    // were it applied on the async runtime, nothing else could run until it was done, and the
+    // watcher would have its relay before the first of these edits got through).
+    for n in 1..=10 {
+        bob.insert(0, "x").await;
+        assert!(carol.pump_until(|c| c.text().len() == n).await);
+    }
+    assert!(
+        !watch.is_finished(),
+        "the quiet room relayed while yrs was busy with the other room's update"
+    );
+    watch
+        .await
+        .expect("the costly update is relayed once applied");
+}
+
+#[tokio::test]
+async fn a_room_whose_update_runs_past_the_deadline_closes_and_reloads() {
+    let mut app = crate::helpers::spawn_app().await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "busy").await;
+    let mallory = app.browser();
+    mallory.register("mallory").await;
+    let mut writer = WsClient::join(&app, &alice, "busy", 1).await;
+    writer.insert(0, "kept").await;
+    writer.roundtrip().await;
+    drop(writer);
+    app.config.max_update_clients = 16_000;
+    app.config.apply_deadline_ms = 50;
+    let app = app.restart().await;
+    let mut writer = WsClient::join(&app, &alice, "busy", 2).await;
+
+    let mut bomb = send_raw(
+        &app,
+        &mallory,
+        "busy",
+        update_frame(&dependency_chain(16_000)),
+    )
+    .await;
+    let (code, _) = read_until_close(&mut bomb).await;
+    assert_eq!(code, Some(4413), "the sender of the costly update");
+    assert!(writer.pump_until(|w| w.closed.is_some()).await);
+    assert_eq!(writer.closed, Some(Some(1013)), "everyone else reconnects");
+
+    let again = WsClient::join(&app, &alice, "busy", 3).await;
+    assert_eq!(again.text(), "kept");
+}

@@ -88,7 +88,7 @@ pub fn check_update_v1(bytes: &[u8]) -> Result<(), DecodeError> {
 /// snapshot must occupy all of its bytes: a v2 snapshot read as v1 would otherwise pass as a
 /// nearly empty document (v2 starts with a zero byte, which v1 reads as "no clients").
 pub fn update_v1_len(bytes: &[u8]) -> Result<usize, DecodeError> {
-    scan_update_v1(bytes, Rules::Structure).map(|scanned| scanned.len)
+    scan_update_v1(bytes, Rules::Structure, usize::MAX).map(|scanned| scanned.len)
 }
 
 /// What [`scan_update_v1`] learnt of an update it accepted.
@@ -102,13 +102,23 @@ pub(crate) struct Scanned {
 }
 
 /// Checks `bytes` against `rules`, also telling how long the update is and whether it carries
-/// anything.
-pub(crate) fn scan_update_v1(bytes: &[u8], rules: Rules) -> Result<Scanned, DecodeError> {
+/// anything. Under [`Rules::Text`] it may list structs of at most `max_clients` clients (see
+/// `Limits::max_update_clients`).
+pub(crate) fn scan_update_v1(
+    bytes: &[u8],
+    rules: Rules,
+    max_clients: usize,
+) -> Result<Scanned, DecodeError> {
     let mut r = Reader::new(bytes);
     let mut empty = true;
     let mut seen = ClientSet::default();
     // Per client: block count, client id, first clock: at least three bytes.
     let clients = r.count(3)?;
+    if rules == Rules::Text && clients > max_clients {
+        return Err(DecodeError::MalformedUpdate(format!(
+            "an update may carry the items of at most {max_clients} clients, this one has {clients}"
+        )));
+    }
     for _ in 0..clients {
         // Every block is at least two bytes (GC/skip: info + length).
         let blocks = r.count(2)?;
