@@ -11,8 +11,8 @@
 //!   removals of ids it holds no live state for (nothing of its own to remove);
 //! - entries announcing an id beyond the cap are ignored (the socket stays open: a stock client
 //!   re-sending a peer's state just as that peer left must not be cut off);
-//! - the states it holds are removed for everyone when it closes ([`ConnectionAwareness::leave`]);
-//! - a state's `user.name` is the connection's username ([`show_as`]).
+//! - a state's `user.name` is the connection's username ([`show_as`]);
+//! - the states it holds are removed for everyone when it closes ([`ConnectionAwareness::leave`]).
 
 use crate::codec::AwarenessUpdate;
 use crate::room::{AwarenessChange, AwarenessError, RoomDoc};
@@ -45,15 +45,20 @@ pub struct Ignored {
     pub foreign: usize,
     /// Entries that would have announced more ids than the cap allows.
     pub over_cap: usize,
+    /// States that could not be checked (see [`show_as`]).
+    pub unreadable: usize,
 }
 
 impl ConnectionAwareness {
     /// Applies the entries of `update` this connection may make (see the module docs) to the
-    /// room; returns what changed (its frame is for the other connections) and what was left out.
+    /// room, its states shown under `name`; returns what changed (its frame is for the other
+    /// connections) and what was left out. Only the entries kept are rewritten, so the states
+    /// of others that a stock client echoes cost no more than a look-up.
     pub fn apply(
         &mut self,
         room: &mut RoomDoc,
         update: AwarenessUpdate,
+        name: &str,
     ) -> Result<(AwarenessChange, Ignored), AwarenessError> {
         let mut ignored = Ignored::default();
         let mut new_ids: Vec<ClientID> = Vec::new();
@@ -81,7 +86,9 @@ impl ConnectionAwareness {
                 false
             })
             .collect();
-        let change = room.apply_awareness(AwarenessUpdate { entries })?;
+        let mut update = AwarenessUpdate { entries };
+        ignored.unreadable = show_as(&mut update, name);
+        let change = room.apply_awareness(update)?;
         for &id in &change.added {
             if !self.announced.contains(&id) {
                 self.announced.push(id);

@@ -200,7 +200,8 @@ fn apply_as(
     room: &mut RoomDoc,
     entries: &[(u64, u64, Option<&str>)],
 ) -> (AwarenessChange, Ignored) {
-    conn.apply(room, update(entries)).expect("applies")
+    conn.apply(room, update(entries), "mallory")
+        .expect("applies")
 }
 
 #[test]
@@ -313,6 +314,29 @@ fn only_the_most_recently_removed_clients_are_remembered() {
             &[(10 + MAX_REMEMBERED_REMOVALS as u64 - 1, 1, Some("{}"))]
         ),
         AwarenessChange::default()
+    );
+}
+
+#[test]
+fn the_states_a_connection_makes_are_shown_under_its_name() {
+    let mut room = RoomDoc::new();
+    let mut mallory = ConnectionAwareness::default();
+    let update = update(&[
+        (1, 1, Some(r#"{"user":{"name":"alice"}}"#)),
+        (2, 1, Some(r#"{"user":{"name":"\ud800"}}"#)),
+    ]);
+    let (change, ignored) = mallory
+        .apply(&mut room, update, "mallory")
+        .expect("applies");
+    assert_eq!(change.added, vec![id(1)]);
+    assert_eq!(ignored.unreadable, 1);
+    assert_eq!(
+        room.awareness_state(id(1)),
+        Some(r#"{"user":{"name":"mallory"}}"#)
+    );
+    assert_eq!(
+        entries(&change.frame.expect("relayed"))[0].2.as_deref(),
+        Some(r#"{"user":{"name":"mallory"}}"#)
     );
 }
 

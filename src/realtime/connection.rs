@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
-use chatspace_crdt::presence::show_as;
-use chatspace_crdt::{decode_client_bytes, ClientMessage, Limits};
+use chatspace_crdt::{decode_client_bytes, Limits};
 use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot};
 use tungstenite::error::ProtocolError;
@@ -89,7 +88,7 @@ pub async fn serve(
             },
             incoming = socket.recv() => {
                 let Some(incoming) = incoming else { break Ending::Gone };
-                let reader = Reader { handle: &handle, conn, user: &user, limits: &limits };
+                let reader = Reader { handle: &handle, conn, limits: &limits };
                 if let Err(ending) = reader.read(incoming, &mut rate).await {
                     break ending;
                 }
@@ -171,14 +170,13 @@ async fn write_queued(
 struct Reader<'a> {
     handle: &'a RoomHandle,
     conn: u64,
-    user: &'a CurrentUser,
     limits: &'a Limits,
 }
 
 impl Reader<'_> {
     /// Handles one message from the client: every message, pings and pongs included, is
-    /// rate-limited; a binary frame is parsed (an update's structure checked, awareness states
-    /// shown under the user's name) and passed to the room.
+    /// rate-limited; a binary frame is parsed (an update's structure checked) and passed to the
+    /// room.
     async fn read(
         &self,
         incoming: Result<Message, axum::Error>,
@@ -193,13 +191,10 @@ impl Reader<'_> {
         }
         match incoming {
             Ok(Message::Binary(bytes)) => {
-                let mut message = decode_client_bytes(bytes, self.limits).map_err(|error| {
+                let message = decode_client_bytes(bytes, self.limits).map_err(|error| {
                     tracing::warn!(conn, %error, "malformed frame; closing the socket");
                     Ending::Close(CloseCode::Malformed)
                 })?;
-                if let ClientMessage::Awareness(update) = &mut message {
-                    show_as(update, &self.user.username);
-                }
                 if self.handle.send(Command::Message { conn, message }).await {
                     Ok(())
                 } else {

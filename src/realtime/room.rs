@@ -274,7 +274,10 @@ impl LiveRoom {
         let Some(sub) = self.subscribers.get_mut(&conn) else {
             return;
         };
-        match sub.awareness.apply(&mut self.doc, update) {
+        match sub
+            .awareness
+            .apply(&mut self.doc, update, &sub.user.username)
+        {
             Ok((change, ignored)) => {
                 if ignored.over_cap > 0 && !sub.awareness_capped {
                     sub.awareness_capped = true;
