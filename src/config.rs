@@ -76,6 +76,10 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_RATE_LIMIT_MESSAGES", default_value_t = 200)]
     pub rate_limit_messages: u32,
 
+    /// Room sockets one user may have open at once, across all rooms; more are closed with 4409.
+    #[arg(long, env = "CHATSPACE_MAX_SOCKETS_PER_USER", default_value_t = 50)]
+    pub max_sockets_per_user: usize,
+
     /// Milliseconds between writes of a room's pending updates to the database.
     #[arg(long, env = "CHATSPACE_FLUSH_INTERVAL_MS", default_value_t = 100)]
     pub flush_interval_ms: u64,

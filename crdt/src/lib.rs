@@ -16,11 +16,13 @@
 //! - [`room`]: [`RoomDoc`], the yrs document (text root `colabspace`) and awareness states
 //!   - `room::batch`: integrating updates, several per transaction, with poisoning
 //!   - `room::awareness`: awareness states with y-protocols clock rules
+//! - [`presence`]: what one connection may say in the awareness states (its client ids, its name)
 //! - [`snapshot`]: snapshot encoding (v1 or v2) and offline compaction
 //! - `guard`: containment of panics raised inside yrs
 
 pub mod codec;
 mod guard;
+pub mod presence;
 pub mod room;
 pub mod snapshot;
 

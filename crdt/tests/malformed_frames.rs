@@ -165,8 +165,9 @@ fn invalid_chat_json_is_an_error() {
         "{",
         "[]",
         r#"{"type":"shout","text":"x"}"#,
-        r#"{"type":"send","client_id":"a"}"#,
         r#"{"type":"send","text":"a"}"#,
+        r#"{"type":"send","client_id":"a b","text":"\ud800"}"#,
+        r#"{"type":"send","client_id":5,"text":"a"}"#,
         r#"{"type":"since","after":"x"}"#,
         r#"{"type":"since"}"#,
         r#"{"client_id":"a","text":"b"}"#,
@@ -181,6 +182,39 @@ fn invalid_chat_json_is_an_error() {
         decode(&[100, 2, 0xff, 0xfe]).err(),
         Some(DecodeError::InvalidUtf8)
     );
+}
+
+#[test]
+fn a_send_with_a_valid_client_id_but_an_unusable_text_is_refused_not_an_error() {
+    // `JSON.stringify` writes a lone surrogate of a broken JavaScript string as `\ud800`.
+    for json in [
+        r#"{"type":"send","client_id":"m-1","text":"\ud800"}"#,
+        r#"{"type":"send","client_id":"m-1","text":"ok \udc00 then"}"#,
+        r#"{"type":"send","client_id":"m-1","text":5}"#,
+        r#"{"type":"send","client_id":"m-1","text":null}"#,
+        r#"{"type":"send","client_id":"m-1"}"#,
+        // serde reads every field of a tagged message, unknown ones too.
+        r#"{"type":"send","client_id":"m-1","text":"x","extra":"\ud800"}"#,
+    ] {
+        match decode(&chat(json)) {
+            Ok(chatspace_crdt::ClientMessage::ChatRefused { client_id, reason }) => {
+                assert_eq!(client_id, "m-1", "{json}");
+                assert_eq!(reason, ChatRejection::InvalidText, "{json}");
+            }
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+    // A pair is one character.
+    let pair = r#"{"type":"send","client_id":"m-1","text":"\ud83d\ude00"}"#;
+    assert!(matches!(
+        decode(&chat(pair)),
+        Ok(chatspace_crdt::ClientMessage::Chat(_))
+    ));
+    let rejected = chat_frame(&ChatEvent::Rejected {
+        client_id: "m-1".into(),
+        reason: ChatRejection::InvalidText,
+    });
+    assert!(String::from_utf8_lossy(&rejected).contains(r#""reason":"invalid_text""#));
 }
 
 #[test]

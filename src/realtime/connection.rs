@@ -8,6 +8,7 @@ use axum::extract::ws::{Message, WebSocket};
 use chatspace_crdt::{decode_client_bytes, Limits};
 use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot};
+use tungstenite::error::ProtocolError;
 
 use super::handle::{Command, RoomHandle};
 use super::ratelimit::{RateLimiter, RateLimits};
@@ -26,8 +27,19 @@ const JOIN_ATTEMPTS: usize = 3;
 /// several frames, and one write for all of them saves a system call per frame.
 const WRITE_BATCH: usize = 64;
 
-/// What ended the loop: a close frame to send, or nothing when the peer is already gone.
-type Ending = Option<CloseCode>;
+/// What ended the loop, and so how the socket is closed.
+#[derive(Debug)]
+enum Ending {
+    /// The server closes: its close frame, then the close handshake.
+    Close(CloseCode),
+    /// A frame broke the WebSocket protocol; nothing more can be read, only the close frame
+    /// sent.
+    Broken(CloseCode),
+    /// The client sent its close frame: answer it.
+    ClientClosed,
+    /// The connection is gone (or a write failed): nothing to send.
+    Gone,
+}
 
 pub async fn serve(
     state: AppState,
@@ -63,29 +75,33 @@ pub async fn serve(
     let ending: Ending = loop {
         tokio::select! {
             biased;
-            () = &mut cancelled => break Some(CloseCode::GoingAway),
+            () = &mut cancelled => break Ending::Close(CloseCode::GoingAway),
             out = out_rx.recv() => match out {
                 Some(Outbound::Frame(frame)) => {
                     if let Err(ending) = write_queued(&mut socket, frame, &mut out_rx).await {
                         break ending;
                     }
                 }
-                Some(Outbound::Close(code)) => break Some(code),
+                Some(Outbound::Close(code)) => break Ending::Close(code),
                 // The room dropped us: we fell behind, or the room is stopping.
-                None if shutdown.is_cancelled() => break Some(CloseCode::GoingAway),
-                None => break Some(CloseCode::TryAgainLater),
+                None if shutdown.is_cancelled() => break Ending::Close(CloseCode::GoingAway),
+                None => break Ending::Close(CloseCode::TryAgainLater),
             },
             incoming = socket.recv() => {
-                let Some(incoming) = incoming else { break None };
-                if let Err(ending) = read(incoming, &handle, conn, &mut rate, &limits).await {
+                let Some(incoming) = incoming else { break Ending::Gone };
+                let reader = Reader { handle: &handle, conn, limits: &limits };
+                if let Err(ending) = reader.read(incoming, &mut rate).await {
                     break ending;
                 }
             }
         }
     };
     handle.send(Command::Leave { conn }).await;
-    if let Some(code) = ending {
-        code.close(&mut socket).await;
+    match ending {
+        Ending::Close(code) => code.close(&mut socket).await,
+        Ending::Broken(code) => code.close_broken(&mut socket).await,
+        Ending::ClientClosed => CloseCode::answer_close(&mut socket).await,
+        Ending::Gone => {}
     }
     tracing::debug!(conn, ?ending, "socket closed");
 }
@@ -142,52 +158,77 @@ async fn write_queued(
         socket.flush().await.map(|()| close)
     };
     match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-        Ok(Ok(close)) => close.map_or(Ok(()), |code| Err(Some(code))),
-        Ok(Err(_)) => Err(None),
+        Ok(Ok(close)) => close.map_or(Ok(()), |code| Err(Ending::Close(code))),
+        Ok(Err(_)) => Err(Ending::Gone),
         Err(_) => {
             tracing::warn!("a write stalled for {WRITE_TIMEOUT:?}; dropping the connection");
-            Err(None)
+            Err(Ending::Gone)
         }
     }
 }
 
-/// Handles one message from the client: a binary frame is rate-limited, parsed (an update's
-/// structure checked) and passed to the room.
-async fn read(
-    incoming: Result<Message, axum::Error>,
-    handle: &RoomHandle,
+/// What reading a connection's messages needs.
+struct Reader<'a> {
+    handle: &'a RoomHandle,
     conn: u64,
-    rate: &mut RateLimiter,
-    limits: &Limits,
-) -> Result<(), Ending> {
-    match incoming {
-        Ok(Message::Binary(bytes)) => {
+    limits: &'a Limits,
+}
+
+impl Reader<'_> {
+    /// Handles one message from the client: every message, pings and pongs included, is
+    /// rate-limited; a binary frame is parsed (an update's structure checked) and passed to the
+    /// room.
+    async fn read(
+        &self,
+        incoming: Result<Message, axum::Error>,
+        rate: &mut RateLimiter,
+    ) -> Result<(), Ending> {
+        let conn = self.conn;
+        if let Ok(Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes)) = &incoming
+        {
             if !rate.allow(bytes.len()) {
-                return Err(Some(CloseCode::RateLimited));
-            }
-            let message = decode_client_bytes(bytes, limits).map_err(|error| {
-                tracing::warn!(conn, %error, "malformed frame; closing the socket");
-                Some(CloseCode::Malformed)
-            })?;
-            if handle.send(Command::Message { conn, message }).await {
-                Ok(())
-            } else {
-                Err(Some(CloseCode::TryAgainLater))
+                return Err(Ending::Close(CloseCode::RateLimited));
             }
         }
-        Ok(Message::Text(_)) => Err(Some(CloseCode::UnsupportedData)),
-        Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
-        Ok(Message::Close(_)) => Err(None),
-        Err(error) => Err(too_big(&error).then_some(CloseCode::TooBig)),
+        match incoming {
+            Ok(Message::Binary(bytes)) => {
+                let message = decode_client_bytes(bytes, self.limits).map_err(|error| {
+                    tracing::warn!(conn, %error, "malformed frame; closing the socket");
+                    Ending::Close(CloseCode::Malformed)
+                })?;
+                if self.handle.send(Command::Message { conn, message }).await {
+                    Ok(())
+                } else {
+                    Err(Ending::Close(CloseCode::TryAgainLater))
+                }
+            }
+            Ok(Message::Text(_)) => Err(Ending::Close(CloseCode::UnsupportedData)),
+            // tungstenite queued the answer to a ping; it goes out with the next read or write.
+            Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
+            Ok(Message::Close(_)) => Err(Ending::ClientClosed),
+            Err(error) => Err(read_failure(conn, &error)),
+        }
     }
 }
 
-/// Whether a read failed because a frame or message was over the size limit.
-fn too_big(error: &axum::Error) -> bool {
-    tracing::debug!(%error, "socket read failed");
+/// How a failed read ends the socket: a frame over the size limit (1009), a frame that breaks
+/// the WebSocket protocol (1002) or a text frame or close reason that is not UTF-8 (1007) is
+/// answered with that code; anything else means the connection is gone.
+fn read_failure(conn: u64, error: &axum::Error) -> Ending {
     let source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
-    matches!(
-        source.and_then(|s| s.downcast_ref::<tungstenite::Error>()),
-        Some(tungstenite::Error::Capacity(_))
-    )
+    let code = match source.and_then(|s| s.downcast_ref::<tungstenite::Error>()) {
+        Some(tungstenite::Error::Capacity(_)) => CloseCode::TooBig,
+        Some(tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
+            tracing::debug!(conn, %error, "the connection ended without a close frame");
+            return Ending::Gone;
+        }
+        Some(tungstenite::Error::Protocol(_)) => CloseCode::ProtocolError,
+        Some(tungstenite::Error::Utf8(_)) => CloseCode::InvalidPayload,
+        _ => {
+            tracing::debug!(conn, %error, "socket read failed");
+            return Ending::Gone;
+        }
+    };
+    tracing::warn!(conn, %error, code = code as u16, "frame breaks the WebSocket protocol; closing the socket");
+    Ending::Broken(code)
 }

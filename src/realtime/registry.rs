@@ -1,5 +1,6 @@
 //! The live rooms: at most one task per room, started on first join and gone after it has been
-//! idle for the grace period. Sockets find their room's task here.
+//! idle for the grace period. Sockets find their room's task here, and each user's count of
+//! open sockets is kept here.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +34,8 @@ struct Inner {
     shutdown: CancellationToken,
     tasks: TaskTracker,
     next_connection: AtomicU64,
+    /// Open sockets per user id (users with none are absent).
+    user_sockets: Mutex<HashMap<i64, usize>>,
 }
 
 impl Rooms {
@@ -50,6 +53,7 @@ impl Rooms {
                 shutdown,
                 tasks,
                 next_connection: AtomicU64::new(1),
+                user_sockets: Mutex::default(),
             }),
         }
     }
@@ -57,6 +61,26 @@ impl Rooms {
     /// A fresh id for a connection, unique for the life of the process.
     pub fn connection_id(&self) -> u64 {
         self.inner.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Counts one more open socket for `user_id`, unless the user already has
+    /// `--max-sockets-per-user` of them. The socket counts until the slot is dropped.
+    pub fn claim_socket(&self, user_id: i64) -> Option<SocketSlot> {
+        let max = self.inner.config.max_sockets_per_user;
+        let mut counts = self
+            .inner
+            .user_sockets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let count = counts.entry(user_id).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot {
+            inner: Arc::clone(&self.inner),
+            user_id,
+        })
     }
 
     /// The handle of the room's task, starting the task (which loads the room) if there is none.
@@ -117,5 +141,27 @@ impl Rooms {
 
     pub(super) fn shutdown(&self) -> &CancellationToken {
         &self.inner.shutdown
+    }
+}
+
+/// One open socket of a user, counted from [`Rooms::claim_socket`] until dropped.
+pub struct SocketSlot {
+    inner: Arc<Inner>,
+    user_id: i64,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .inner
+            .user_sockets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = counts.get_mut(&self.user_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.user_id);
+            }
+        }
     }
 }

@@ -2,12 +2,14 @@
 //! connections and the room's persistence; connections talk to it through a `RoomHandle`. All
 //! of a room's updates are applied in one order, here, and stored in batches from here.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use bytes::Bytes;
-use chatspace_crdt::codec::ChatRequest;
-use chatspace_crdt::{ClientID, ClientMessage, RoomDoc};
+use chatspace_crdt::codec::{chat_frame, AwarenessUpdate, ChatEvent, ChatRequest};
+use chatspace_crdt::presence::ConnectionAwareness;
+use chatspace_crdt::{ClientMessage, RoomDoc};
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
 use super::chat;
@@ -23,9 +25,11 @@ use crate::auth::CurrentUser;
 pub(super) struct Subscriber {
     pub(super) user: CurrentUser,
     out: mpsc::Sender<Outbound>,
-    /// Awareness client ids announced on this connection, removed for everyone when it closes
-    /// (as y-websocket's server does).
-    awareness_ids: HashSet<ClientID>,
+    /// The awareness client ids this connection speaks for; their states are removed for
+    /// everyone when it closes (as y-websocket's server does).
+    awareness: ConnectionAwareness,
+    /// Whether entries beyond the per-connection id cap were already logged.
+    awareness_capped: bool,
 }
 
 /// Loads a room and runs it until it is idle, the server stops, or it fails.
@@ -193,7 +197,8 @@ impl LiveRoom {
                     Subscriber {
                         user,
                         out,
-                        awareness_ids: HashSet::new(),
+                        awareness: ConnectionAwareness::default(),
+                        awareness_capped: false,
                     },
                 );
                 let _ = reply.send(Ok(()));
@@ -228,26 +233,16 @@ impl LiveRoom {
                 self.apply_batch(batch).await?;
                 return Ok(held);
             }
-            ClientMessage::Awareness(update) => match self.doc.apply_awareness(update) {
-                Ok(change) => {
-                    if let Some(sub) = self.subscribers.get_mut(&conn) {
-                        sub.awareness_ids
-                            .extend(change.added.iter().chain(&change.updated));
-                        for id in &change.removed {
-                            sub.awareness_ids.remove(id);
-                        }
-                    }
-                    if let Some(frame) = change.frame {
-                        self.broadcast(Some(conn), Bytes::from(frame));
-                    }
-                }
-                Err(error) => self.reject(conn, &error),
-            },
+            ClientMessage::Awareness(update) => self.apply_awareness(conn, update),
             ClientMessage::QueryAwareness => {
                 let frame = self.doc.awareness_states_frame();
                 self.send_to(conn, Bytes::from(frame));
             }
             ClientMessage::Auth => {}
+            ClientMessage::ChatRefused { client_id, reason } => {
+                let frame = chat_frame(&ChatEvent::Rejected { client_id, reason });
+                self.send_to(conn, Bytes::from(frame));
+            }
             ClientMessage::Chat(request) => {
                 let Some(author) = self.subscribers.get(&conn).map(|s| s.user.clone()) else {
                     return Ok(None);
@@ -288,44 +283,82 @@ impl LiveRoom {
         self.drop_connection(conn);
     }
 
+    /// Applies the entries of an awareness update that `conn` may make and relays what changed
+    /// to the others; the rest is ignored (see `chatspace_crdt::presence`).
+    fn apply_awareness(&mut self, conn: u64, update: AwarenessUpdate) {
+        let Some(sub) = self.subscribers.get_mut(&conn) else {
+            return;
+        };
+        match sub
+            .awareness
+            .apply(&mut self.doc, update, &sub.user.username)
+        {
+            Ok((change, ignored)) => {
+                if ignored.over_cap > 0 && !sub.awareness_capped {
+                    sub.awareness_capped = true;
+                    tracing::warn!(
+                        conn,
+                        user = sub.user.username,
+                        ignored = ignored.over_cap,
+                        "awareness client ids beyond the per-connection cap ignored"
+                    );
+                }
+                if let Some(frame) = change.frame {
+                    self.broadcast(Some(conn), Bytes::from(frame));
+                }
+            }
+            Err(error) => self.reject(conn, &error),
+        }
+    }
+
     /// Sends to one connection. A connection whose queue is full is dropped: its socket closes
     /// with 1013, the client reconnects and catches up through sync step 1/2, so nothing is lost
     /// and the room never waits for it.
     pub(super) fn send_to(&mut self, conn: u64, frame: Bytes) {
-        let full = self
+        let failed = self
             .subscribers
             .get(&conn)
-            .is_some_and(|sub| sub.out.try_send(Outbound::Frame(frame)).is_err());
-        if full {
-            tracing::warn!(conn, "connection fell behind; closing it");
-            self.drop_connection(conn);
+            .and_then(|sub| sub.out.try_send(Outbound::Frame(frame)).err());
+        if let Some(failed) = failed {
+            self.lost(conn, &failed);
         }
     }
 
-    /// Sends `frame` to every connection but `except`, then drops those that fell behind.
+    /// Sends `frame` to every connection but `except`, then drops those that fell behind or
+    /// closed.
     pub(super) fn broadcast(&mut self, except: Option<u64>, frame: Bytes) {
-        let lagging: Vec<u64> = self
+        let lost: Vec<(u64, TrySendError<Outbound>)> = self
             .subscribers
             .iter()
-            .filter(|(&conn, sub)| {
-                Some(conn) != except && sub.out.try_send(Outbound::Frame(frame.clone())).is_err()
+            .filter(|(&conn, _)| Some(conn) != except)
+            .filter_map(|(&conn, sub)| {
+                let failed = sub.out.try_send(Outbound::Frame(frame.clone())).err()?;
+                Some((conn, failed))
             })
-            .map(|(&conn, _)| conn)
             .collect();
-        for conn in lagging {
-            tracing::warn!(conn, "connection fell behind; closing it");
-            self.drop_connection(conn);
+        for (conn, failed) in lost {
+            self.lost(conn, &failed);
         }
+    }
+
+    /// Forgets a connection a frame could not be queued for: a full queue means it fell behind
+    /// (dropping the queue closes it with 1013); a closed one means its socket already ended and
+    /// its `Leave` is on the way.
+    fn lost(&mut self, conn: u64, failed: &TrySendError<Outbound>) {
+        match failed {
+            TrySendError::Full(_) => tracing::warn!(conn, "connection fell behind; closing it"),
+            TrySendError::Closed(_) => tracing::debug!(conn, "connection already closed"),
+        }
+        self.drop_connection(conn);
     }
 
     /// Forgets a connection (dropping its queue closes its socket) and tells everyone its
     /// awareness states are gone.
     pub(super) fn drop_connection(&mut self, conn: u64) {
-        let Some(sub) = self.subscribers.remove(&conn) else {
+        let Some(mut sub) = self.subscribers.remove(&conn) else {
             return;
         };
-        let ids: Vec<ClientID> = sub.awareness_ids.into_iter().collect();
-        if let Some(frame) = self.doc.remove_awareness(&ids) {
+        if let Some(frame) = sub.awareness.leave(&mut self.doc) {
             self.broadcast(None, Bytes::from(frame));
         }
     }

@@ -9,8 +9,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::SinkExt;
 use tower_sessions::Session;
 
+use super::registry::SocketSlot;
 use crate::auth::{current_user, CurrentUser};
 use crate::state::AppState;
 
@@ -18,13 +20,16 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseCode {
     GoingAway = 1001,
+    ProtocolError = 1002,
     UnsupportedData = 1003,
+    InvalidPayload = 1007,
     TooBig = 1009,
     TryAgainLater = 1013,
     Malformed = 4400,
     Unauthenticated = 4401,
     ForbiddenOrigin = 4403,
     UnknownRoom = 4404,
+    TooManySockets = 4409,
     RoomUnavailable = 4410,
     UpdateTooCostly = 4413,
     RateLimited = 4429,
@@ -34,13 +39,16 @@ impl CloseCode {
     fn reason(self) -> &'static str {
         match self {
             Self::GoingAway => "server shutting down",
+            Self::ProtocolError => "websocket protocol error",
             Self::UnsupportedData => "binary frames only",
+            Self::InvalidPayload => "text is not UTF-8",
             Self::TooBig => "frame too large",
             Self::TryAgainLater => "connection fell behind; reconnect to resync",
             Self::Malformed => "malformed message",
             Self::Unauthenticated => "not logged in",
             Self::ForbiddenOrigin => "origin not allowed",
             Self::UnknownRoom => "no such room",
+            Self::TooManySockets => "too many sockets open for this user",
             Self::RoomUnavailable => "room unavailable",
             Self::UpdateTooCostly => "update took too long to apply",
             Self::RateLimited => "rate limit exceeded",
@@ -72,10 +80,32 @@ impl CloseCode {
         };
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, handshake).await;
     }
+
+    /// Closes `socket` after a read broke the WebSocket protocol. The socket can read nothing
+    /// more, so the client's answer cannot be awaited: the close frame is sent, and the
+    /// connection is held for [`BROKEN_LINGER`] so that the client reads it before the end of
+    /// the connection (a reset, if the client sent more) can overtake it.
+    pub(super) async fn close_broken(self, socket: &mut WebSocket) {
+        let send = async {
+            if socket.send(self.frame()).await.is_ok() {
+                tokio::time::sleep(BROKEN_LINGER).await;
+            }
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, send).await;
+    }
+
+    /// Answers the client's close frame: tungstenite queued the answer (the client's own code)
+    /// when it read that frame; this writes it out. The server then ends the connection.
+    pub(super) async fn answer_close(socket: &mut WebSocket) {
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.flush()).await;
+    }
 }
 
 /// How long a closing socket waits for the client's close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a socket that broke the protocol stays open after the server's close frame.
+const BROKEN_LINGER: Duration = Duration::from_secs(1);
 
 /// What the room sends a connection.
 #[derive(Debug)]
@@ -104,8 +134,9 @@ pub async fn room_socket(
         // read. Larger frames grow the buffer as needed.
         .read_buffer_size(READ_BUFFER);
     match admit(&state, &name, &session, &headers).await {
-        Ok((room_id, user)) => upgrade.on_upgrade(move |socket| async move {
+        Ok((room_id, user, slot)) => upgrade.on_upgrade(move |socket| async move {
             super::connection::serve(state, room_id, &name, user, socket).await;
+            drop(slot);
         }),
         Err(code) => upgrade.on_upgrade(move |mut socket| async move {
             tracing::info!(room = name, code = code as u16, "socket refused");
@@ -114,20 +145,22 @@ pub async fn room_socket(
     }
 }
 
-/// Checks origin, session and room; the room id and user when the socket may join.
+/// Checks origin, session, the user's socket count and room; the room id, the user and the
+/// user's socket slot (none for the bench user) when the socket may join.
 async fn admit(
     state: &AppState,
     name: &str,
     session: &Session,
     headers: &HeaderMap,
-) -> Result<(i64, CurrentUser), CloseCode> {
+) -> Result<(i64, CurrentUser, Option<SocketSlot>), CloseCode> {
     if !origin_allowed(headers, &state.config.allowed_origins) {
         return Err(CloseCode::ForbiddenOrigin);
     }
     let user = match current_user(session).await {
         Ok(Some(user)) => user,
         Ok(None) if state.config.bench_open_access => {
-            return super::bench::open_access(state, name).await
+            let (room_id, user) = super::bench::open_access(state, name).await?;
+            return Ok((room_id, user, None));
         }
         Ok(None) => return Err(CloseCode::Unauthenticated),
         Err(error) => {
@@ -135,8 +168,12 @@ async fn admit(
             return Err(CloseCode::TryAgainLater);
         }
     };
+    let slot = state
+        .rooms
+        .claim_socket(user.id)
+        .ok_or(CloseCode::TooManySockets)?;
     match state.store.room_by_name(name).await {
-        Ok(Some(room)) => Ok((room.id, user)),
+        Ok(Some(room)) => Ok((room.id, user, Some(slot))),
         Ok(None) => Err(CloseCode::UnknownRoom),
         Err(error) => {
             tracing::error!(%error, "looking up a room failed");

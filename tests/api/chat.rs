@@ -92,6 +92,56 @@ async fn empty_and_overlong_messages_are_rejected_and_the_socket_stays_open() {
     assert!(alice.closed.is_none());
 }
 
+/// A chat frame carrying `json` as it is.
+fn raw_chat_frame(json: &str) -> Vec<u8> {
+    assert!(json.len() < 128, "one-byte length");
+    let mut frame = vec![100, json.len() as u8];
+    frame.extend_from_slice(json.as_bytes());
+    frame
+}
+
+#[tokio::test]
+async fn a_message_whose_text_is_a_broken_javascript_string_is_rejected_and_the_socket_stays() {
+    let app = spawn_app().await;
+    let (alice_http, bob_http) = alice_and_bob(&app).await;
+    let mut alice = WsClient::join(&app, &alice_http, "talk", 1).await;
+    let mut bob = WsClient::join(&app, &bob_http, "talk", 2).await;
+    // What `JSON.stringify` makes of a string cut in the middle of an emoji, and a text that
+    // is not a string at all.
+    let broken = r#"{"type":"send","client_id":"s-1","text":"cut \ud83d"}"#;
+    alice.send(raw_chat_frame(broken)).await;
+    alice
+        .send(raw_chat_frame(
+            r#"{"type":"send","client_id":"s-2","text":7}"#,
+        ))
+        .await;
+    alice.send_chat("s-3", "still here").await;
+    assert!(alice.pump_until(|c| c.chat.len() == 3).await);
+    let rejected: Vec<(&str, ChatRejection)> = alice
+        .chat
+        .iter()
+        .filter_map(|e| match e {
+            ChatEvent::Rejected { client_id, reason } => Some((client_id.as_str(), *reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            ("s-1", ChatRejection::InvalidText),
+            ("s-2", ChatRejection::InvalidText)
+        ]
+    );
+    assert_eq!(alice.acks().len(), 1, "the same socket goes on");
+    assert!(alice.closed.is_none());
+    assert!(bob.pump_until(|c| c.broadcasts().len() == 1).await);
+    assert_eq!(
+        bob.broadcasts()[0].text,
+        "still here",
+        "nothing else was stored"
+    );
+}
+
 #[tokio::test]
 async fn a_reconnecting_client_catches_up_on_what_it_missed() {
     let app = spawn_app().await;

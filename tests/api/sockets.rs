@@ -8,7 +8,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
 
 use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp};
-use crate::ws::{open_socket, read_until_close, Socket, WsClient, PATIENCE};
+use crate::ws::{client_frame, open_socket, read_until_close, Socket, WsClient, PATIENCE};
 
 async fn room(app: &TestApp) -> Browser {
     let alice = app.browser();
@@ -31,13 +31,6 @@ async fn refused_socket(app: &TestApp) -> Socket {
 async fn a_socket_without_a_session_receives_nothing_and_is_closed_with_4401() {
     let app = spawn_app().await;
     refused_socket(&app).await;
-}
-
-/// A masked client frame (mask key 0, so the payload is as given).
-fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-    frame.extend_from_slice(payload);
-    frame
 }
 
 #[tokio::test]

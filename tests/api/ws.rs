@@ -1,14 +1,17 @@
 //! A Rust y-websocket client for the tests: a real WebSocket (tokio-tungstenite) carrying the
 //! session cookie, and a yrs document on the client side, synced the way y-websocket does it.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chatspace_crdt::codec::client::{
     answer_server_step1, chat_send_frame, chat_since_frame, client_step1, decode_server_frame,
-    ServerMessage,
+    query_awareness_frame, ServerMessage,
 };
-use chatspace_crdt::codec::{update_frame, ChatEvent, ChatMessage};
-use chatspace_crdt::{Limits, TEXT_NAME};
+use chatspace_crdt::codec::{
+    awareness_frame, update_frame, AwarenessEntry, AwarenessUpdate, ChatEvent, ChatMessage,
+};
+use chatspace_crdt::{ClientID, Limits, TEXT_NAME};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -43,6 +46,15 @@ pub async fn open_socket(url: &str, cookie: Option<&str>, origin: Option<&str>) 
     socket
 }
 
+/// A masked client frame (mask key 0, so the payload is as given), for writing frames that a
+/// WebSocket library would refuse to make straight onto the TCP stream.
+pub fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126, "one-byte length");
+    let mut frame = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(payload);
+    frame
+}
+
 /// Reads until the server closes the socket; returns the close code and every binary frame
 /// received before it.
 pub async fn read_until_close(socket: &mut Socket) -> (Option<u16>, Vec<Vec<u8>>) {
@@ -70,6 +82,10 @@ pub struct WsClient {
     limits: Limits,
     pub chat: Vec<ChatEvent>,
     pub awareness_frames: usize,
+    /// The entries of the last awareness frame received.
+    pub last_awareness: Vec<AwarenessEntry>,
+    /// Live awareness states by client id, kept from the frames received (newest clock wins).
+    pub presence: BTreeMap<u64, String>,
     /// Update messages relayed to this client.
     pub updates_received: usize,
     /// Whether the server's step 2 (answer to our step 1) has arrived.
@@ -96,6 +112,8 @@ impl WsClient {
             limits: Limits::default(),
             chat: Vec::new(),
             awareness_frames: 0,
+            last_awareness: Vec::new(),
+            presence: BTreeMap::new(),
             updates_received: 0,
             synced: false,
             closed: None,
@@ -140,6 +158,30 @@ impl WsClient {
         let step1 = client_step1(&self.doc);
         self.send(step1).await;
         assert!(self.pump_until(|c| c.synced).await, "the server answered");
+    }
+
+    /// Sends an awareness update of `(client id, clock, state)` entries.
+    pub async fn send_awareness(&mut self, entries: &[(u64, u64, Option<&str>)]) {
+        let entries = entries
+            .iter()
+            .map(|&(client, clock, state)| AwarenessEntry {
+                client_id: ClientID::new(client),
+                clock,
+                state: state.map(str::to_owned),
+            })
+            .collect();
+        self.send(awareness_frame(&AwarenessUpdate { entries }))
+            .await;
+    }
+
+    /// Every awareness state the room holds, as its answer to a query-awareness message.
+    pub async fn query_awareness(&mut self) -> Vec<AwarenessEntry> {
+        let seen = self.awareness_frames;
+        self.send(query_awareness_frame()).await;
+        // The answer comes before the answer to this step 1: the room replies in order.
+        self.roundtrip().await;
+        assert!(self.awareness_frames > seen, "the query was answered");
+        std::mem::take(&mut self.last_awareness)
     }
 
     pub fn text(&self) -> String {
@@ -222,7 +264,18 @@ impl WsClient {
                         self.updates_received += 1;
                         self.apply(&update);
                     }
-                    ServerMessage::Awareness(_) => self.awareness_frames += 1,
+                    ServerMessage::Awareness(update) => {
+                        self.awareness_frames += 1;
+                        for entry in &update.entries {
+                            match &entry.state {
+                                Some(state) => {
+                                    self.presence.insert(entry.client_id.get(), state.clone())
+                                }
+                                None => self.presence.remove(&entry.client_id.get()),
+                            };
+                        }
+                        self.last_awareness = update.entries;
+                    }
                     ServerMessage::Chat(event) => self.chat.push(event),
                     ServerMessage::Auth(_) | ServerMessage::QueryAwareness => {}
                 }

@@ -52,3 +52,15 @@ scenario('a stock client whose connection drops without a goodbye disappears for
   await eventually('alice to disappear for bob', () => !b.awareness.getStates().has(a.doc.clientID), { timeout: GONE_WITHIN_MS })
   assert.equal(a.provider.wsconnected, false)
 })
+
+scenario('a stock client claiming another user\'s name is shown to the others under its own', async (h) => {
+  const [alice, mallory] = await Promise.all(['alice', 'mallory'].map((p) => h.user(p)))
+  const room = await alice.createRoom(uniqueName('names'))
+  const a = h.stock(alice, room, 'alice')
+  const m = h.stock(mallory, room, 'mallory')
+  await Promise.all([a.waitSynced(), m.waitSynced()])
+
+  m.awareness.setLocalStateField('user', { name: alice.username, color: '#ee6352' })
+  await eventually('alice to see mallory\'s colour', () => userOf(a, m)?.color === '#ee6352')
+  assert.deepEqual(userOf(a, m), { name: mallory.username, color: '#ee6352' })
+})

@@ -1,7 +1,7 @@
 //! Chat payloads (message type 100): JSON objects tagged by a `type` field, as specified in
 //! `docs/protocol.md`. Requests come from clients; events are produced by the server.
 
-use super::{DecodeError, Limits};
+use super::{ClientMessage, DecodeError, Limits};
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted `client_id` (characters of `A-Z a-z 0-9 _ -`).
@@ -52,6 +52,9 @@ pub enum ChatRejection {
     Empty,
     /// The text was longer than [`Limits::max_chat_chars`] characters.
     TooLong,
+    /// The `text` field is missing or is not a string, or the message holds a UTF-16 surrogate
+    /// that is not half of a pair (`JSON.stringify` writes one for a broken JavaScript string).
+    InvalidText,
 }
 
 /// A chat event sent by the server.
@@ -120,6 +123,35 @@ pub fn parse_request(json: &str) -> Result<ChatRequest, DecodeError> {
         }
     }
     Ok(request)
+}
+
+/// The fields of a `send` that name it, read without looking at the rest (serde skips unknown
+/// fields without decoding their strings, so a broken `text` does not stop this).
+#[derive(Deserialize)]
+struct SendHeader {
+    #[serde(rename = "type")]
+    kind: String,
+    client_id: String,
+}
+
+/// Parses the chat payload of a client frame. A `send` that names itself with a valid
+/// `client_id` but whose `text` is unusable is refused with [`ChatRejection::InvalidText`]
+/// (the server answers `rejected` and keeps the socket); anything that cannot be attributed to
+/// one message is an error (the socket closes with 4400).
+pub(crate) fn parse_client_chat(json: &str) -> Result<ClientMessage, DecodeError> {
+    let error = match parse_request(json) {
+        Ok(request) => return Ok(ClientMessage::Chat(request)),
+        Err(error) => error,
+    };
+    match serde_json::from_str::<SendHeader>(json) {
+        Ok(header) if header.kind == "send" && is_valid_client_id(&header.client_id) => {
+            Ok(ClientMessage::ChatRefused {
+                client_id: header.client_id,
+                reason: ChatRejection::InvalidText,
+            })
+        }
+        _ => Err(error),
+    }
 }
 
 /// Parses a chat event from the JSON payload of a type-100 frame (client side).

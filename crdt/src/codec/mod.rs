@@ -204,6 +204,14 @@ pub enum ClientMessage {
     QueryAwareness,
     /// Chat request.
     Chat(ChatRequest),
+    /// A chat `send` refused for its text: answer `rejected` with this `client_id` and reason,
+    /// and keep the socket.
+    ChatRefused {
+        /// The `client_id` of the refused `send`.
+        client_id: String,
+        /// Why it was refused.
+        reason: ChatRejection,
+    },
 }
 
 /// The envelope of a frame: message type and raw payload, checked for trailing bytes but not
@@ -280,7 +288,7 @@ pub fn decode_client_bytes(frame: Bytes, limits: &Limits) -> Result<ClientMessag
         }
         Envelope::Auth(_) => ClientMessage::Auth,
         Envelope::QueryAwareness => ClientMessage::QueryAwareness,
-        Envelope::Chat(json) => ClientMessage::Chat(chat::parse_request(json)?),
+        Envelope::Chat(json) => chat::parse_client_chat(json)?,
     })
 }
 

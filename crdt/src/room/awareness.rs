@@ -8,12 +8,15 @@
 //! local state" rule does not apply here.
 //!
 //! Differences, on purpose: a `null` for a client never seen is ignored instead of being
-//! remembered (junk ids cost no memory), and a client whose state comes back after a removal
+//! remembered (junk ids cost no memory), a client whose state comes back after a removal
 //! is reported as `added` rather than `updated`, so the server can attribute it to the
-//! connection that sent it.
+//! connection that sent it, and only the clocks of the [`MAX_REMEMBERED_REMOVALS`] most
+//! recently removed clients are remembered (y-protocols keeps them all, for ever), so clients
+//! that come and go cannot grow a long-lived room's memory.
 
 use crate::codec::{awareness_frame, AwarenessEntry, AwarenessUpdate};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::presence::MAX_REMEMBERED_REMOVALS;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use thiserror::Error;
 use yrs::ClientID;
 
@@ -54,6 +57,8 @@ struct Meta {
     clock: u64,
     /// JSON text of the live state; `None` once removed (the clock is kept).
     state: Option<String>,
+    /// Number of the latest removal, matched against `AwarenessStates::removals`.
+    removal: u64,
 }
 
 /// All awareness states of one room.
@@ -62,6 +67,11 @@ pub(crate) struct AwarenessStates {
     // A BTreeMap keeps frames deterministic (sorted by client id), which tests rely on.
     clients: BTreeMap<ClientID, Meta>,
     max_state_bytes: usize,
+    /// Removals in order, oldest first: the client and the number of that removal. An entry
+    /// whose client came back (or was removed again later) no longer matches its `Meta` and is
+    /// skipped when it reaches the front.
+    removals: VecDeque<(ClientID, u64)>,
+    removal_count: u64,
 }
 
 impl AwarenessStates {
@@ -69,6 +79,8 @@ impl AwarenessStates {
         AwarenessStates {
             clients: BTreeMap::new(),
             max_state_bytes,
+            removals: VecDeque::new(),
+            removal_count: 0,
         }
     }
 
@@ -104,7 +116,12 @@ impl AwarenessStates {
             let applied = match self.clients.get_mut(&client_id) {
                 None if state.is_none() => false,
                 None => {
-                    self.clients.insert(client_id, Meta { clock, state });
+                    let meta = Meta {
+                        clock,
+                        state,
+                        removal: 0,
+                    };
+                    self.clients.insert(client_id, meta);
                     true
                 }
                 Some(meta) => {
@@ -127,12 +144,17 @@ impl AwarenessStates {
             match (was_live, self.is_live(client_id)) {
                 (false, true) => change.added.push(client_id),
                 (true, true) => change.updated.push(client_id),
+                (true, false) => {
+                    self.note_removal(client_id);
+                    change.removed.push(client_id);
+                }
                 // A newer `null` for an already removed client is relayed too (y-protocols
                 // lists it as removed), so peers learn the newer clock.
-                (_, false) => change.removed.push(client_id),
+                (false, false) => change.removed.push(client_id),
             }
         }
         change.frame = self.frame_for(touched.iter().map(|&(id, _)| id));
+        self.forget_old_removals();
         Ok(change)
     }
 
@@ -149,7 +171,38 @@ impl AwarenessStates {
                 }
             }
         }
-        self.frame_for(removed.into_iter())
+        for &id in &removed {
+            self.note_removal(id);
+        }
+        let frame = self.frame_for(removed.into_iter());
+        self.forget_old_removals();
+        frame
+    }
+
+    /// Queues the just removed `id` for forgetting once enough later removals follow.
+    fn note_removal(&mut self, id: ClientID) {
+        self.removal_count += 1;
+        if let Some(meta) = self.clients.get_mut(&id) {
+            meta.removal = self.removal_count;
+        }
+        self.removals.push_back((id, self.removal_count));
+    }
+
+    /// Forgets the oldest removed clients beyond [`MAX_REMEMBERED_REMOVALS`]: their clocks go,
+    /// and with them all memory of the client.
+    fn forget_old_removals(&mut self) {
+        while self.removals.len() > MAX_REMEMBERED_REMOVALS {
+            let Some((id, removal)) = self.removals.pop_front() else {
+                break;
+            };
+            let stale = self
+                .clients
+                .get(&id)
+                .is_some_and(|m| m.state.is_none() && m.removal == removal);
+            if stale {
+                self.clients.remove(&id);
+            }
+        }
     }
 
     pub(crate) fn has_states(&self) -> bool {

@@ -14,7 +14,8 @@ const MAX_TEXT = 4000
 
 const REJECTION_TEXT = {
   empty: 'Not sent: the message was empty.',
-  too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`
+  too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`,
+  invalid_text: 'Not sent: the message holds a broken character.'
 }
 
 const el = (tag, className, text) => {
