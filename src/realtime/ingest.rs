@@ -138,10 +138,8 @@ impl LiveRoom {
         if let Some(conn) = failure.culprit {
             self.reject(conn, &failure.error);
         }
-        let reloaded = match self.persistence.flush().await {
-            Ok(()) => load_room(self.rooms.store(), self.room_id).await,
-            Err(error) => Err(error.to_string()),
-        };
+        self.persistence.settle().await;
+        let reloaded = load_room(self.rooms.store(), self.room_id).await;
         let doc = match reloaded {
             Ok(loaded) => loaded.doc,
             Err(reason) => {

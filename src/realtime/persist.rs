@@ -1,263 +1,298 @@
-//! A room's persistence, owned by the room task: applied updates wait in memory until the next
-//! flush appends them to the update log in one transaction; when the log is long enough, the live
-//! document is encoded as a snapshot that replaces the log, also in one transaction. Loading a
-//! room is snapshot + log.
+//! A room's persistence. The room task never waits for the database: it keeps the bookkeeping
+//! of its update log (sequence numbers, how long the log is) and hands every write and read to
+//! the room's writer task, which performs them one at a time, in the order they were handed
+//! over, and reports back what the room must deliver.
 //!
-//! The periodic append runs in the background ([`DocPersistence::tick`]), one at a time per
-//! room, so the room keeps relaying while SQLite writes: awaiting it on the room task cost every
-//! room a pause per tick (p99 latency 24.3 ms, 6.0 ms once in the background, at 9,600
-//! deliveries/s; docs/benchmarks.md). Everything that needs the log complete (compaction, a catch-up answer,
-//! a reload, unloading) calls [`DocPersistence::flush`], which waits for it.
+//! Order is what makes the guarantees: applied updates are handed over in groups (one
+//! transaction per `--flush-interval-ms` tick), a snapshot after the log entries it covers, and
+//! a chat catch-up (`since`) after the updates its sender sent before it, so its answer means
+//! "everything you sent before this is stored". A chat message is stored by the writer and only
+//! then acknowledged and broadcast, in the database's id order. A write that fails is retried,
+//! never skipped, so nothing after it can claim to be stored before it is.
+//!
+//! Awaiting SQLite on the room task made every connection of the room wait for every chat
+//! message and every catch-up, for up to SQLite's busy timeout when another writer held the
+//! lock; appending on the room task cost p99 latency 24.3 ms against 6.0 ms in the background
+//! at 9,600 deliveries/s (docs/benchmarks.md).
+
+use std::time::Duration;
 
 use bytes::Bytes;
-use chatspace_crdt::{encode_snapshot, RoomDoc, SnapshotFormat};
-use tokio::task::JoinHandle;
+use chatspace_crdt::codec::ChatRequest;
+use chatspace_crdt::SnapshotFormat;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
+use super::chat::{self, ChatReplies};
+use crate::auth::CurrentUser;
 use crate::store::{AuthoredUpdate, Store, StoredDocument};
 
 /// Snapshots are written in v2, 28% smaller than v1 on a 104,852-character editing trace;
 /// loading reads both.
-const SNAPSHOT_FORMAT: SnapshotFormat = SnapshotFormat::V2;
+pub const SNAPSHOT_FORMAT: SnapshotFormat = SnapshotFormat::V2;
 
+/// First wait before retrying a failed write; it doubles up to [`MAX_RETRY_WAIT`].
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(50);
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
+/// Attempts a write gets once the server is shutting down, before it is given up (and logged).
+const ATTEMPTS_AT_SHUTDOWN: u32 = 3;
+
+/// What the room hands its writer.
+enum Job {
+    /// Log entries numbered `first_seq`, `first_seq + 1`, …
+    Append {
+        first_seq: i64,
+        updates: Vec<AuthoredUpdate>,
+    },
+    /// A snapshot covering the log up to `upto_seq`, which replaces those entries.
+    Snapshot { data: Vec<u8>, upto_seq: i64 },
+    /// A chat request of `conn`'s user.
+    Chat {
+        conn: u64,
+        author: CurrentUser,
+        request: ChatRequest,
+    },
+    /// Answered once everything handed over before it is done.
+    Barrier(oneshot::Sender<()>),
+}
+
+/// What the writer reports back to the room.
+pub enum Written {
+    /// The frames a chat request produced, for `conn` and for everyone else.
+    Chat { conn: u64, replies: ChatReplies },
+}
+
+/// The room task's side of its persistence.
 pub struct DocPersistence {
-    room_id: i64,
-    store: Store,
-    /// Updates applied to the document and not stored yet, oldest first, after `in_flight`'s.
+    /// The writer's queue. Unbounded: the room must never wait to hand over a write, and what
+    /// waits here is what the room has already applied (or a chat request, one per message).
+    jobs: mpsc::UnboundedSender<Job>,
+    /// What the writer reports; the room delivers it.
+    pub events: mpsc::UnboundedReceiver<Written>,
+    /// Updates applied to the document and not handed to the writer yet, oldest first.
     pending: Vec<AuthoredUpdate>,
-    /// The append running in the background, if any.
-    in_flight: Option<Append>,
-    /// The sequence number the next stored update gets (`in_flight` not counted until it ends).
+    /// The sequence number the next handed-over update gets.
     next_seq: i64,
-    /// Updates stored in the log since the last snapshot.
+    /// Log entries since the last snapshot (handed over or pending).
     log_len: u64,
+    /// `log_len` at which to compact next.
+    compact_at: u64,
     compact_after: u64,
 }
 
-/// A background append of `batch` starting at the log's `next_seq`.
-struct Append {
-    batch: Vec<AuthoredUpdate>,
-    task: JoinHandle<Result<(), sqlx::Error>>,
-}
-
 impl DocPersistence {
-    /// Picks up where the stored document ends.
-    pub fn new(room_id: i64, store: Store, stored: &StoredDocument, compact_after: u64) -> Self {
-        Self {
+    /// Picks up where the stored document ends and starts the room's writer.
+    pub fn start(
+        room_id: i64,
+        store: Store,
+        stored: &StoredDocument,
+        compact_after: u64,
+        tasks: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> Self {
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let (report, events) = mpsc::unbounded_channel();
+        let writer = Writer {
             room_id,
             store,
+            report,
+            shutdown,
+        };
+        tasks.spawn(writer.run(queue).in_current_span());
+        let compact_after = compact_after.max(1);
+        let log_len = stored.updates.len() as u64;
+        Self {
+            jobs,
+            events,
             pending: Vec::new(),
-            in_flight: None,
             next_seq: stored.last_seq + 1,
-            log_len: stored.updates.len() as u64,
-            compact_after: compact_after.max(1),
+            log_len,
+            compact_at: log_len.max(compact_after),
+            compact_after,
         }
     }
 
-    /// Queues an applied update for the next flush, with the user whose connection sent it.
+    /// Queues an applied update for the next tick, with the user whose connection sent it.
     pub fn push(&mut self, update: Bytes, author_id: Option<i64>) {
         self.pending.push(AuthoredUpdate {
             data: update,
             author_id,
         });
+        self.log_len += 1;
     }
 
-    /// True while updates wait to be stored or an append is running.
+    /// True while applied updates wait for the next tick.
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty() || self.in_flight.is_some()
+        !self.pending.is_empty()
     }
 
-    /// The periodic step: settles a finished append, then compacts when the log is long enough
-    /// (waiting for the writes, which happens once per `compact_after` updates) or else starts
-    /// appending the pending updates in the background. An append still running is left alone;
-    /// what arrives meanwhile goes with the next one.
-    pub async fn tick(&mut self, doc: &RoomDoc) -> Result<(), sqlx::Error> {
-        if self
-            .in_flight
-            .as_ref()
-            .is_some_and(|a| a.task.is_finished())
-        {
-            self.settle().await?;
-        }
-        if self.in_flight.is_some() {
-            return Ok(());
-        }
-        if self.log_len + self.pending.len() as u64 >= self.compact_after {
-            return self.save(doc, false).await;
-        }
-        self.start_append();
-        Ok(())
-    }
-
-    /// Appends every pending update to the log and waits until it is stored. On failure the
-    /// updates stay pending, in order, for the next try.
-    pub async fn flush(&mut self) -> Result<(), sqlx::Error> {
-        self.settle().await?;
-        self.start_append();
-        self.settle().await
-    }
-
-    fn start_append(&mut self) {
+    /// Hands the pending updates to the writer as one append (one transaction).
+    pub fn hand_over(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.pending);
-        let (store, room_id, first_seq) = (self.store.clone(), self.room_id, self.next_seq);
-        let updates = batch.clone();
-        let task =
-            tokio::spawn(async move { store.append_updates(room_id, first_seq, &updates).await });
-        self.in_flight = Some(Append { batch, task });
+        let updates = std::mem::take(&mut self.pending);
+        let first_seq = self.next_seq;
+        self.next_seq += updates.len() as i64;
+        self.send(Job::Append { first_seq, updates });
     }
 
-    /// Waits for the running append, if any. When it failed, its updates go back in front of
-    /// the pending ones.
-    async fn settle(&mut self) -> Result<(), sqlx::Error> {
-        let Some(Append { batch, task }) = self.in_flight.take() else {
-            return Ok(());
-        };
-        let result = match task.await {
-            Ok(result) => result,
-            Err(join) => Err(sqlx::Error::Io(std::io::Error::other(join.to_string()))),
-        };
-        match result {
-            Ok(()) => {
-                let count = batch.len();
-                self.next_seq += count as i64;
-                self.log_len += count as u64;
-                tracing::debug!(count, next_seq = self.next_seq, "updates stored");
-                Ok(())
-            }
-            Err(error) => {
-                self.pending.splice(0..0, batch);
-                Err(error)
-            }
-        }
-    }
-
-    /// Flushes, then replaces the log by a snapshot of `doc` when the log has grown past the
-    /// threshold (or, with `force`, whenever it is not empty).
-    pub async fn save(&mut self, doc: &RoomDoc, force: bool) -> Result<(), sqlx::Error> {
-        self.flush().await?;
-        let due = if force {
+    /// Whether the log has grown enough to be compacted (or, with `force`, is not empty).
+    pub fn compaction_due(&self, force: bool) -> bool {
+        if force {
             self.log_len > 0
         } else {
-            self.log_len >= self.compact_after
-        };
-        if !due {
-            return Ok(());
+            self.log_len >= self.compact_at
         }
-        // Everything applied is stored now, so the snapshot covers exactly the log up to here.
+    }
+
+    /// Hands over a snapshot of the document as it is now, after the pending updates: it covers
+    /// every update handed over so far.
+    pub fn snapshot(&mut self, data: Vec<u8>) {
+        self.hand_over();
         let upto_seq = self.next_seq - 1;
-        let snapshot = match encode_snapshot(doc, SNAPSHOT_FORMAT) {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
-                // The log still holds everything; compaction waits for a healthy document.
-                tracing::error!(%error, "encoding a snapshot failed; the log is kept");
-                return Ok(());
-            }
-        };
-        self.store
-            .save_snapshot(self.room_id, SNAPSHOT_FORMAT.as_i64(), &snapshot, upto_seq)
-            .await?;
-        tracing::info!(
-            entries = self.log_len,
-            bytes = snapshot.len(),
-            upto_seq,
-            "update log compacted into a snapshot"
-        );
+        self.send(Job::Snapshot { data, upto_seq });
         self.log_len = 0;
-        Ok(())
+        self.compact_at = self.compact_after;
+    }
+
+    /// A snapshot could not be made: try again after another `compact_after` updates rather
+    /// than at every tick.
+    pub fn postpone_compaction(&mut self) {
+        self.compact_at = self.log_len + self.compact_after;
+    }
+
+    /// Hands a chat request to the writer. A catch-up goes after the pending updates, so that
+    /// its answer covers everything its sender sent before it.
+    pub fn chat(&mut self, conn: u64, author: CurrentUser, request: ChatRequest) {
+        if matches!(request, ChatRequest::Since { .. }) {
+            self.hand_over();
+        }
+        self.send(Job::Chat {
+            conn,
+            author,
+            request,
+        });
+    }
+
+    /// Hands over the pending updates and waits until the writer has done everything handed
+    /// to it so far. Only for when the room has to wait anyway: a reload, an unload, a stop.
+    pub async fn settle(&mut self) {
+        self.hand_over();
+        let (done, wait) = oneshot::channel();
+        self.send(Job::Barrier(done));
+        let _ = wait.await;
+    }
+
+    fn send(&self, job: Job) {
+        if self.jobs.send(job).is_err() {
+            // The writer only stops once this side is dropped; this would be a bug.
+            tracing::error!("the room's writer is gone; a write was dropped");
+        }
+    }
+}
+
+/// The writer task of one room.
+struct Writer {
+    room_id: i64,
+    store: Store,
+    report: mpsc::UnboundedSender<Written>,
+    shutdown: CancellationToken,
+}
+
+impl Writer {
+    async fn run(self, mut queue: mpsc::UnboundedReceiver<Job>) {
+        let mut held = None;
+        while let Some(job) = match held.take() {
+            Some(job) => Some(job),
+            None => queue.recv().await,
+        } {
+            match job {
+                Job::Append {
+                    first_seq,
+                    mut updates,
+                } => {
+                    // Appends that queued up behind this one go in the same transaction.
+                    while let Ok(next) = queue.try_recv() {
+                        match next {
+                            Job::Append { updates: more, .. } => updates.extend(more),
+                            other => {
+                                held = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    let count = updates.len();
+                    let (store, room_id) = (&self.store, self.room_id);
+                    if self
+                        .retry("appending updates", || {
+                            store.append_updates(room_id, first_seq, &updates)
+                        })
+                        .await
+                    {
+                        tracing::debug!(count, first_seq, "updates stored");
+                    }
+                }
+                Job::Snapshot { data, upto_seq } => {
+                    let (store, room_id) = (&self.store, self.room_id);
+                    let format = SNAPSHOT_FORMAT.as_i64();
+                    if self
+                        .retry("saving a snapshot", || {
+                            store.save_snapshot(room_id, format, &data, upto_seq)
+                        })
+                        .await
+                    {
+                        tracing::info!(
+                            bytes = data.len(),
+                            upto_seq,
+                            "update log compacted into a snapshot"
+                        );
+                    }
+                }
+                Job::Chat {
+                    conn,
+                    author,
+                    request,
+                } => {
+                    let replies = chat::handle(&self.store, self.room_id, &author, request).await;
+                    let _ = self.report.send(Written::Chat { conn, replies });
+                }
+                Job::Barrier(done) => {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+
+    /// Runs `write` until it succeeds, waiting longer after each failure; once the server is
+    /// stopping, gives up after a few attempts. Returns whether it succeeded.
+    async fn retry<F, Fut>(&self, what: &str, mut write: F) -> bool
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = sqlx::Result<()>>,
+    {
+        let mut wait = FIRST_RETRY_WAIT;
+        let mut attempts_at_shutdown = 0;
+        loop {
+            let error = match write().await {
+                Ok(()) => return true,
+                Err(error) => error,
+            };
+            if self.shutdown.is_cancelled() {
+                attempts_at_shutdown += 1;
+                if attempts_at_shutdown >= ATTEMPTS_AT_SHUTDOWN {
+                    tracing::error!(%error, "{what} failed at shutdown; giving up (clients still hold the updates)");
+                    return false;
+                }
+            }
+            tracing::error!(%error, retry_in = ?wait, "{what} failed; retrying");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_RETRY_WAIT);
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::DocPersistence;
-    use crate::store::Store;
-    use bytes::Bytes;
-    use chatspace_crdt::yrs::{self, Text, Transact};
-    use chatspace_crdt::RoomDoc;
-
-    /// A real SQLite file whose update log refuses inserts while a trigger is in place.
-    async fn store_with_room() -> (tempfile::TempDir, Store, i64) {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let url = format!("sqlite://{}", dir.path().join("persist.db").display());
-        let store = Store::connect(&url).await.expect("the database opens");
-        let user = store.insert_user("ada", "hash").await.expect("a user");
-        let room = store.insert_room("notes", user).await.expect("a room");
-        (dir, store, room)
-    }
-
-    async fn refuse_appends(store: &Store, refuse: bool) {
-        let sql = if refuse {
-            "CREATE TRIGGER refuse BEFORE INSERT ON doc_updates \
-             BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
-        } else {
-            "DROP TRIGGER refuse"
-        };
-        sqlx::query(sql)
-            .execute(store.pool())
-            .await
-            .expect("the trigger changes");
-    }
-
-    fn update(n: u8) -> Bytes {
-        Bytes::from(vec![n; 3])
-    }
-
-    #[tokio::test]
-    async fn a_failed_background_append_loses_nothing_and_keeps_the_order() {
-        let (_dir, store, room) = store_with_room().await;
-        let stored = store.load_document(room).await.expect("loads");
-        let mut persistence = DocPersistence::new(room, store.clone(), &stored, 1_000);
-        let doc = RoomDoc::new();
-
-        refuse_appends(&store, true).await;
-        persistence.push(update(1), None);
-        persistence.push(update(2), None);
-        // Starts the append in the background; the room carries on and gets another update.
-        persistence
-            .tick(&doc)
-            .await
-            .expect("starting an append cannot fail");
-        persistence.push(update(3), None);
-        assert!(persistence.flush().await.is_err(), "the append was refused");
-        assert!(persistence.has_pending());
-
-        refuse_appends(&store, false).await;
-        persistence.push(update(4), None);
-        persistence.flush().await.expect("the append succeeds now");
-        assert!(!persistence.has_pending());
-
-        let stored = store.load_document(room).await.expect("loads");
-        let expected: Vec<Vec<u8>> = (1..=4).map(|n| update(n).to_vec()).collect();
-        assert_eq!(stored.updates, expected);
-        assert_eq!(stored.last_seq, 4);
-    }
-
-    #[tokio::test]
-    async fn the_tick_compacts_once_the_log_is_long_enough() {
-        let (_dir, store, room) = store_with_room().await;
-        let stored = store.load_document(room).await.expect("loads");
-        let mut persistence = DocPersistence::new(room, store.clone(), &stored, 2);
-        let mut doc = RoomDoc::new();
-        let writer = yrs::Doc::with_client_id(7);
-        let text = writer.get_or_insert_text(chatspace_crdt::TEXT_NAME);
-        for chunk in ["a", "b"] {
-            let mut txn = writer.transact_mut();
-            text.insert(&mut txn, 0, chunk);
-            let raw = txn.encode_update_v1();
-            drop(txn);
-            persistence.push(Bytes::from(raw.clone()), None);
-            let incoming = chatspace_crdt::IncomingUpdate::check_v1(raw).expect("decodes");
-            doc.apply_update(incoming).expect("applies");
-        }
-        persistence.tick(&doc).await.expect("compacts");
-
-        let stored = store.load_document(room).await.expect("loads");
-        assert!(stored.updates.is_empty(), "the log was replaced");
-        assert!(stored.snapshot.is_some());
-        assert_eq!(stored.last_seq, 2);
-        let reloaded = crate::realtime::loading::rebuild(&stored).expect("the snapshot loads");
-        assert_eq!(reloaded.doc.text(), "ba");
-    }
-}
+mod tests;

@@ -135,6 +135,11 @@ impl Rooms {
         &self.inner.store
     }
 
+    /// Where the room tasks and their writers run, so that shutdown waits for them.
+    pub(super) fn tasks(&self) -> &TaskTracker {
+        &self.inner.tasks
+    }
+
     pub(super) fn config(&self) -> &Config {
         &self.inner.config
     }

@@ -5,19 +5,18 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use chatspace_crdt::codec::{chat_frame, AwarenessUpdate, ChatEvent, ChatRequest};
+use chatspace_crdt::codec::{chat_frame, AwarenessUpdate, ChatEvent};
 use chatspace_crdt::presence::ConnectionAwareness;
-use chatspace_crdt::{ClientMessage, RoomDoc};
+use chatspace_crdt::{encode_snapshot, ClientMessage, RoomDoc};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
-use super::chat;
 use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
 use super::loading::{load_room, LoadedRoom};
 use super::offload::RoomFailure;
-use super::persist::DocPersistence;
+use super::persist::{DocPersistence, Written, SNAPSHOT_FORMAT};
 use super::registry::Rooms;
 use super::socket::{CloseCode, Outbound};
 use crate::auth::CurrentUser;
@@ -55,11 +54,13 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         stored,
         compact_now,
     } = loaded;
-    let mut persistence = DocPersistence::new(
+    let persistence = DocPersistence::start(
         room_id,
         store,
         &stored,
         rooms.config().compact_after_updates,
+        rooms.tasks(),
+        rooms.shutdown().clone(),
     );
     tracing::info!(
         chars = doc.text().chars().count(),
@@ -67,12 +68,6 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         "room loaded"
     );
     drop(stored);
-    if compact_now {
-        // The log did not replay as a whole: a snapshot of what loaded replaces it.
-        if let Err(error) = persistence.save(&doc, true).await {
-            tracing::error!(%error, "compacting a recovered room failed");
-        }
-    }
     let mut room = LiveRoom {
         room_id,
         rooms,
@@ -82,20 +77,28 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         persistence,
         buffers: IngestBuffers::default(),
     };
-    let exit = room.serve().await;
+    // The log did not replay as a whole: a snapshot of what loaded replaces it.
+    let exit = match compact_now {
+        true => room.compact(true).await.err().map(Exit::Failed),
+        false => None,
+    };
+    let exit = match exit {
+        Some(exit) => exit,
+        None => room.serve().await,
+    };
     if let Exit::Failed(failure) = &exit {
         tracing::error!(%failure, "the room stops; its sockets are closed and the next join reloads it");
         room.close_all(CloseCode::TryAgainLater);
     }
-    let saved = match &exit {
-        // The document is gone (its thread may still be running): store what was applied
-        // before, and never snapshot the empty stand-in.
-        Exit::Failed(failure) if failure.lost_document() => room.persistence.flush().await,
-        _ => room.persistence.save(&room.doc, true).await,
-    };
-    if let Err(error) = saved {
-        tracing::error!(%error, "saving the room failed; its unsaved updates are lost");
+    // When the document is gone (its thread may still be running), what was applied before is
+    // stored, and the empty stand-in is never snapshotted.
+    let lost = matches!(&exit, Exit::Failed(failure) if failure.lost_document());
+    if !lost {
+        if let Err(failure) = room.compact(true).await {
+            tracing::error!(%failure, "a snapshot of the room could not be made; its log is kept");
+        }
     }
+    room.persistence.settle().await;
     match exit {
         Exit::Idle => tracing::info!("room saved and unloaded"),
         Exit::Shutdown => tracing::info!("room saved for shutdown"),
@@ -149,18 +152,22 @@ impl LiveRoom {
                             Some(command) => command,
                             None => return Exit::Shutdown,
                         },
+                        Some(written) = self.persistence.events.recv() => {
+                            self.deliver(written);
+                            continue;
+                        }
                         _ = flush.tick(), if self.persistence.has_pending() => {
-                            if let Err(error) = self.persistence.tick(&self.doc).await {
-                                tracing::error!(%error, "storing updates failed; retrying at the next tick");
+                            self.persistence.hand_over();
+                            if let Err(failure) = self.compact(false).await {
+                                return Exit::Failed(failure);
                             }
                             continue;
                         }
                         () = sleep_until(idle_deadline.unwrap_or_else(Instant::now)), if idle_deadline.is_some() => {
-                            if let Err(error) = self.persistence.save(&self.doc, true).await {
-                                tracing::error!(%error, "saving an idle room failed; it stays loaded");
-                                idle_since = Some(Instant::now());
-                                continue;
+                            if let Err(failure) = self.compact(true).await {
+                                return Exit::Failed(failure);
                             }
+                            self.persistence.settle().await;
                             if self.rooms.remove_if_idle(self.room_id, &self.rx) {
                                 self.rx.close();
                                 return Exit::Idle;
@@ -243,18 +250,22 @@ impl LiveRoom {
                 let frame = chat_frame(&ChatEvent::Rejected { client_id, reason });
                 self.send_to(conn, Bytes::from(frame));
             }
+            // Stored (or, for a catch-up, read once everything sent before it is stored) by the
+            // room's writer; the room delivers the replies when the writer reports them.
             ClientMessage::Chat(request) => {
                 let Some(author) = self.subscribers.get(&conn).map(|s| s.user.clone()) else {
                     return Ok(None);
                 };
-                if matches!(request, ChatRequest::Since { .. }) {
-                    // The answer promises that everything sent before it is stored.
-                    if let Err(error) = self.persistence.flush().await {
-                        tracing::error!(%error, "storing updates before a catch-up failed");
-                    }
-                }
-                let replies =
-                    chat::handle(self.rooms.store(), self.room_id, &author, request).await;
+                self.persistence.chat(conn, author, request);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Delivers what the writer reports.
+    fn deliver(&mut self, written: Written) {
+        match written {
+            Written::Chat { conn, replies } => {
                 if let Some(frame) = replies.to_sender {
                     self.send_to(conn, frame);
                 }
@@ -263,7 +274,26 @@ impl LiveRoom {
                 }
             }
         }
-        Ok(None)
+    }
+
+    /// Snapshots the document (encoded on the blocking pool) and hands the snapshot to the
+    /// writer when the log is long enough, or with `force` whenever it is not empty.
+    pub(super) async fn compact(&mut self, force: bool) -> Result<(), RoomFailure> {
+        if !self.persistence.compaction_due(force) {
+            return Ok(());
+        }
+        match self
+            .with_doc(|doc| encode_snapshot(doc, SNAPSHOT_FORMAT))
+            .await?
+        {
+            Ok(data) => self.persistence.snapshot(data),
+            Err(error) => {
+                // The log still holds everything; compaction waits for a healthy document.
+                tracing::error!(%error, "encoding a snapshot failed; the log is kept");
+                self.persistence.postpone_compaction();
+            }
+        }
+        Ok(())
     }
 
     /// Closes one connection for a bad message; the room and everyone else carry on.

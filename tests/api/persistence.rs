@@ -197,3 +197,65 @@ async fn clients_that_join_without_editing_store_and_relay_nothing() {
     assert_eq!(count(&app, "SELECT COUNT(*) FROM doc_updates").await, 0);
     assert_eq!(watcher.updates_received, 0, "no empty updates were relayed");
 }
+
+#[tokio::test]
+async fn the_room_keeps_relaying_while_the_database_is_locked_and_acknowledges_chat_after() {
+    let app = spawn_app().await;
+    let alice = alice_with_room(&app).await;
+    let mut a = WsClient::join(&app, &alice, "notes", 1).await;
+    let mut b = WsClient::join(&app, &alice, "notes", 2).await;
+
+    // Another process holds SQLite's write lock (as a backup or a migration would).
+    let pool = app.db().await;
+    let mut locker = pool.acquire().await.expect("a connection");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *locker)
+        .await
+        .expect("takes the write lock");
+    let locked_at = tokio::time::Instant::now();
+
+    a.send_chat("held", "written while the disk was busy").await;
+    // For two seconds the two clients keep editing, twenty times a second each (a typist's
+    // pace, well within the rate limit): every edit is a round trip through the room, and none
+    // can wait for the database.
+    let mut pace = tokio::time::interval(Duration::from_millis(50));
+    let mut typed = 0;
+    while locked_at.elapsed() < Duration::from_secs(2) {
+        pace.tick().await;
+        typed += 1;
+        a.insert(0, "a").await;
+        assert!(
+            b.pump_until(|b| b.text_len() == typed).await,
+            "relayed while locked"
+        );
+        typed += 1;
+        b.insert(0, "b").await;
+        assert!(
+            a.pump_until(|a| a.text_len() == typed).await,
+            "relayed while locked"
+        );
+    }
+    assert!(
+        a.acks().is_empty(),
+        "nothing is acknowledged before it is stored"
+    );
+
+    sqlx::query("ROLLBACK")
+        .execute(&mut *locker)
+        .await
+        .expect("releases the lock");
+    drop(locker);
+    pool.close().await;
+    assert!(
+        a.pump_until(|a| !a.acks().is_empty()).await,
+        "acknowledged once stored"
+    );
+    assert!(
+        b.pump_until(|b| !b.broadcasts().is_empty()).await,
+        "and then broadcast"
+    );
+    assert!(
+        count(&app, "SELECT COUNT(*) FROM messages").await == 1,
+        "stored once"
+    );
+}
