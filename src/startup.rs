@@ -15,7 +15,9 @@ use tokio_util::task::TaskTracker;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
+use crate::auth::hashing::Hashing;
 use crate::auth::password;
+use crate::auth::signup_limit::SignupLimit;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::config::Config;
 use crate::realtime::Rooms;
@@ -63,6 +65,8 @@ impl Application {
             per_address: config.login_max_failures_per_address,
             window: config.login_lockout(),
         });
+        let signups = SignupLimit::new(config.register_max_per_hour);
+        let hashing = Hashing::new(config.hash_slots(), config.hash_queue);
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let rooms = Rooms::new(
@@ -75,6 +79,8 @@ impl Application {
             config,
             store,
             throttle,
+            signups,
+            hashing,
             rooms,
             shutdown,
             tasks,
