@@ -77,6 +77,11 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_HASH_QUEUE", default_value_t = 32)]
     pub hash_queue: usize,
 
+    /// Seconds a connection has to send a complete request head (and an idle keep-alive
+    /// connection stays open) before it is closed.
+    #[arg(long, env = "CHATSPACE_HEADER_READ_TIMEOUT_SECS", default_value_t = 15)]
+    pub header_read_timeout_secs: u64,
+
     /// Largest WebSocket frame accepted, in bytes; larger ones close the socket with 1009.
     #[arg(long, env = "CHATSPACE_MAX_FRAME_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_frame_bytes: usize,
@@ -136,6 +141,10 @@ impl Config {
             0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             n => n,
         }
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs.max(1))
     }
 
     pub fn flush_interval(&self) -> Duration {
