@@ -1,5 +1,5 @@
 //! CSRF tokens, session handling, and the HTTP layer against a hostile client: half-sent
-//! requests.
+//! requests, oversized forms.
 
 use std::time::Duration;
 
@@ -199,6 +199,21 @@ async fn a_connection_that_never_finishes_its_request_head_is_closed() {
         StatusCode::OK,
         "whole requests are still served"
     );
+}
+
+#[tokio::test]
+async fn a_form_over_the_size_limit_is_refused_with_413() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    alice.register("alice").await;
+    let name = "x".repeat(70 * 1024);
+    let response = alice.create_room(&name).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("That form was too large"));
 }
 
 #[tokio::test]
