@@ -1,5 +1,5 @@
 //! CSRF tokens, session handling, and the HTTP layer against a hostile client: half-sent
-//! requests, oversized forms.
+//! requests, oversized forms, caching of pages.
 
 use std::time::Duration;
 
@@ -214,6 +214,24 @@ async fn a_form_over_the_size_limit_is_refused_with_413() {
         .await
         .unwrap()
         .contains("That form was too large"));
+}
+
+#[tokio::test]
+async fn pages_and_chat_history_are_never_cached_but_static_files_are_revalidated() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    for path in ["/accounts/login", "/accounts/register", "/nowhere"] {
+        let response = alice.get(path).await;
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    alice.register_with_room("alice", "general").await;
+    for path in ["/", "/rooms/general", "/rooms/general/messages"] {
+        let response = alice.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    let css = alice.get("/static/style.css").await;
+    assert_eq!(css.headers()["cache-control"], "no-cache");
 }
 
 #[tokio::test]
