@@ -64,6 +64,24 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_LOGIN_LOCKOUT_SECS", default_value_t = 900)]
     pub login_lockout_secs: u64,
 
+    /// Accounts that one client address may create per hour.
+    #[arg(long, env = "CHATSPACE_REGISTER_MAX_PER_HOUR", default_value_t = 10)]
+    pub register_max_per_hour: u32,
+
+    /// Password hashes (argon2id, 19 MiB each) computed at once; 0 means one per CPU core.
+    #[arg(long, env = "CHATSPACE_HASH_CONCURRENCY", default_value_t = 0)]
+    pub hash_concurrency: usize,
+
+    /// Logins and registrations that may wait for a hashing slot; beyond them the server answers
+    /// 503 at once.
+    #[arg(long, env = "CHATSPACE_HASH_QUEUE", default_value_t = 32)]
+    pub hash_queue: usize,
+
+    /// Seconds a connection has to send a complete request head (and an idle keep-alive
+    /// connection stays open) before it is closed.
+    #[arg(long, env = "CHATSPACE_HEADER_READ_TIMEOUT_SECS", default_value_t = 15)]
+    pub header_read_timeout_secs: u64,
+
     /// Largest WebSocket frame accepted, in bytes; larger ones close the socket with 1009.
     #[arg(long, env = "CHATSPACE_MAX_FRAME_BYTES", default_value_t = 8 * 1024 * 1024)]
     pub max_frame_bytes: usize,
@@ -129,6 +147,18 @@ impl Config {
 
     pub fn login_lockout(&self) -> Duration {
         Duration::from_secs(self.login_lockout_secs)
+    }
+
+    /// How many password hashes run at once: the configured number, or one per core.
+    pub fn hash_slots(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            n => n,
+        }
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs.max(1))
     }
 
     pub fn flush_interval(&self) -> Duration {

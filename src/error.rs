@@ -23,6 +23,9 @@ pub enum AppError {
     /// 400: the request could not be read.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// 413: the request body is larger than the server accepts.
+    #[error("request body too large")]
+    PayloadTooLarge,
     /// 500: a database failure.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -60,6 +63,9 @@ impl IntoResponse for AppError {
                 .into_response(),
             Self::BadRequest(reason) => {
                 (StatusCode::BAD_REQUEST, errors::bad_request(&ctx, &reason)).into_response()
+            }
+            Self::PayloadTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, errors::too_large(&ctx)).into_response()
             }
             Self::Database(_) | Self::Session(_) | Self::Internal(_) => {
                 tracing::error!(error = %self, "request failed");

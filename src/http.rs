@@ -1,5 +1,5 @@
 //! The one place where every resource's router is merged and the layers every request passes
-//! through are set: sessions, request logging, body limit, security headers.
+//! through are set: sessions, request logging, body limit, security and caching headers.
 
 use axum::http::{header, HeaderValue, Request};
 use axum::Router;
@@ -41,6 +41,9 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "same-origin"),
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+        // Pages and chat history hold one user's data: no cache, a shared one above all, may
+        // keep them. Static files set their own caching.
+        (header::CACHE_CONTROL, "no-store"),
     ];
     let mut app = Router::new()
         .merge(rooms::router())

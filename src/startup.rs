@@ -8,19 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 
+use crate::auth::hashing::Hashing;
 use crate::auth::password;
+use crate::auth::signup_limit::SignupLimit;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::config::Config;
 use crate::realtime::Rooms;
 use crate::state::AppState;
 use crate::store::Store;
+
+mod serve;
 
 /// How often expired sessions are deleted from the database.
 const SESSION_SWEEP: Duration = Duration::from_secs(3600);
@@ -63,6 +66,8 @@ impl Application {
             per_address: config.login_max_failures_per_address,
             window: config.login_lockout(),
         });
+        let signups = SignupLimit::new(config.register_max_per_hour);
+        let hashing = Hashing::new(config.hash_slots(), config.hash_queue);
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let rooms = Rooms::new(
@@ -75,6 +80,8 @@ impl Application {
             config,
             store,
             throttle,
+            signups,
+            hashing,
             rooms,
             shutdown,
             tasks,
@@ -125,35 +132,25 @@ impl Application {
                 () = sweep_stop.cancelled() => {}
             }
         });
+        let header_read_timeout = state.config.header_read_timeout();
         let app = crate::http::router(state, sessions);
         tracing::info!("listening on http://{addr}");
         let signal = shutdown.clone();
-        // Nagle's algorithm would hold back a small frame until the previous one is acknowledged
-        // (up to the peer's 40 ms delayed ACK): realtime traffic is many small frames.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::warn!(%error, "cannot set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        tokio::spawn(async move {
             tokio::select! {
                 () = stop => {}
                 () = signal.cancelled() => {}
             }
             tracing::info!("shutting down: closing sockets and saving rooms");
             signal.cancel();
-        })
-        .await;
+        });
+        serve::serve(listener, app, header_read_timeout, shutdown.clone()).await;
         shutdown.cancel();
         tasks.close();
         tasks.wait().await;
         store.close().await;
         tracing::info!("stopped");
-        served.context("the HTTP server failed")
+        Ok(())
     }
 }
 

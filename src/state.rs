@@ -5,6 +5,8 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::hashing::Hashing;
+use crate::auth::signup_limit::SignupLimit;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::realtime::Rooms;
@@ -15,6 +17,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub throttle: LoginThrottle,
+    pub signups: SignupLimit,
+    /// The gate every password hash of a request passes.
+    pub hashing: Hashing,
     /// The live rooms, each one task; sockets reach them through here.
     pub rooms: Rooms,
     /// Cancelled when the server shuts down: sockets close and rooms flush and stop.

@@ -12,7 +12,8 @@ use axum::Router;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::auth::{self, page_context, password, ClientAddress, CsrfForm, CurrentUser};
+use crate::auth::hashing::HashError;
+use crate::auth::{self, page_context, ClientAddress, CsrfForm, CurrentUser};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::is_unique_violation;
@@ -43,9 +44,15 @@ struct RegisterForm {
     password_confirm: String,
 }
 
+const TAKEN: &str = "That username is taken. Pick another one.";
+/// The form error, and the `Retry-After`, of a login or sign-up turned away by a busy hasher.
+const BUSY: &str = "The server is busy checking other passwords. Try again in a moment.";
+const BUSY_RETRY: Duration = Duration::from_secs(1);
+
 async fn register(
     State(state): State<AppState>,
     session: Session,
+    ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim();
@@ -62,25 +69,50 @@ async fn register(
             .into_response()
     };
     if !errors.is_empty() {
-        return Ok(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            errors,
-            page_context(&session).await?,
-        ));
+        let ctx = page_context(&session).await?;
+        return Ok(refuse(StatusCode::UNPROCESSABLE_ENTITY, errors, ctx));
     }
-    let hash = password::hash_password(form.password).await?;
+    // A taken name is refused before it costs a hash or a place in the address's quota.
+    if state.store.user_by_name(username).await?.is_some() {
+        let ctx = page_context(&session).await?;
+        return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
+    }
+    let signup = match state.signups.begin(address) {
+        Ok(signup) => signup,
+        Err(wait) => {
+            tracing::warn!(%address, "registration refused: too many from this address");
+            let error = format!(
+                "Too many accounts were created from your network. Try again in {}.",
+                wait_text(wait)
+            );
+            let ctx = page_context(&session).await?;
+            let page = refuse(StatusCode::TOO_MANY_REQUESTS, vec![error], ctx);
+            return Ok(retry_after(wait, page));
+        }
+    };
+    let hash = match state.hashing.hash(form.password).await {
+        Ok(hash) => hash,
+        Err(HashError::Busy) => {
+            signup.not_created();
+            let ctx = page_context(&session).await?;
+            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, vec![BUSY.to_owned()], ctx);
+            return Ok(retry_after(BUSY_RETRY, page));
+        }
+        Err(HashError::Failed(error)) => {
+            signup.not_created();
+            return Err(error.into());
+        }
+    };
     let id = match state.store.insert_user(username, &hash).await {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
-            let taken = vec!["That username is taken. Pick another one.".to_owned()];
-            return Ok(refuse(
-                StatusCode::CONFLICT,
-                taken,
-                page_context(&session).await?,
-            ));
+            signup.not_created();
+            let ctx = page_context(&session).await?;
+            return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
         }
         Err(e) => return Err(e.into()),
     };
+    drop(signup);
     tracing::info!(user_id = id, username, "account created");
     auth::log_in(
         &session,
@@ -91,6 +123,12 @@ async fn register(
     )
     .await?;
     Ok(Redirect::to("/").into_response())
+}
+
+/// A refusal the client may retry after `wait`, said in a `Retry-After` header.
+fn retry_after(wait: Duration, refusal: Response) -> Response {
+    let seconds = wait.as_secs().max(1).to_string();
+    ([(header::RETRY_AFTER, seconds)], refusal).into_response()
 }
 
 #[derive(Deserialize)]
@@ -140,42 +178,48 @@ async fn login(
             next,
             error: Some(error),
         };
-        (status, views::login(&ctx, &view))
+        (status, views::login(&ctx, &view)).into_response()
     };
-    if let Some(wait) = state.throttle.check(username, address) {
-        tracing::warn!(username, %address, "login refused: throttled");
-        let error = format!(
-            "Too many failed attempts. Try again in {}.",
-            wait_text(wait)
-        );
-        let retry_after = [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())];
-        let page = refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            error,
-            page_context(&session).await?,
-        );
-        return Ok((retry_after, page).into_response());
-    }
+    // Counted as a failure before the password is checked, so that a burst of guesses cannot
+    // all be checked before the first failure is counted.
+    let attempt = match state.throttle.begin(username, address) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            tracing::warn!(username, %address, "login refused: throttled");
+            let error = format!(
+                "Too many failed attempts. Try again in {}.",
+                wait_text(wait)
+            );
+            let ctx = page_context(&session).await?;
+            let page = refuse(StatusCode::TOO_MANY_REQUESTS, error, ctx);
+            return Ok(retry_after(wait, page));
+        }
+    };
     let user = state.store.user_by_name(username).await?;
     let password = if form.password.len() > rules::PASSWORD_MAX * 4 {
         String::new()
     } else {
         form.password
     };
-    let matched =
-        password::verify_password(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matched = match state.hashing.verify(password, stored).await {
+        Ok(matched) => matched,
+        Err(HashError::Busy) => {
+            attempt.not_checked();
+            let ctx = page_context(&session).await?;
+            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, BUSY.to_owned(), ctx);
+            return Ok(retry_after(BUSY_RETRY, page));
+        }
+        Err(HashError::Failed(error)) => return Err(error.into()),
+    };
     let Some(user) = user.filter(|_| matched) else {
-        state.throttle.record_failure(username, address);
+        drop(attempt);
         tracing::info!(username, %address, "login failed");
         let error = "Wrong username or password.".to_owned();
-        return Ok(refuse(
-            StatusCode::UNAUTHORIZED,
-            error,
-            page_context(&session).await?,
-        )
-        .into_response());
+        let ctx = page_context(&session).await?;
+        return Ok(refuse(StatusCode::UNAUTHORIZED, error, ctx));
     };
-    state.throttle.record_success(username);
+    attempt.succeeded();
     auth::log_in(
         &session,
         &CurrentUser {

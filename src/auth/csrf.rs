@@ -3,6 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::de::DeserializeOwned;
@@ -56,9 +57,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
             .get::<Session>()
             .cloned()
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no session layer")))?;
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                _ => AppError::BadRequest(rejection.body_text()),
+            }
+        })?;
         let sent = serde_urlencoded::from_bytes::<TokenField>(&body)
             .ok()
             .and_then(|field| field.csrf_token);

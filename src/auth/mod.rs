@@ -1,10 +1,13 @@
 //! Who is asking: sessions (the logged-in user), CSRF tokens for forms, password hashing, login
-//! throttling and the client's address.
+//! throttling, the registration limit and the client's address.
 
 mod address;
 pub mod csrf;
+pub mod hashing;
 pub mod password;
 mod session;
+pub mod signup_limit;
+mod tally;
 pub mod throttle;
 
 use tower_sessions::Session;

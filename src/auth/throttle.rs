@@ -1,37 +1,18 @@
 //! Login throttling: after too many failed logins for one account or from one client address,
-//! further attempts are refused until the lockout has passed. Counts live in memory: a restart
-//! forgets them, which costs an attacker a restart they cannot cause.
+//! further attempts are refused until the lockout has passed. An attempt is counted as a failure
+//! before its password is checked, so of many simultaneous guesses no more than the limit are
+//! ever checked; a right password then gives its attempt back.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use super::tally::Tally;
 
 /// What is being counted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
     Account(String),
     Address(IpAddr),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Failures {
-    count: u32,
-    /// When the first failure still counted happened; the count starts over a window after it.
-    since: Instant,
-    /// Set when the count reaches the limit: attempts are refused until then.
-    locked_until: Option<Instant>,
-}
-
-impl Failures {
-    fn is_stale(&self, now: Instant, window: Duration) -> bool {
-        self.locked_until
-            .map_or(now.duration_since(self.since) >= window, |until| {
-                now >= until
-            })
-    }
 }
 
 /// Limits for [`LoginThrottle`].
@@ -47,72 +28,63 @@ pub struct ThrottleLimits {
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
     limits: ThrottleLimits,
-    /// A std mutex: it guards a map update and is never held across an `.await`.
-    failures: Arc<Mutex<HashMap<Key, Failures>>>,
+    tally: Tally<Key>,
 }
 
-/// Entries kept before expired ones are swept, so a flood of random usernames stays bounded.
-const SWEEP_ABOVE: usize = 10_000;
+/// A login attempt that was let through and already counts as a failure. Dropping it leaves it
+/// counted; [`Attempt::succeeded`] and [`Attempt::not_checked`] say otherwise.
+#[must_use = "an attempt counts as a failure unless it is settled otherwise"]
+#[derive(Debug)]
+pub struct Attempt {
+    throttle: LoginThrottle,
+    account: String,
+    address: IpAddr,
+}
 
 impl LoginThrottle {
     pub fn new(limits: ThrottleLimits) -> Self {
         Self {
             limits,
-            failures: Arc::default(),
+            tally: Tally::new(limits.window),
         }
     }
 
-    /// `Some(wait)` when this account or address is locked out for `wait` more.
-    pub fn check(&self, username: &str, address: IpAddr) -> Option<Duration> {
-        let now = Instant::now();
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let locked = |key: Key| {
-            map.get(&key)
-                .and_then(|f| f.locked_until)
-                .and_then(|until| until.checked_duration_since(now))
-                .filter(|wait| !wait.is_zero())
-        };
-        let account = locked(Key::Account(username.to_lowercase()));
-        let address = locked(Key::Address(address));
-        account.max(address)
+    /// Lets an attempt through, counted as a failure, or returns how long this account or
+    /// address is still locked.
+    pub fn begin(&self, username: &str, address: IpAddr) -> Result<Attempt, Duration> {
+        let account = username.to_lowercase();
+        self.tally.take(&self.keys(&account, address))?;
+        Ok(Attempt {
+            throttle: self.clone(),
+            account,
+            address,
+        })
     }
 
-    /// Counts a failed login.
-    pub fn record_failure(&self, username: &str, address: IpAddr) {
-        let now = Instant::now();
-        let window = self.limits.window;
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > SWEEP_ABOVE {
-            map.retain(|_, f| !f.is_stale(now, window));
-        }
-        let fresh = Failures {
-            count: 0,
-            since: now,
-            locked_until: None,
-        };
-        for (key, limit) in [
-            (
-                Key::Account(username.to_lowercase()),
-                self.limits.per_account,
-            ),
+    fn keys(&self, account: &str, address: IpAddr) -> [(Key, u32); 2] {
+        [
+            (Key::Account(account.to_owned()), self.limits.per_account),
             (Key::Address(address), self.limits.per_address),
-        ] {
-            let entry = map.entry(key).or_insert(fresh);
-            if entry.is_stale(now, window) {
-                *entry = fresh;
-            }
-            entry.count += 1;
-            if entry.count >= limit {
-                entry.locked_until = Some(now + window);
-            }
-        }
+        ]
+    }
+}
+
+impl Attempt {
+    /// The password was right: the account's failures are forgotten and the address gets this
+    /// attempt back. The address keeps its other failures: a guesser who owns one account must
+    /// not reset the address budget by logging into it.
+    pub fn succeeded(self) {
+        let throttle = &self.throttle;
+        throttle.tally.forget(&Key::Account(self.account));
+        throttle
+            .tally
+            .give_back(&[(Key::Address(self.address), throttle.limits.per_address)]);
     }
 
-    /// Forgets the account's failures after a successful login. The address keeps its count: a
-    /// guesser who owns one account must not reset the address budget by logging into it.
-    pub fn record_success(&self, username: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&Key::Account(username.to_lowercase()));
+    /// The password was never checked (the server was too busy): the attempt is given back.
+    pub fn not_checked(self) {
+        let keys = self.throttle.keys(&self.account, self.address);
+        self.throttle.tally.give_back(&keys);
     }
 }
 
@@ -132,48 +104,63 @@ mod tests {
     const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
 
     #[tokio::test(start_paused = true)]
-    async fn an_account_locks_after_its_limit_and_unlocks_when_the_window_passes() {
+    async fn attempts_in_flight_count_so_no_more_than_the_limit_get_through() {
         let t = throttle();
-        for _ in 0..2 {
-            t.record_failure("Alice", HOME);
-        }
-        assert_eq!(t.check("alice", HOME), None);
-        t.record_failure("alice", OTHER);
-        let wait = t.check("ALICE", HOME).expect("locked after three failures");
-        assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(59));
-        assert_eq!(
-            t.check("bob", OTHER),
-            None,
+        let in_flight: Vec<_> = ["Alice", "alice", "ALICE"]
+            .into_iter()
+            .map(|name| t.begin(name, HOME).expect("within the limit"))
+            .collect();
+        assert!(
+            t.begin("alice", OTHER).is_err(),
+            "a fourth guess is refused before any of the three has an outcome"
+        );
+        assert!(
+            t.begin("bob", OTHER).is_ok(),
             "other accounts are not affected"
         );
+        drop(in_flight);
         tokio::time::advance(Duration::from_secs(61)).await;
-        assert_eq!(t.check("alice", HOME), None);
+        assert!(t.begin("alice", HOME).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_address_locks_after_failures_across_many_accounts() {
         let t = throttle();
         for name in ["a1", "a2", "a3", "a4", "a5"] {
-            t.record_failure(name, OTHER);
+            drop(t.begin(name, OTHER).unwrap());
         }
-        assert!(t.check("someone-else", OTHER).is_some());
-        assert_eq!(t.check("someone-else", HOME), None);
+        assert!(t.begin("someone-else", OTHER).is_err());
+        assert!(t.begin("someone-else", HOME).is_ok());
     }
 
     #[tokio::test(start_paused = true)]
     async fn success_clears_the_account_count_but_not_the_address_count() {
         let t = throttle();
         for _ in 0..2 {
-            t.record_failure("carol", OTHER);
+            drop(t.begin("carol", OTHER).unwrap());
         }
-        t.record_success("carol");
-        t.record_failure("carol", OTHER);
-        assert_eq!(t.check("carol", HOME), None);
-        t.record_failure("dave", OTHER);
-        t.record_failure("erin", OTHER);
+        t.begin("carol", OTHER).unwrap().succeeded();
+        drop(t.begin("carol", OTHER).unwrap());
+        drop(t.begin("carol", OTHER).unwrap());
+        drop(t.begin("dave", OTHER).expect("the address's fifth"));
         assert!(
-            t.check("carol", OTHER).is_some(),
-            "five failures from one address lock it"
+            t.begin("erin", OTHER).is_err(),
+            "the address has had five failures"
         );
+        assert!(
+            t.begin("carol", HOME).is_ok(),
+            "carol had two since her login"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_attempt_that_was_never_checked_is_given_back() {
+        let t = throttle();
+        for _ in 0..2 {
+            drop(t.begin("erin", HOME).unwrap());
+        }
+        t.begin("erin", HOME).unwrap().not_checked();
+        assert!(t.begin("erin", HOME).is_ok(), "still the third");
+        assert!(t.begin("erin", HOME).is_err());
     }
 }

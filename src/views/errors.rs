@@ -1,4 +1,4 @@
-//! Pages for errors a user can meet: not found, a stale form, too many attempts, our fault.
+//! Pages for errors a user can meet: not found, a stale form, a form too large, our fault.
 
 use maud::{html, Markup};
 
@@ -42,6 +42,17 @@ pub fn bad_request(ctx: &PageContext, reason: &str) -> Markup {
         ctx,
         "That request could not be read",
         html! { p { (reason) } },
+    )
+}
+
+pub fn too_large(ctx: &PageContext) -> Markup {
+    message_page(
+        ctx,
+        "That form was too large",
+        html! {
+            p { "The form held more than the server accepts, so nothing was changed. "
+                "Go back, shorten what you entered and try again." }
+        },
     )
 }
 

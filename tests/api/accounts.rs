@@ -1,8 +1,8 @@
-//! Register, log in, log out.
+//! Register, log in, log out; the registration limit per address.
 
 use reqwest::StatusCode;
 
-use crate::helpers::{location, spawn_app, PASSWORD};
+use crate::helpers::{location, retry_after_secs, spawn_app, spawn_app_with, PASSWORD};
 
 #[tokio::test]
 async fn registering_logs_the_new_user_in() {
@@ -158,4 +158,40 @@ async fn the_stored_password_is_an_argon2id_phc_string_at_the_owasp_minimum() {
         "{hash}"
     );
     assert!(!hash.contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn an_address_creates_no_more_accounts_an_hour_than_its_limit() {
+    let app = spawn_app_with(|c| c.register_max_per_hour = 2).await;
+    assert_eq!(
+        app.browser().register("alice").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        app.browser().register("ALICE").await.status(),
+        StatusCode::CONFLICT,
+        "a taken name costs nothing of the limit"
+    );
+    assert_eq!(
+        app.browser().register("bob").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let carol = app.browser();
+    let response = carol.register("carol").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry = retry_after_secs(&response);
+    assert!((3500..=3600).contains(&retry), "Retry-After: {retry}");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Too many accounts were created from your network. Try again in 60 minutes."),
+        "{html}"
+    );
+    assert!(html.contains("value=\"carol\""), "what was typed is kept");
+    assert!(!carol.get_text("/").await.contains("Signed in as"));
+    let pool = app.db().await;
+    let users: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users.0, 2);
 }

@@ -251,3 +251,13 @@ pub fn location(response: &Response) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// The `Retry-After` header of a refusal, in seconds.
+pub fn retry_after_secs(response: &Response) -> u64 {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After header in seconds")
+}

@@ -1,6 +1,11 @@
-//! CSRF tokens and session handling.
+//! CSRF tokens, session handling, and the HTTP layer against a hostile client: half-sent
+//! requests, oversized forms, caching of pages.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::helpers::{spawn_app, Browser, PASSWORD};
 
@@ -168,4 +173,75 @@ async fn raw_client(url: &str, session_id: &str) -> String {
         .text()
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn a_connection_that_never_finishes_its_request_head_is_closed() {
+    let app = crate::helpers::spawn_app_with(|c| c.header_read_timeout_secs = 1).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf))
+        .await
+        .expect("the server closes the connection instead of waiting for the rest");
+    match read {
+        Ok(0) | Err(_) => {}
+        Ok(n) => panic!(
+            "expected the connection to close, got {:?}",
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    }
+    assert_eq!(
+        app.browser().get("/healthz").await.status(),
+        StatusCode::OK,
+        "whole requests are still served"
+    );
+}
+
+#[tokio::test]
+async fn a_form_over_the_size_limit_is_refused_with_413() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    alice.register("alice").await;
+    let name = "x".repeat(70 * 1024);
+    let response = alice.create_room(&name).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("That form was too large"));
+}
+
+#[tokio::test]
+async fn pages_and_chat_history_are_never_cached_but_static_files_are_revalidated() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    for path in ["/accounts/login", "/accounts/register", "/nowhere"] {
+        let response = alice.get(path).await;
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    alice.register_with_room("alice", "general").await;
+    for path in ["/", "/rooms/general", "/rooms/general/messages"] {
+        let response = alice.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+    }
+    let css = alice.get("/static/style.css").await;
+    assert_eq!(css.headers()["cache-control"], "no-cache");
+}
+
+#[tokio::test]
+async fn a_half_sent_request_does_not_hold_up_shutdown() {
+    let mut app = crate::helpers::spawn_app_with(|c| c.header_read_timeout_secs = 1).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    // A whole request on another connection: the server is serving when it is told to stop.
+    assert_eq!(app.browser().get("/healthz").await.status(), StatusCode::OK);
+    tokio::time::timeout(Duration::from_secs(20), app.stop())
+        .await
+        .expect("the server stops although a request head never arrived");
 }

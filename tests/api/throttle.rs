@@ -1,10 +1,13 @@
-//! Login throttling engages after repeated failures and releases after the lockout.
+//! Login throttling engages after repeated failures and releases after the lockout; a burst of
+//! simultaneous logins gets no more guesses checked than the limit, and no more hashes than the
+//! hashing slots and queue take.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use tokio::task::JoinSet;
 
-use crate::helpers::{spawn_app_with, PASSWORD};
+use crate::helpers::{retry_after_secs, spawn_app_with, Browser, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_and_the_lock_releases() {
@@ -27,11 +30,7 @@ async fn repeated_failures_lock_the_account_and_the_lock_releases() {
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password waits"
     );
-    let retry: u64 = locked.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry = retry_after_secs(&locked);
     assert!((1..=2).contains(&retry), "Retry-After: {retry}");
     let html = locked.text().await.unwrap();
     assert!(
@@ -67,4 +66,161 @@ async fn failures_across_accounts_lock_the_client_address() {
     }
     let response = app.browser().login("alice", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// What one login POST got back.
+#[derive(Debug)]
+struct Outcome {
+    status: StatusCode,
+    retry_after: Option<String>,
+    html: String,
+}
+
+/// `count` browsers, each holding the token of a login form, so that a burst is only the POSTs.
+async fn login_forms(app: &TestApp, count: usize) -> Vec<(Browser, String)> {
+    let mut forms = Vec::with_capacity(count);
+    for _ in 0..count {
+        let browser = app.browser();
+        let token = browser.csrf_token("/accounts/login").await;
+        forms.push((browser, token));
+    }
+    forms
+}
+
+async fn post_login(browser: &Browser, token: &str, username: &str, password: &str) -> Outcome {
+    let fields = [
+        ("username", username),
+        ("password", password),
+        ("csrf_token", token),
+    ];
+    let response = browser.post_form("/accounts/login", &fields).await;
+    Outcome {
+        status: response.status(),
+        retry_after: response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        html: response.text().await.expect("body"),
+    }
+}
+
+#[tokio::test]
+async fn of_sixty_simultaneous_guesses_no_more_than_the_limit_are_checked() {
+    let app = spawn_app_with(|c| {
+        c.login_max_failures = 5;
+        c.login_max_failures_per_address = 1000;
+        c.hash_queue = 100;
+    })
+    .await;
+    app.browser().register("alice").await;
+    let (thief, thief_token) = login_forms(&app, 1).await.remove(0);
+    let mut guesses = JoinSet::new();
+    for (i, (browser, token)) in login_forms(&app, 60).await.into_iter().enumerate() {
+        let guess = format!("wrong guess {i}");
+        guesses.spawn(async move { post_login(&browser, &token, "alice", &guess).await });
+    }
+    let mut outcomes = Vec::new();
+    let mut right = None;
+    while let Some(outcome) = guesses.join_next().await {
+        let outcome = outcome.expect("guess task");
+        if right.is_none() && outcome.status == StatusCode::TOO_MANY_REQUESTS {
+            // The account is full of guesses in flight: now the right password comes.
+            right = Some(post_login(&thief, &thief_token, "alice", PASSWORD).await);
+        }
+        outcomes.push(outcome);
+    }
+    let checked = outcomes
+        .iter()
+        .filter(|o| o.html.contains("Wrong username or password."))
+        .count();
+    let statuses: Vec<u16> = outcomes.iter().map(|o| o.status.as_u16()).collect();
+    assert_eq!(
+        checked, 5,
+        "exactly the limit of guesses was checked: {statuses:?}"
+    );
+    for refused in outcomes
+        .iter()
+        .filter(|o| o.status != StatusCode::UNAUTHORIZED)
+    {
+        assert_eq!(
+            refused.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{statuses:?}"
+        );
+        assert!(refused
+            .html
+            .contains("Too many failed attempts. Try again in"));
+        assert!(refused.retry_after.is_some());
+    }
+    let right = right.expect("some guesses were refused");
+    assert_eq!(
+        right.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        right.html
+    );
+    assert!(!thief.get_text("/").await.contains("Signed in as"));
+    assert_eq!(
+        app.browser().login("alice", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account stays locked"
+    );
+}
+
+#[tokio::test]
+async fn a_burst_beyond_the_hashing_slots_and_queue_is_turned_away_with_503() {
+    const BURST: usize = 40;
+    let app = spawn_app_with(|c| {
+        c.hash_concurrency = 1;
+        c.hash_queue = 1;
+        c.login_max_failures = 1000;
+        // Were the turned-away logins counted, the burst alone would lock this address.
+        c.login_max_failures_per_address = u32::try_from(BURST).unwrap();
+    })
+    .await;
+    app.browser().register("alice").await;
+    let mut burst = JoinSet::new();
+    for (i, (browser, token)) in login_forms(&app, BURST).await.into_iter().enumerate() {
+        burst.spawn(async move {
+            let username = format!("nobody{i}");
+            let outcome = post_login(&browser, &token, &username, "wrong guess").await;
+            (username, outcome)
+        });
+    }
+    let outcomes = burst.join_all().await;
+    let statuses: Vec<u16> = outcomes.iter().map(|(_, o)| o.status.as_u16()).collect();
+    let checked = statuses.iter().filter(|&&s| s == 401).count();
+    let busy: Vec<_> = outcomes
+        .iter()
+        .filter(|(_, o)| o.status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert_eq!(
+        checked + busy.len(),
+        BURST,
+        "each login was checked or turned away: {statuses:?}"
+    );
+    assert!(
+        checked >= 2,
+        "the slot and the queue place were used: {statuses:?}"
+    );
+    assert!(
+        !busy.is_empty(),
+        "one slot and one queue place cannot take {BURST} at once"
+    );
+    for (username, outcome) in busy {
+        assert_eq!(outcome.retry_after.as_deref(), Some("1"));
+        assert!(outcome
+            .html
+            .contains("The server is busy checking other passwords. Try again in a moment."));
+        assert!(
+            outcome.html.contains(&format!("value=\"{username}\"")),
+            "the form is shown again with the username"
+        );
+    }
+    assert_eq!(
+        app.browser().login("alice", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "every hashing slot came back, and turned-away logins were not counted as failures"
+    );
 }
