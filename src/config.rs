@@ -35,10 +35,10 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Take the client address for login throttling from `X-Forwarded-For` (only behind a
-    /// reverse proxy that sets it).
-    #[arg(long, env = "CHATSPACE_TRUST_FORWARDED_FOR")]
-    pub trust_forwarded_for: bool,
+    /// Reverse proxies in front of the server that append to `X-Forwarded-For`: the client
+    /// address for throttling is the entry this many places from the right (0: the TCP peer).
+    #[arg(long, env = "CHATSPACE_TRUSTED_PROXIES", default_value_t = 0)]
+    pub trusted_proxies: usize,
 
     /// Log format: `text` for people, `json` for log collectors.
     #[arg(long, env = "CHATSPACE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

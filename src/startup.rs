@@ -98,10 +98,6 @@ impl Application {
         self.addr.port()
     }
 
-    pub fn local_addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await

@@ -4,7 +4,7 @@
 //!
 //! Trace files are gzip'd JSON: `{ "startContent": "", "endContent": "...", "txns": [ { "patches":
 //! [[pos, delCount, insText], ...] }, ... ] }`, where a patch means `Array.splice` and positions
-//! count Unicode code points (see `shared/traces/FORMAT-NOTES.md`).
+//! count Unicode code points, not UTF-16 units or bytes.
 
 use std::fmt;
 use std::fs::File;

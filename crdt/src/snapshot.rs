@@ -1,9 +1,8 @@
 //! Snapshots: the whole room document as one update, stored next to the update log.
 //!
 //! A snapshot is always encoded from a live document (`encode_state_as_update_*`), never by
-//! merging log entries with `merge_updates_v1`: PERF-NOTES.md measured 316 s to merge a
-//! 260k-update log at once, against milliseconds to encode the document that already holds
-//! it. The default format is v2 (28% smaller on the reference trace); loading takes either
+//! merging log entries with `merge_updates_v1`: merging a 260k-update log at once took 316 s
+//! on a 2-core machine, against milliseconds to encode the document that already holds it. The default format is v2 (28% smaller on the reference trace); loading takes either
 //! ([`crate::RoomDoc::load`]), and the log itself always holds v1 updates as clients sent them.
 
 use crate::room::{EncodeError, LoadError, RoomDoc};

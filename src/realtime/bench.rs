@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 
-use super::socket::CloseCode;
+use super::handle::CloseCode;
 use crate::auth::{password, CurrentUser};
 use crate::state::AppState;
 use crate::store::Store;

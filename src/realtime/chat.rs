@@ -3,32 +3,22 @@
 //! A resend of the same client id is acknowledged again and not stored or broadcast twice.
 
 use bytes::Bytes;
-use chatspace_crdt::codec::{chat_frame, validate_text, ChatEvent, ChatMessage, ChatRequest};
+use chatspace_crdt::codec::{
+    chat_frame, validate_text, ChatEvent, ChatMessage, ChatRequest, HISTORY_PAGE,
+};
 use chatspace_crdt::Limits;
 
 use crate::auth::CurrentUser;
-use crate::clock::rfc3339;
-use crate::store::{MessageRow, NewMessage, Store};
+use crate::store::{NewMessage, Store};
 
 /// Messages per `history` reply.
-const HISTORY_BATCH: i64 = 200;
+const HISTORY_BATCH: i64 = HISTORY_PAGE as i64;
 
 /// The frames a chat request produces.
 #[derive(Default)]
 pub struct ChatReplies {
     pub to_sender: Option<Bytes>,
     pub to_others: Option<Bytes>,
-}
-
-/// The message as clients see it.
-pub fn chat_message(row: &MessageRow) -> ChatMessage {
-    ChatMessage {
-        id: row.id,
-        client_id: row.client_id.clone(),
-        author: row.author.clone(),
-        text: row.text.clone(),
-        sent_at: rfc3339(row.sent_at),
-    }
 }
 
 fn frame(event: &ChatEvent) -> Option<Bytes> {
@@ -57,7 +47,7 @@ pub async fn handle(
             };
             match store.insert_message(&new).await {
                 Ok((row, inserted)) => {
-                    let message = chat_message(&row);
+                    let message = ChatMessage::from(&row);
                     let to_others = if inserted {
                         frame(&ChatEvent::Message {
                             message: message.clone(),
@@ -84,7 +74,7 @@ pub async fn handle(
             Ok(mut rows) => {
                 let more = rows.len() > HISTORY_BATCH as usize;
                 rows.truncate(HISTORY_BATCH as usize);
-                let messages = rows.iter().map(chat_message).collect();
+                let messages = rows.iter().map(ChatMessage::from).collect();
                 ChatReplies {
                     to_sender: frame(&ChatEvent::History { messages, more }),
                     to_others: None,

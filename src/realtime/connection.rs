@@ -10,11 +10,10 @@ use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot};
 use tungstenite::error::ProtocolError;
 
-use super::handle::{Command, RoomHandle};
+use super::handle::{CloseCode, Command, Outbound, RoomHandle};
 use super::ratelimit::{RateLimiter, RateLimits};
-use super::socket::{CloseCode, Outbound};
+use super::registry::Rooms;
 use crate::auth::CurrentUser;
-use crate::state::AppState;
 
 /// A client that has not taken a frame off its socket for this long is gone; its queue would
 /// overflow anyway.
@@ -42,15 +41,15 @@ enum Ending {
 }
 
 pub async fn serve(
-    state: AppState,
+    rooms: Rooms,
     room_id: i64,
     name: &str,
     user: CurrentUser,
     mut socket: WebSocket,
 ) {
-    let conn = state.rooms.connection_id();
-    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(state.config.send_queue.max(1));
-    let handle = match join(&state, room_id, name, conn, &user, out_tx).await {
+    let conn = rooms.connection_id();
+    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(rooms.config().send_queue.max(1));
+    let handle = match join(&rooms, room_id, name, conn, &user, out_tx).await {
         Ok(handle) => handle,
         Err(code) => {
             code.close(&mut socket).await;
@@ -60,14 +59,14 @@ pub async fn serve(
     tracing::debug!(conn, user = user.username, "joined");
 
     let limits = Limits {
-        max_frame_bytes: state.config.max_frame_bytes,
-        max_update_clients: state.config.max_update_clients,
+        max_frame_bytes: rooms.config().max_frame_bytes,
+        max_update_clients: rooms.config().max_update_clients,
         ..Limits::default()
     };
     let mut rate = RateLimiter::new(RateLimits::from_messages_per_sec(
-        state.config.rate_limit_messages,
+        rooms.config().rate_limit_messages,
     ));
-    let shutdown = state.shutdown.clone();
+    let shutdown = rooms.shutdown().clone();
     // One wait for shutdown for the whole loop: a new one per turn would register and
     // unregister with the token on every frame.
     let cancelled = shutdown.cancelled();
@@ -108,7 +107,7 @@ pub async fn serve(
 
 /// Subscribes to the room's task, asking for a fresh task if the one found was stopping.
 async fn join(
-    state: &AppState,
+    rooms: &Rooms,
     room_id: i64,
     name: &str,
     conn: u64,
@@ -116,7 +115,7 @@ async fn join(
     out: mpsc::Sender<Outbound>,
 ) -> Result<RoomHandle, CloseCode> {
     for _ in 0..JOIN_ATTEMPTS {
-        let handle = state.rooms.handle(room_id, name);
+        let handle = rooms.handle(room_id, name);
         let (reply, answer) = oneshot::channel();
         let join = Command::Join {
             conn,

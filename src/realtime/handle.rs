@@ -1,9 +1,10 @@
-//! How connections reach a room's task: the handle and the commands it carries.
+//! How connections and their room's task talk: the handle and the commands it carries one way,
+//! what the room sends a connection the other way, and why a room closes a socket.
 
+use bytes::Bytes;
 use chatspace_crdt::ClientMessage;
 use tokio::sync::{mpsc, oneshot};
 
-use super::socket::Outbound;
 use crate::auth::CurrentUser;
 
 /// What a connection can ask of its room.
@@ -45,5 +46,53 @@ impl RoomHandle {
     /// Queues a command; `false` when the room task has stopped.
     pub async fn send(&self, command: Command) -> bool {
         self.tx.send(command).await.is_ok()
+    }
+}
+
+/// What the room sends a connection.
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Bytes),
+    Close(CloseCode),
+}
+
+/// Why the server closes a socket; the numbers are part of the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCode {
+    GoingAway = 1001,
+    ProtocolError = 1002,
+    UnsupportedData = 1003,
+    InvalidPayload = 1007,
+    TooBig = 1009,
+    TryAgainLater = 1013,
+    Malformed = 4400,
+    Unauthenticated = 4401,
+    ForbiddenOrigin = 4403,
+    UnknownRoom = 4404,
+    TooManySockets = 4409,
+    RoomUnavailable = 4410,
+    UpdateTooCostly = 4413,
+    RateLimited = 4429,
+}
+
+impl CloseCode {
+    /// The reason sent in the close frame.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::GoingAway => "server shutting down",
+            Self::ProtocolError => "websocket protocol error",
+            Self::UnsupportedData => "binary frames only",
+            Self::InvalidPayload => "text is not UTF-8",
+            Self::TooBig => "frame too large",
+            Self::TryAgainLater => "connection fell behind; reconnect to resync",
+            Self::Malformed => "malformed message",
+            Self::Unauthenticated => "not logged in",
+            Self::ForbiddenOrigin => "origin not allowed",
+            Self::UnknownRoom => "no such room",
+            Self::TooManySockets => "too many sockets open for this user",
+            Self::RoomUnavailable => "room unavailable",
+            Self::UpdateTooCostly => "update took too long to apply",
+            Self::RateLimited => "rate limit exceeded",
+        }
     }
 }

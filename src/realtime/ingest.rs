@@ -7,11 +7,11 @@ use chatspace_crdt::{
     BatchFailure, ClientMessage, IncomingUpdate, Ingested, RoomDoc, MAX_UPDATES_PER_TXN,
 };
 
+use super::handle::CloseCode;
 use super::handle::Command;
 use super::loading::load_room;
 use super::offload::RoomFailure;
 use super::room::LiveRoom;
-use super::socket::CloseCode;
 
 /// Updates taken from the queue at once and applied together (the document applies them in
 /// transactions of up to 64): small batches are cheaper per update than single ones, giant ones
@@ -139,18 +139,8 @@ impl LiveRoom {
             self.reject(conn, &failure.error);
         }
         self.persistence.settle().await;
-        let reloaded = load_room(self.rooms.store(), self.room_id).await;
-        let doc = match reloaded {
-            Ok(loaded) => loaded.doc,
-            Err(reason) => {
-                tracing::error!(
-                    reason,
-                    "the room could not recover from a failed update; closing it"
-                );
-                self.close_all(CloseCode::TryAgainLater);
-                return Err(RoomFailure::Unrecoverable(reason));
-            }
-        };
+        // On failure the room stops: its task logs why and closes every socket with 1013.
+        let doc = load_room(self.rooms.store(), self.room_id).await?.doc;
         // Awareness states are not stored: carry them over to the reloaded document.
         let old = std::mem::replace(&mut self.doc, doc);
         self.doc.inherit_awareness(old);

@@ -13,6 +13,20 @@ use chatspace_crdt::{LoadError, Recovered, RoomDoc, SnapshotFormat};
 
 use crate::store::{Quarantined, Store, StoredDocument};
 
+/// Why a room's document could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum LoadFailure {
+    /// The database did not answer.
+    #[error("reading the stored document failed: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The snapshot does not load (the log never makes a load fail: see the module docs).
+    #[error("the stored document cannot be decoded: {0}")]
+    Unreadable(#[from] LoadError),
+    /// The load on the blocking pool panicked.
+    #[error("loading the document failed: {0}")]
+    Crashed(#[from] tokio::task::JoinError),
+}
+
 /// A room's document as loaded, with what its persistence needs to know.
 pub(super) struct LoadedRoom {
     pub doc: RoomDoc,
@@ -25,22 +39,18 @@ pub(super) struct LoadedRoom {
 /// Reads the room's snapshot and log and rebuilds the document; quarantines the log entries
 /// that do not replay. An error means the snapshot itself is unreadable (or the database is
 /// unreachable): nothing is written then, the rows stay exactly as they are.
-pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom, String> {
-    let stored = store
-        .load_document(room_id)
-        .await
-        .map_err(|e| e.to_string())?;
+pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom, LoadFailure> {
+    let stored = store.load_document(room_id).await?;
     let (recovered, mut stored) = tokio::task::spawn_blocking(move || {
         let recovered = rebuild(&stored);
         (recovered, stored)
     })
-    .await
-    .map_err(|e| format!("loading the document failed: {e}"))?;
+    .await?;
     let Recovered {
         doc,
         skipped,
         strict_replay_failed,
-    } = recovered.map_err(|e| format!("the stored document cannot be decoded: {e}"))?;
+    } = recovered?;
     if !skipped.is_empty() {
         let quarantined = quarantine_list(&stored, &skipped);
         for entry in &quarantined {

@@ -18,9 +18,8 @@ mod socket;
 use axum::routing::get;
 use axum::Router;
 
-pub use chat::chat_message;
+pub use handle::CloseCode;
 pub use registry::Rooms;
-pub use socket::CloseCode;
 
 use crate::state::AppState;
 

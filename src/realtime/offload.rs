@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chatspace_crdt::RoomDoc;
 
+use super::loading::LoadFailure;
 use super::room::LiveRoom;
 
 /// Why a room task stopped serving.
@@ -19,7 +20,7 @@ use super::room::LiveRoom;
 pub(super) enum RoomFailure {
     /// After a failed update the document could not be reloaded from the database.
     #[error("the document could not be reloaded after a failed update: {0}")]
-    Unrecoverable(String),
+    Unrecoverable(#[from] LoadFailure),
     /// Work on the document ran past the deadline; the document is lost to this task.
     #[error("work on the document ran past the deadline of {0:?}")]
     Stalled(Duration),

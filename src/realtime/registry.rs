@@ -122,15 +122,6 @@ impl Rooms {
             .remove(&room_id);
     }
 
-    /// How many rooms are loaded.
-    pub fn live_count(&self) -> usize {
-        self.inner
-            .live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
-    }
-
     pub(super) fn store(&self) -> &Store {
         &self.inner.store
     }

@@ -12,13 +12,13 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
+use super::handle::{CloseCode, Outbound};
 use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
 use super::loading::{load_room, LoadedRoom};
 use super::offload::RoomFailure;
 use super::persist::{DocPersistence, Written, SNAPSHOT_FORMAT};
 use super::registry::Rooms;
-use super::socket::{CloseCode, Outbound};
 use crate::auth::CurrentUser;
 
 pub(super) struct Subscriber {
@@ -38,7 +38,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         Ok(loaded) => loaded,
         Err(reason) => {
             // Nothing is written for a room we cannot read: its rows stay exactly as they are.
-            tracing::error!(reason, "room refused");
+            tracing::error!(%reason, "room refused");
             rooms.remove(room_id);
             rx.close();
             while let Some(command) = rx.recv().await {

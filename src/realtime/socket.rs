@@ -8,53 +8,15 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use bytes::Bytes;
 use futures_util::SinkExt;
 use tower_sessions::Session;
 
+use super::handle::CloseCode;
 use super::registry::SocketSlot;
 use crate::auth::{current_user, CurrentUser};
 use crate::state::AppState;
 
-/// Why the server closes a socket; the numbers are part of the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseCode {
-    GoingAway = 1001,
-    ProtocolError = 1002,
-    UnsupportedData = 1003,
-    InvalidPayload = 1007,
-    TooBig = 1009,
-    TryAgainLater = 1013,
-    Malformed = 4400,
-    Unauthenticated = 4401,
-    ForbiddenOrigin = 4403,
-    UnknownRoom = 4404,
-    TooManySockets = 4409,
-    RoomUnavailable = 4410,
-    UpdateTooCostly = 4413,
-    RateLimited = 4429,
-}
-
 impl CloseCode {
-    fn reason(self) -> &'static str {
-        match self {
-            Self::GoingAway => "server shutting down",
-            Self::ProtocolError => "websocket protocol error",
-            Self::UnsupportedData => "binary frames only",
-            Self::InvalidPayload => "text is not UTF-8",
-            Self::TooBig => "frame too large",
-            Self::TryAgainLater => "connection fell behind; reconnect to resync",
-            Self::Malformed => "malformed message",
-            Self::Unauthenticated => "not logged in",
-            Self::ForbiddenOrigin => "origin not allowed",
-            Self::UnknownRoom => "no such room",
-            Self::TooManySockets => "too many sockets open for this user",
-            Self::RoomUnavailable => "room unavailable",
-            Self::UpdateTooCostly => "update took too long to apply",
-            Self::RateLimited => "rate limit exceeded",
-        }
-    }
-
     fn frame(self) -> Message {
         Message::Close(Some(CloseFrame {
             code: self as u16,
@@ -107,13 +69,6 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a socket that broke the protocol stays open after the server's close frame.
 const BROKEN_LINGER: Duration = Duration::from_secs(1);
 
-/// What the room sends a connection.
-#[derive(Debug)]
-pub enum Outbound {
-    Frame(Bytes),
-    Close(CloseCode),
-}
-
 /// Bytes a socket reads at a time (see `room_socket`): the frames of a room are mostly tens of
 /// bytes, and an idle connection measured 8.2 KB of server memory with 2 KiB, 10.1 KB with 4 KiB
 /// (docs/benchmarks.md).
@@ -135,7 +90,7 @@ pub async fn room_socket(
         .read_buffer_size(READ_BUFFER);
     match admit(&state, &name, &session, &headers).await {
         Ok((room_id, user, slot)) => upgrade.on_upgrade(move |socket| async move {
-            super::connection::serve(state, room_id, &name, user, socket).await;
+            super::connection::serve(state.rooms.clone(), room_id, &name, user, socket).await;
             drop(slot);
         }),
         Err(code) => upgrade.on_upgrade(move |mut socket| async move {

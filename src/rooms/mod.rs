@@ -14,7 +14,6 @@ use tower_sessions::Session;
 use crate::auth::{current_user, page_context, CsrfForm, CurrentUser};
 use crate::clock::now_millis;
 use crate::error::AppError;
-use crate::realtime::chat_message;
 use crate::state::AppState;
 use crate::store::is_unique_violation;
 use crate::views::home::CreateRoomView;
@@ -134,7 +133,8 @@ struct HistoryPage {
 }
 
 const HISTORY_DEFAULT: i64 = 50;
-const HISTORY_MAX: i64 = 200;
+/// The most a page may hold: the same as a `history` reply on the socket.
+const HISTORY_MAX: i64 = chatspace_crdt::codec::HISTORY_PAGE as i64;
 
 /// `GET /rooms/{name}/messages?before=ID&limit=N`: a page of history, for scrolling back.
 async fn message_history(
@@ -162,7 +162,10 @@ async fn message_history(
         rows.remove(0);
     }
     Ok(Json(HistoryPage {
-        messages: rows.iter().map(chat_message).collect(),
+        messages: rows
+            .iter()
+            .map(chatspace_crdt::codec::ChatMessage::from)
+            .collect(),
         more,
     }))
 }

@@ -2,8 +2,10 @@
 
 use sqlx::FromRow;
 
+use chatspace_crdt::codec::ChatMessage;
+
 use super::Store;
-use crate::clock::now_millis;
+use crate::clock::{now_millis, rfc3339};
 
 /// A stored chat message, with the author's name joined in.
 #[derive(Debug, Clone, FromRow, PartialEq, Eq)]
@@ -14,6 +16,19 @@ pub struct MessageRow {
     pub text: String,
     /// Unix milliseconds, server clock.
     pub sent_at: i64,
+}
+
+/// The message as clients see it, on the socket and in the history endpoint.
+impl From<&MessageRow> for ChatMessage {
+    fn from(row: &MessageRow) -> Self {
+        ChatMessage {
+            id: row.id,
+            client_id: row.client_id.clone(),
+            author: row.author.clone(),
+            text: row.text.clone(),
+            sent_at: rfc3339(row.sent_at),
+        }
+    }
 }
 
 /// What a sender asks to store.

@@ -117,6 +117,25 @@ impl TestApp {
             .await
             .expect("open the database")
     }
+
+    /// The one number `sql` selects, read as an operator would.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let pool = self.db().await;
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.expect("a count");
+        pool.close().await;
+        n
+    }
+
+    /// Every row `sql` selects, read as an operator would.
+    pub async fn rows<T>(&self, sql: &str) -> Vec<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        let pool = self.db().await;
+        let rows = sqlx::query_as(sql).fetch_all(&pool).await.expect("rows");
+        pool.close().await;
+        rows
+    }
 }
 
 impl Drop for TestApp {

@@ -39,13 +39,6 @@ fn room_breakers() -> Vec<Vec<u8>> {
     breakers
 }
 
-async fn rows(app: &TestApp, sql: &str) -> Vec<(i64, Option<i64>, String)> {
-    let pool = app.db().await;
-    let rows = sqlx::query_as(sql).fetch_all(&pool).await.expect("query");
-    pool.close().await;
-    rows
-}
-
 #[tokio::test]
 async fn updates_that_once_broke_a_room_close_only_their_senders_socket() {
     let app = spawn_app().await;
@@ -129,11 +122,9 @@ async fn a_log_that_no_longer_replays_loads_and_its_bad_entries_are_quarantined(
     let app = app.restart().await;
     let reader = WsClient::join(&app, &alice, "notes", 2).await;
     assert_eq!(reader.text(), "the victim's text");
-    let quarantined = rows(
-        &app,
-        "SELECT seq, author_id, reason FROM doc_quarantine ORDER BY seq",
-    )
-    .await;
+    let quarantined: Vec<(i64, Option<i64>, String)> = app
+        .rows("SELECT seq, author_id, reason FROM doc_quarantine ORDER BY seq")
+        .await;
     let seqs: Vec<i64> = quarantined.iter().map(|(seq, _, _)| *seq).collect();
     assert_eq!(seqs, vec![last + 1, last + 2]);
     assert!(quarantined
@@ -148,7 +139,9 @@ async fn a_log_that_no_longer_replays_loads_and_its_bad_entries_are_quarantined(
         "{quarantined:?}"
     );
     // They left the log: the next load replays it as a whole.
-    let still_logged = rows(&app, "SELECT seq, author_id, '' FROM doc_updates").await;
+    let still_logged = app
+        .rows::<(i64, Option<i64>, String)>("SELECT seq, author_id, '' FROM doc_updates")
+        .await;
     assert!(
         still_logged.iter().all(|(seq, _, _)| *seq <= last),
         "{still_logged:?}"
@@ -165,9 +158,7 @@ async fn every_logged_update_names_its_sender() {
     writer.roundtrip().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let logged = loop {
-        let logged = rows(
-            &app,
-            "SELECT seq, author_id, u.username FROM doc_updates JOIN users u ON u.id = author_id",
+        let logged = app.rows::<(i64, Option<i64>, String)>("SELECT seq, author_id, u.username FROM doc_updates JOIN users u ON u.id = author_id",
         )
         .await;
         if !logged.is_empty() {

@@ -5,13 +5,6 @@ use std::time::Duration;
 use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp};
 use crate::ws::{open_socket, read_until_close, WsClient};
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let pool = app.db().await;
-    let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
-    pool.close().await;
-    n
-}
-
 async fn alice_with_room(app: &TestApp) -> Browser {
     let alice = app.browser();
     alice.register_with_room("alice", "notes").await;
@@ -68,10 +61,10 @@ async fn updates_are_appended_to_the_log_in_batches() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Keystrokes that queued up together may be stored as one row; never more than one each.
-    let rows = count(&app, "SELECT COUNT(*) FROM doc_updates").await;
+    let rows = app.count("SELECT COUNT(*) FROM doc_updates").await;
     assert!((1..=20).contains(&rows), "{rows} rows for 20 keystrokes");
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM doc_snapshots").await,
+        app.count("SELECT COUNT(*) FROM doc_snapshots").await,
         0,
         "no compaction below the threshold"
     );
@@ -91,7 +84,7 @@ async fn a_long_log_is_compacted_into_a_snapshot_that_loads_the_same_text() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while count(&app, "SELECT COUNT(*) FROM doc_snapshots").await == 0 {
+    while app.count("SELECT COUNT(*) FROM doc_snapshots").await == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "a snapshot is written"
@@ -99,7 +92,7 @@ async fn a_long_log_is_compacted_into_a_snapshot_that_loads_the_same_text() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(
-        count(&app, "SELECT COUNT(*) FROM doc_updates").await < 35,
+        app.count("SELECT COUNT(*) FROM doc_updates").await < 35,
         "the snapshot replaced log entries"
     );
     client.roundtrip().await;
@@ -109,7 +102,7 @@ async fn a_long_log_is_compacted_into_a_snapshot_that_loads_the_same_text() {
     let reloaded = WsClient::join(&app, &alice, "notes", 2).await;
     assert_eq!(reloaded.text(), want);
     assert_eq!(
-        count(&app, "SELECT format FROM doc_snapshots").await,
+        app.count("SELECT format FROM doc_snapshots").await,
         2,
         "snapshots are Yjs update v2"
     );
@@ -123,14 +116,14 @@ async fn an_idle_room_is_saved_as_a_snapshot_and_unloaded() {
     client.insert(0, "idle").await;
     client.close().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while count(&app, "SELECT COUNT(*) FROM doc_snapshots").await == 0 {
+    while app.count("SELECT COUNT(*) FROM doc_snapshots").await == 0 {
         assert!(
             tokio::time::Instant::now() < deadline,
             "the idle room saved a snapshot"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM doc_updates").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM doc_updates").await, 0);
     let back = WsClient::join(&app, &alice, "notes", 2).await;
     assert_eq!(
         back.text(),
@@ -192,10 +185,18 @@ async fn clients_that_join_without_editing_store_and_relay_nothing() {
         idle.roundtrip().await;
         idle.close().await;
     }
+    // The room answers in order, so a relay of their step 2s would have come before this.
     watcher.roundtrip().await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM doc_updates").await, 0);
     assert_eq!(watcher.updates_received, 0, "no empty updates were relayed");
+    // The room's writer stores in order too: once the watcher's edit is stored, anything the
+    // others sent before it would be stored already.
+    watcher.insert(0, "x").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while logged_text(&app).await != "x" {
+        assert!(tokio::time::Instant::now() < deadline, "the edit is stored");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM doc_updates").await, 1);
 }
 
 #[tokio::test]
@@ -255,7 +256,7 @@ async fn the_room_keeps_relaying_while_the_database_is_locked_and_acknowledges_c
         "and then broadcast"
     );
     assert!(
-        count(&app, "SELECT COUNT(*) FROM messages").await == 1,
+        app.count("SELECT COUNT(*) FROM messages").await == 1,
         "stored once"
     );
 }

@@ -224,3 +224,50 @@ async fn a_burst_beyond_the_hashing_slots_and_queue_is_turned_away_with_503() {
         "every hashing slot came back, and turned-away logins were not counted as failures"
     );
 }
+
+/// A login as alice through a proxy that passed on `forwarded` as `X-Forwarded-For`.
+async fn login_via_proxy(app: &TestApp, forwarded: &str, password: &str) -> StatusCode {
+    let browser = app.browser();
+    let token = browser.csrf_token("/accounts/login").await;
+    browser
+        .client
+        .post(browser.url("/accounts/login"))
+        .header("x-forwarded-for", forwarded)
+        .form(&[
+            ("username", "alice"),
+            ("password", password),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .expect("posts")
+        .status()
+}
+
+#[tokio::test]
+async fn a_forged_leading_forwarded_for_entry_does_not_dodge_the_address_limit() {
+    let app = spawn_app_with(|c| {
+        c.trusted_proxies = 1;
+        c.login_max_failures = 100;
+        c.login_max_failures_per_address = 3;
+        c.login_lockout_secs = 60;
+    })
+    .await;
+    app.browser().register("alice").await;
+    // Each guess claims a new address in front; the proxy appended the real one last.
+    for n in 0..3 {
+        let forwarded = format!("198.51.100.{n}, 203.0.113.9");
+        let status = login_via_proxy(&app, &forwarded, "guess guess").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_via_proxy(&app, "198.51.100.99, 203.0.113.9", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the address the proxy saw is locked, whatever comes before it"
+    );
+    assert_eq!(
+        login_via_proxy(&app, "203.0.113.10", PASSWORD).await,
+        StatusCode::SEE_OTHER,
+        "another client behind the same proxy is not"
+    );
+}

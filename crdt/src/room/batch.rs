@@ -267,29 +267,34 @@ mod tests {
     use super::write_txn;
     use std::sync::mpsc;
     use std::thread;
-    use std::time::Duration;
     use yrs::{Doc, GetString, Text, Transact};
 
     /// If something else ever held a room's lock, taking a write transaction would wait for it
-    /// (as yrs's `transact_mut` does) and then write, rather than fail or write past it.
+    /// (as yrs's `transact_mut` does) and then write, rather than fail or write past it. The
+    /// holder writes too, and lets go only once the test is about to take its transaction: the
+    /// text shows which write went first.
     #[test]
     fn a_write_transaction_waits_for_a_lock_held_elsewhere_then_writes() {
         let doc = Doc::new();
         let text = doc.get_or_insert_text("t");
         let other = doc.clone();
+        let other_text = text.clone();
         let (held_tx, held) = mpsc::channel();
+        let (go_tx, go) = mpsc::channel::<()>();
         let holder = thread::spawn(move || {
-            let txn = other.transact();
+            let mut txn = other.transact_mut();
             held_tx.send(()).expect("the test is waiting");
-            thread::sleep(Duration::from_millis(100));
+            go.recv().expect("the test says when");
+            other_text.push(&mut txn, "first, ");
             drop(txn);
         });
         held.recv().expect("the holder took the lock");
         assert!(doc.try_transact_mut().is_err(), "the lock is taken");
+        go_tx.send(()).expect("the holder is waiting");
         let mut txn = write_txn(&doc);
-        text.push(&mut txn, "written");
+        text.push(&mut txn, "then written");
         drop(txn);
         holder.join().expect("the holder ends");
-        assert_eq!(text.get_string(&doc.transact()), "written");
+        assert_eq!(text.get_string(&doc.transact()), "first, then written");
     }
 }
