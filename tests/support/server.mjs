@@ -31,9 +31,13 @@ const freePort = () =>
   })
 
 export class ChatspaceServer {
-  /** @param {string} dir a temporary directory for the database and the log */
-  constructor (dir) {
+  /**
+   * @param {string} dir a temporary directory for the database and the log
+   * @param {{ args?: string[] }} [options] flags besides `--bind` and `--database-url`
+   */
+  constructor (dir, { args = [] } = {}) {
     this.dir = dir
+    this.args = args
     this.bin = binary('CHATSPACE_BIN', 'chatspace')
     this.databaseUrl = `sqlite://${join(dir, 'test.db')}`
     this.logPath = join(dir, 'server.log')
@@ -63,7 +67,7 @@ export class ChatspaceServer {
     if (this.port === 0) this.port = await freePort()
     const log = openSync(this.logPath, 'a')
     // Every user of a suite registers from 127.0.0.1: lift the per-address hourly limit.
-    const args = ['--bind', `127.0.0.1:${this.port}`, '--database-url', this.databaseUrl, '--register-max-per-hour', '1000']
+    const args = ['--bind', `127.0.0.1:${this.port}`, '--database-url', this.databaseUrl, '--register-max-per-hour', '1000', ...this.args]
     const child = spawn(this.bin, args, {
       cwd: this.dir,
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info', NO_COLOR: '1' },
@@ -102,6 +106,15 @@ export class ChatspaceServer {
     const exit = await this.exited
     clearTimeout(timer)
     return exit
+  }
+
+  /** SIGKILL: the process ends at once, saving nothing (a crash); the exit status. */
+  async kill () {
+    const child = this.child
+    if (!child) return null
+    this.child = null
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    return this.exited
   }
 
   logTail (lines = 40) {

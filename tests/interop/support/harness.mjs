@@ -12,9 +12,10 @@ import { StockClient, ChatSocket, closeStraySockets } from './clients.mjs'
 import { RustClient } from './rust-client.mjs'
 
 export class Harness {
-  constructor () {
+  /** @param {{ serverArgs?: string[] }} [options] flags the server gets besides its address and database */
+  constructor ({ serverArgs = [] } = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'chatspace-interop-'))
-    this.server = new ChatspaceServer(this.dir)
+    this.server = new ChatspaceServer(this.dir, { args: serverArgs })
     this.stockClients = []
     this.rustClients = []
     this.chatSockets = []

@@ -11,12 +11,18 @@ const mulberry32 = (seed) => () => {
 
 export const seed = Number(process.env.INTEROP_SEED ?? Math.floor(Math.random() * 2 ** 31))
 
-/** An independent generator per client, derived from the run's seed. */
-export const randomSource = (stream) => {
-  const next = mulberry32(seed + stream * 7919)
+/** An independent generator for `stream` (a client, say), derived from `runSeed`. */
+export const seededSource = (runSeed, stream) => {
+  const next = mulberry32(runSeed + stream * 7919)
+  const below = (n) => Math.floor(next() * n)
   return {
     /** an integer in [0, n) */
-    below: (n) => Math.floor(next() * n),
+    below,
+    /** an integer in [low, high] */
+    between: (low, high) => low + below(high - low + 1),
     chance: (p) => next() < p
   }
 }
+
+/** An independent generator per client, derived from the run's seed. */
+export const randomSource = (stream) => seededSource(seed, stream)
