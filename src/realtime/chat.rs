@@ -19,6 +19,19 @@ const HISTORY_BATCH: i64 = HISTORY_PAGE as i64;
 pub struct ChatReplies {
     pub to_sender: Option<Bytes>,
     pub to_others: Option<Bytes>,
+    /// The database failed: the request cannot be answered as the protocol promises (an ack
+    /// means stored, every `since` gets one `history`), so the sender's socket is closed with
+    /// 1013; its client reconnects, catches up and sends again.
+    pub failed: bool,
+}
+
+impl ChatReplies {
+    fn failed() -> Self {
+        ChatReplies {
+            failed: true,
+            ..ChatReplies::default()
+        }
+    }
 }
 
 fn frame(event: &ChatEvent) -> Option<Bytes> {
@@ -36,7 +49,7 @@ pub async fn handle(
             if let Err(reason) = validate_text(&text, &Limits::default()) {
                 return ChatReplies {
                     to_sender: frame(&ChatEvent::Rejected { client_id, reason }),
-                    to_others: None,
+                    ..ChatReplies::default()
                 };
             }
             let new = NewMessage {
@@ -58,12 +71,13 @@ pub async fn handle(
                     ChatReplies {
                         to_sender: frame(&ChatEvent::Ack { message }),
                         to_others,
+                        ..ChatReplies::default()
                     }
                 }
                 Err(error) => {
                     // No ack: the client keeps the message in its outbox and sends it again.
                     tracing::error!(%error, "storing a chat message failed");
-                    ChatReplies::default()
+                    ChatReplies::failed()
                 }
             }
         }
@@ -77,12 +91,12 @@ pub async fn handle(
                 let messages = rows.iter().map(ChatMessage::from).collect();
                 ChatReplies {
                     to_sender: frame(&ChatEvent::History { messages, more }),
-                    to_others: None,
+                    ..ChatReplies::default()
                 }
             }
             Err(error) => {
                 tracing::error!(%error, "reading chat history failed");
-                ChatReplies::default()
+                ChatReplies::failed()
             }
         },
     }

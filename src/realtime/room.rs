@@ -266,6 +266,10 @@ impl LiveRoom {
     fn deliver(&mut self, written: Written) {
         match written {
             Written::Chat { conn, replies } => {
+                if replies.failed {
+                    self.close(conn, CloseCode::TryAgainLater);
+                    return;
+                }
                 if let Some(frame) = replies.to_sender {
                     self.send_to(conn, frame);
                 }

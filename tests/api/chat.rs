@@ -230,3 +230,32 @@ async fn history_pages_back_over_http() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn a_catch_up_the_database_cannot_answer_closes_the_socket_to_try_again() {
+    let app = crate::helpers::spawn_app().await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut client = crate::ws::WsClient::join(&app, &alice, "notes", 1).await;
+    // An operator's mistake: the chat table is gone for a moment.
+    let pool = app.db().await;
+    sqlx::query("ALTER TABLE messages RENAME TO messages_away")
+        .execute(&pool)
+        .await
+        .expect("renames");
+    client.ask_since(0).await;
+    assert!(client.pump_until(|c| c.closed.is_some()).await);
+    assert_eq!(
+        client.closed,
+        Some(Some(1013)),
+        "no history answer that would claim what it cannot: reconnect and ask again"
+    );
+    sqlx::query("ALTER TABLE messages_away RENAME TO messages")
+        .execute(&pool)
+        .await
+        .expect("renames back");
+    pool.close().await;
+    let mut again = crate::ws::WsClient::join(&app, &alice, "notes", 2).await;
+    again.send_chat("m1", "after the repair").await;
+    assert!(again.pump_until(|c| !c.acks().is_empty()).await);
+}
