@@ -110,6 +110,11 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_ROOM_IDLE_SECS", default_value_t = 30)]
     pub room_idle_secs: u64,
 
+    /// Serve `/metrics` on this address only, instead of on the main listener (for an address
+    /// that only the monitoring system reaches).
+    #[arg(long, env = "CHATSPACE_METRICS_BIND")]
+    pub metrics_bind: Option<std::net::SocketAddr>,
+
     /// Milliseconds a room's document may take to apply one batch of updates (or answer a
     /// sync step 1) before the room is declared unhealthy: its sockets close and it reloads.
     #[arg(long, env = "CHATSPACE_APPLY_DEADLINE_MS", default_value_t = 10_000)]

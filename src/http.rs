@@ -51,6 +51,10 @@ pub fn router(state: AppState, sessions: SqliteStore) -> Router {
         .merge(realtime::router())
         .merge(assets::router())
         .merge(health::router())
+        .merge(match state.config.metrics_bind {
+            Some(_) => Router::new(),
+            None => crate::metrics::router(),
+        })
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
     for (name, value) in headers {

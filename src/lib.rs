@@ -19,6 +19,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod metrics;
 pub mod realtime;
 pub mod rooms;
 pub mod startup;

@@ -32,6 +32,8 @@ const SESSION_SWEEP: Duration = Duration::from_secs(3600);
 pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
+    /// `--metrics-bind`: a listener that serves only `/metrics`.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     sessions: SqliteStore,
 }
@@ -57,6 +59,15 @@ impl Application {
         let addr = listener
             .local_addr()
             .context("failed to read the bound address")?;
+        let metrics_listener = match config.metrics_bind {
+            Some(bind) => Some(
+                TcpListener::bind(bind)
+                    .await
+                    .with_context(|| format!("failed to listen for metrics on {bind}"))?,
+            ),
+            None => None,
+        };
+        crate::metrics::install();
         tokio::task::spawn_blocking(password::warm_up)
             .await
             .context("failed to prepare password hashing")?;
@@ -89,6 +100,7 @@ impl Application {
         Ok(Self {
             listener,
             addr,
+            metrics_listener,
             state,
             sessions,
         })
@@ -96,6 +108,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.addr.port()
+    }
+
+    /// The port of the `--metrics-bind` listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        let addr = self.metrics_listener.as_ref()?.local_addr().ok()?;
+        Some(addr.port())
     }
 
     /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
@@ -112,6 +130,7 @@ impl Application {
         let Self {
             listener,
             addr,
+            metrics_listener,
             state,
             sessions,
         } = self;
@@ -131,8 +150,19 @@ impl Application {
         let header_read_timeout = state.config.header_read_timeout();
         let app = crate::http::router(state, sessions);
         tracing::info!("listening on http://{addr}");
+        if let Some(listener) = metrics_listener {
+            let stopped = shutdown.clone().cancelled_owned();
+            tasks.spawn(async move {
+                let metrics = axum::serve(listener, crate::metrics::router())
+                    .with_graceful_shutdown(stopped)
+                    .await;
+                if let Err(error) = metrics {
+                    tracing::error!(%error, "the metrics listener stopped");
+                }
+            });
+        }
         let signal = shutdown.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             tokio::select! {
                 () = stop => {}
                 () = signal.cancelled() => {}

@@ -76,6 +76,26 @@ pub enum CloseCode {
 }
 
 impl CloseCode {
+    /// The code as a metrics label (a fixed set of values).
+    pub fn as_label(self) -> &'static str {
+        match self {
+            Self::GoingAway => "1001",
+            Self::ProtocolError => "1002",
+            Self::UnsupportedData => "1003",
+            Self::InvalidPayload => "1007",
+            Self::TooBig => "1009",
+            Self::TryAgainLater => "1013",
+            Self::Malformed => "4400",
+            Self::Unauthenticated => "4401",
+            Self::ForbiddenOrigin => "4403",
+            Self::UnknownRoom => "4404",
+            Self::TooManySockets => "4409",
+            Self::RoomUnavailable => "4410",
+            Self::UpdateTooCostly => "4413",
+            Self::RateLimited => "4429",
+        }
+    }
+
     /// The reason sent in the close frame.
     pub fn reason(self) -> &'static str {
         match self {

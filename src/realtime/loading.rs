@@ -60,6 +60,7 @@ pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom,
                 "an update log entry does not replay; it is quarantined and the room loads without it"
             );
         }
+        metrics::counter!(crate::metrics::QUARANTINED).increment(quarantined.len() as u64);
         if let Err(error) = store.quarantine_updates(room_id, &quarantined).await {
             // The document is fine without them; the next load sets them aside again.
             tracing::error!(%error, "moving log entries to quarantine failed");

@@ -30,6 +30,15 @@ pub(super) enum RoomFailure {
 }
 
 impl RoomFailure {
+    /// The kind, as a metrics label.
+    pub(super) fn kind(&self) -> &'static str {
+        match self {
+            RoomFailure::Unrecoverable(_) => "unrecoverable",
+            RoomFailure::Stalled(_) => "stalled",
+            RoomFailure::Panicked(_) => "panicked",
+        }
+    }
+
     /// Whether the room's document is gone (and so must not be saved).
     pub(super) fn lost_document(&self) -> bool {
         !matches!(self, RoomFailure::Unrecoverable(_))
@@ -44,7 +53,9 @@ impl LiveRoom {
     ) -> Result<R, RoomFailure> {
         let mut doc = std::mem::take(&mut self.doc);
         let job = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             let result = work(&mut doc);
+            metrics::histogram!(crate::metrics::DOC_WORK_SECONDS).record(started.elapsed());
             (doc, result)
         });
         let deadline = self.rooms.config().apply_deadline();

@@ -87,6 +87,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         None => room.serve().await,
     };
     if let Exit::Failed(failure) = &exit {
+        metrics::counter!(crate::metrics::ROOM_FAILURES, "kind" => failure.kind()).increment(1);
         tracing::error!(%failure, "the room stops; its sockets are closed and the next join reloads it");
         room.close_all(CloseCode::TryAgainLater);
     }

@@ -30,6 +30,7 @@ impl CloseCode {
     /// connection, and the reset can overtake the close frame: the client then sees 1006
     /// instead of this code (the stock y-websocket client sends its step 1 as soon as it opens).
     pub(super) async fn close(self, socket: &mut WebSocket) {
+        metrics::counter!(crate::metrics::SOCKET_CLOSES, "code" => self.as_label()).increment(1);
         let handshake = async {
             if socket.send(self.frame()).await.is_err() {
                 return;

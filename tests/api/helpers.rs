@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 /// A running server and the directory holding its database.
 pub struct TestApp {
     pub port: u16,
+    /// The `--metrics-bind` listener's port, when the test asked for one.
+    pub metrics_port: Option<u16>,
     pub config: Config,
     /// Kept so the database outlives restarts; deleted when the test ends.
     dir: Arc<TempDir>,
@@ -46,6 +48,7 @@ async fn start(config: Config, dir: Arc<TempDir>) -> TestApp {
         .await
         .expect("server builds");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let stop = CancellationToken::new();
     let stopped = stop.clone();
     let server = tokio::spawn(app.run_until(async move { stopped.cancelled().await }));
@@ -53,6 +56,7 @@ async fn start(config: Config, dir: Arc<TempDir>) -> TestApp {
     config.bind.set_port(port);
     TestApp {
         port,
+        metrics_port,
         config,
         dir,
         stop,
@@ -92,12 +96,14 @@ impl TestApp {
         for _ in 0..50 {
             match Application::build(self.config.clone()).await {
                 Ok(app) => {
+                    let metrics_port = app.metrics_port();
                     let stop = CancellationToken::new();
                     let stopped = stop.clone();
                     let server =
                         tokio::spawn(app.run_until(async move { stopped.cancelled().await }));
                     return TestApp {
                         port: self.port,
+                        metrics_port,
                         config: self.config.clone(),
                         dir: Arc::clone(&self.dir),
                         stop,

@@ -120,8 +120,11 @@ async fn a_log_that_no_longer_replays_loads_and_its_bad_entries_are_quarantined(
     pool.close().await;
 
     let app = app.restart().await;
+    let counted = "chatspace_doc_updates_quarantined_total";
+    let before = crate::metrics::sample(&app, counted).await;
     let reader = WsClient::join(&app, &alice, "notes", 2).await;
     assert_eq!(reader.text(), "the victim's text");
+    assert!(crate::metrics::sample(&app, counted).await >= before + 2.0);
     let quarantined: Vec<(i64, Option<i64>, String)> = app
         .rows("SELECT seq, author_id, reason FROM doc_quarantine ORDER BY seq")
         .await;

@@ -5,6 +5,7 @@ mod accounts;
 mod chat;
 mod helpers;
 mod hostile;
+mod metrics;
 mod persistence;
 mod presence;
 mod realtime;
