@@ -17,7 +17,8 @@ const sockets = new Set()
 /**
  * A `WebSocket` class for `WebSocketPolyfill`: the `ws` client with a `Cookie` header (none when
  * `cookie` is empty). `log` counts the connection attempts and the message type of every frame
- * received, which the provider itself does not expose.
+ * received, and each socket keeps the first two bytes (message type, sync sub-type) of every
+ * frame it sent in `sentKinds`, which the provider itself does not expose.
  */
 const cookieWebSocket = (cookie, log) =>
   class CookieWebSocket extends WebSocket {
@@ -26,7 +27,14 @@ const cookieWebSocket = (cookie, log) =>
       sockets.add(this)
       this.once('close', () => sockets.delete(this))
       log.attempts++
+      this.sentKinds = []
       this.on('message', (data) => log.frameTypes.push(new Uint8Array(data)[0]))
+    }
+
+    send (data, ...rest) {
+      const bytes = new Uint8Array(data)
+      this.sentKinds.push([bytes[0], bytes[1]])
+      return super.send(data, ...rest)
     }
   }
 
