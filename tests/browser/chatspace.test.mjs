@@ -33,6 +33,7 @@ const count = (list, predicate) => list.filter(predicate).length
 
 scenario('text typed by one user appears for the other, and typing at once in the same place converges', async (s) => {
   const { a, b } = await s.twoUsersInRoom('doc')
+  assert.equal(await a.evaluate(() => 'chatspace' in window), false, 'the page exposes no test hook')
 
   const greeting = 'Hello from alice.'
   await typeAtEnd(a, greeting)
