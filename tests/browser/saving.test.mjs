@@ -33,7 +33,7 @@ const assertNotSavedWhileHeld = async (page, gate) => {
 const textAfterCrashOnceSaved = async (s, { room, page, gate, pages }) => {
   await waitSaveState(page, 'saved')
   gate.refuse()
-  await s.server.crash()
+  await s.server.kill()
   await Promise.all(pages.map((p) => p.close()))
   await s.server.start()
   const reader = await s.newUser('carol')

@@ -12,16 +12,23 @@ import { eventually } from './support/wait.mjs'
 const MESSAGE_SYNC = 0
 const SYNC_STEP2 = 1
 
-const sentStep2 = (socket) => socket.sentKinds.some(([type, sub]) => type === MESSAGE_SYNC && sub === SYNC_STEP2)
 
 scenario('a stock client has sent its sync step 2 by the time it reports sync, also after a reconnect', async (h) => {
   const [alice, bob] = await Promise.all(['alice', 'bob'].map((p) => h.user(p)))
   const room = await alice.createRoom(uniqueName('order'))
-  const a = h.stock(alice, room, 'alice', { connect: false })
+  /** the sockets that sent a sync step 2 */
+  const sentStep2 = new WeakSet()
+  const observer = {
+    sent: (socket, bytes) => {
+      if (bytes[0] === MESSAGE_SYNC && bytes[1] === SYNC_STEP2) sentStep2.add(socket)
+    },
+    received: () => {}
+  }
+  const a = h.stock(alice, room, 'alice', { connect: false, observer })
   /** for every `sync` true: whether its socket had sent a step 2 by then */
   const step2BeforeSync = []
   a.provider.on('sync', (synced) => {
-    if (synced) step2BeforeSync.push(sentStep2(a.provider.ws))
+    if (synced) step2BeforeSync.push(sentStep2.has(a.provider.ws))
   })
 
   a.insert(0, 'written before connecting. ')

@@ -1,9 +1,8 @@
 // Boots the real `chatspace` binary for the Node suites (tests/interop, tests/browser): a free
 // port on 127.0.0.1, a fresh SQLite file in a temporary directory, ready once GET /healthz
 // answers 200. `stop()` + `start()` restarts it on the same port and database, which is how the
-// restart tests check persistence and reconnection; `crash()` kills it instead, to check what
-// was stored by then. Node built-ins only, so both suites import it although each has its own
-// package.json.
+// restart tests check persistence and reconnection. Node built-ins only, so both suites import
+// it although each has its own package.json.
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs'
@@ -94,27 +93,24 @@ export class ChatspaceServer {
   }
 
   /** SIGTERM (a normal shutdown), SIGKILL if it has not exited after 20 s; the exit status. */
-  stop () {
-    return this.end('SIGTERM', 20_000)
-  }
-
-  /**
-   * SIGKILL: the process dies on the spot, saving nothing more, as in a crash. What a restart
-   * then finds is what had been stored before.
-   */
-  crash () {
-    return this.end('SIGKILL', 0)
-  }
-
-  async end (signal, killAfterMs) {
+  async stop () {
     const child = this.child
     if (!child) return null
     this.child = null
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
     const exit = await this.exited
     clearTimeout(timer)
     return exit
+  }
+
+  /** SIGKILL: the process ends at once, saving nothing (a crash); the exit status. */
+  async kill () {
+    const child = this.child
+    if (!child) return null
+    this.child = null
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    return this.exited
   }
 
   logTail (lines = 40) {

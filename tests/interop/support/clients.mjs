@@ -11,29 +11,40 @@ import { eventually, within } from './wait.mjs'
 /** The chat message type of docs/protocol.md. */
 export const MESSAGE_CHAT = 100
 
+/** One chat frame: varUint 100, then the JSON of `object` as a lib0 varString. */
+export const chatFrame = (object) => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_CHAT)
+  encoding.writeVarString(encoder, JSON.stringify(object))
+  return encoding.toUint8Array(encoder)
+}
+
 /** Every socket opened by the tests, so that cleanup can make sure none is left open. */
 const sockets = new Set()
 
 /**
  * A `WebSocket` class for `WebSocketPolyfill`: the `ws` client with a `Cookie` header (none when
  * `cookie` is empty). `log` counts the connection attempts and the message type of every frame
- * received, and each socket keeps the first two bytes (message type, sync sub-type) of every
- * frame it sent in `sentKinds`, which the provider itself does not expose.
+ * received, which the provider itself does not expose. An `observer` sees every frame the
+ * provider sends (`sent(socket, bytes)`, before it goes out) and receives (`received(socket,
+ * bytes)`), with the socket it went over.
  */
-const cookieWebSocket = (cookie, log) =>
+const cookieWebSocket = (cookie, log, observer) =>
   class CookieWebSocket extends WebSocket {
     constructor (url, protocols) {
       super(url, protocols, cookie ? { headers: { cookie } } : {})
       sockets.add(this)
       this.once('close', () => sockets.delete(this))
       log.attempts++
-      this.sentKinds = []
-      this.on('message', (data) => log.frameTypes.push(new Uint8Array(data)[0]))
+      this.on('message', (data) => {
+        const bytes = new Uint8Array(data)
+        log.frameTypes.push(bytes[0])
+        observer?.received(this, bytes)
+      })
     }
 
     send (data, ...rest) {
-      const bytes = new Uint8Array(data)
-      this.sentKinds.push([bytes[0], bytes[1]])
+      observer?.sent(this, data instanceof Uint8Array ? data : new Uint8Array(data))
       return super.send(data, ...rest)
     }
   }
@@ -54,9 +65,11 @@ export const closeStraySockets = async () => {
 export class StockClient {
   /**
    * @param {{ wsBase: string, room: string, cookie?: string, name: string,
-   *   connect?: boolean, providerOptions?: object }} options
+   *   connect?: boolean, providerOptions?: object,
+   *   observer?: { sent: (socket: WebSocket, bytes: Uint8Array) => void,
+   *     received: (socket: WebSocket, bytes: Uint8Array) => void } }} options
    */
-  constructor ({ wsBase, room, cookie = '', name, connect = true, providerOptions = {} }) {
+  constructor ({ wsBase, room, cookie = '', name, connect = true, providerOptions = {}, observer }) {
     this.name = name
     this.doc = new Y.Doc()
     this.text = this.doc.getText('colabspace')
@@ -68,7 +81,7 @@ export class StockClient {
     this.terminal = []
     this.statuses = []
     this.provider = new WebsocketProvider(wsBase, room, this.doc, {
-      WebSocketPolyfill: cookieWebSocket(cookie, this.log),
+      WebSocketPolyfill: cookieWebSocket(cookie, this.log, observer),
       disableBc: true,
       connect,
       ...providerOptions
@@ -137,10 +150,7 @@ export class ChatSocket {
 
   /** Sends one chat object: varUint 100, then the JSON as a lib0 varString. */
   send (object) {
-    const encoder = encoding.createEncoder()
-    encoding.writeVarUint(encoder, MESSAGE_CHAT)
-    encoding.writeVarString(encoder, JSON.stringify(object))
-    this.socket.send(encoding.toUint8Array(encoder))
+    this.socket.send(chatFrame(object))
   }
 
   close () {
