@@ -111,22 +111,8 @@ const start = async (root) => {
   chat.loadLatest()
 
   await whenLocalLoaded(persistence)
-  const { view, undoManager } = createEditor(byId('editor'), ytext, awareness)
+  createEditor(byId('editor'), ytext, awareness)
   if (navigator.onLine) provider.connect()
-
-  // Handles for the browser tests and for debugging from the console.
-  window.chatspace = {
-    ydoc,
-    provider,
-    awareness,
-    view,
-    undoManager,
-    persistence,
-    chat,
-    text: () => ytext.toString(),
-    outbox: () => chat.pending(),
-    unsaved: () => tracker.unsaved
-  }
   root.dataset.ready = 'true'
 }
 

@@ -2,55 +2,25 @@
 // of their own (own cookies, IndexedDB and localStorage) and signs up through the real forms.
 // Nothing here asserts how fast something happens: convergence is awaited by polling with
 // generous time limits.
-import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { ChatspaceServer } from '../support/server.mjs'
 import {
-  launchChromium,
-  User,
-  uniqueName,
   eventually,
+  uniqueName,
   waitLive,
   waitReady,
-  docText,
   editorText,
   chatLog,
   sendChat,
   typeAtEnd,
   fetchMessages,
-  withDiagnostics
+  seedOutbox,
+  unsentAfterReload,
+  waitSaveState
 } from './support/browser.mjs'
+import { isChat } from './support/socket-gate.mjs'
+import { browserSuite } from './support/suite.mjs'
 
-let dir
-let server
-let browser
-/** every User made, closed at the end */
-const everyone = []
-
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'chatspace-browser-'))
-  server = new ChatspaceServer(dir)
-  await server.start()
-  browser = await launchChromium()
-})
-
-after(async () => {
-  for (const user of everyone) await user.close()
-  if (browser) await browser.close()
-  if (server) await server.stop()
-  if (dir && process.env.KEEP_TEST_DIR === undefined) rmSync(dir, { recursive: true, force: true })
-})
-
-const newUser = async (prefix, { register = true } = {}) => {
-  const user = await new User(browser, server, prefix).init()
-  everyone.push(user)
-  if (register) await user.register()
-  return user
-}
+const { scenario } = browserSuite()
 
 /** Whether the characters of `needle` appear in `haystack` in order (not necessarily together). */
 const isSubsequence = (needle, haystack) => {
@@ -61,27 +31,12 @@ const isSubsequence = (needle, haystack) => {
 
 const count = (list, predicate) => list.filter(predicate).length
 
-/** Runs `body` with screenshots, page consoles and the server log printed when it fails. */
-const scenario = (title, fn) =>
-  test(title, async () => {
-    const users = []
-    await withDiagnostics(title, users, server, () => fn(users))
-    for (const user of users) {
-      assert.deepEqual(user.pageErrors, [], `uncaught errors in the pages of ${user.name}`)
-    }
-  })
-
-scenario('text typed by one user appears for the other, and typing at once in the same place converges', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('doc')
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
+scenario('text typed by one user appears for the other, and typing at once in the same place converges', async (s) => {
+  const { a, b } = await s.twoUsersInRoom('doc')
+  assert.equal(await a.evaluate(() => 'chatspace' in window), false, 'the page exposes no test hook')
 
   const greeting = 'Hello from alice.'
   await typeAtEnd(a, greeting)
-  await eventually(async () => assert.equal(await docText(b), greeting), { what: "alice's text on bob's page" })
   await eventually(async () => assert.equal(await editorText(b), greeting), { what: "alice's text in bob's editor" })
 
   // Both carets at the same spot, both typing at the same time.
@@ -90,7 +45,7 @@ scenario('text typed by one user appears for the other, and typing at once in th
     typeAtEnd(b, ' BBBB', { delay: 40 })
   ])
   const merged = await eventually(async () => {
-    const [ta, tb] = await Promise.all([docText(a), docText(b)])
+    const [ta, tb] = await Promise.all([editorText(a), editorText(b)])
     assert.equal(ta, tb, 'both documents hold the same text')
     assert.equal(ta.length, greeting.length + 10, 'no keystroke lost')
     return ta
@@ -98,42 +53,29 @@ scenario('text typed by one user appears for the other, and typing at once in th
   assert.ok(merged.startsWith(greeting), merged)
   assert.ok(isSubsequence(' AAAA', merged.slice(greeting.length)), `alice's typing kept in order: ${merged}`)
   assert.ok(isSubsequence(' BBBB', merged.slice(greeting.length)), `bob's typing kept in order: ${merged}`)
-  for (const page of [a, b]) {
-    assert.equal(await page.evaluate(() => window.chatspace.view.state.doc.toString()), merged, 'editor shows the shared text')
-  }
 })
 
-scenario('undo reverts only one\'s own edits', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('undo')
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
+scenario('undo reverts only one\'s own edits', async (s) => {
+  const { alice, bob, a, b } = await s.twoUsersInRoom('undo')
 
   await typeAtEnd(b, 'Bob line.')
-  await eventually(async () => assert.equal(await docText(a), 'Bob line.'), { what: "bob's line on alice's page" })
+  await eventually(async () => assert.equal(await editorText(a), 'Bob line.'), { what: "bob's line on alice's page" })
   await typeAtEnd(a, ' Alice words.')
-  await eventually(async () => assert.equal(await docText(b), 'Bob line. Alice words.'), { what: "alice's words on bob's page" })
+  await eventually(async () => assert.equal(await editorText(b), 'Bob line. Alice words.'), { what: "alice's words on bob's page" })
 
   await a.click('#editor .cm-content')
   await a.keyboard.press('Control+z')
   await eventually(async () => {
-    assert.equal(await docText(a), 'Bob line.')
-    assert.equal(await docText(b), 'Bob line.')
+    assert.equal(await editorText(a), 'Bob line.')
+    assert.equal(await editorText(b), 'Bob line.')
   }, { what: "alice's undo to remove her words only" })
 
   await a.keyboard.press('Control+y')
-  await eventually(async () => assert.equal(await docText(b), 'Bob line. Alice words.'), { what: 'redo' })
+  await eventually(async () => assert.equal(await editorText(b), 'Bob line. Alice words.'), { what: 'redo' })
 })
 
-scenario('a remote cursor carries the other user\'s name in a colour that stays with the user', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('cursor')
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
+scenario('a remote cursor carries the other user\'s name in a colour that stays with the user', async (s) => {
+  const { alice, bob, a, b } = await s.twoUsersInRoom('cursor')
 
   await typeAtEnd(a, 'Where is my cursor?')
   const label = b.locator('#editor .cm-ySelectionInfo', { hasText: alice.name })
@@ -157,7 +99,7 @@ scenario('a remote cursor carries the other user\'s name in a colour that stays 
   await a.reload()
   await waitLive(a)
   await typeAtEnd(a, '!')
-  await eventually(async () => assert.equal(await docText(b), 'Where is my cursor?!'), { what: 'the edit after reload' })
+  await eventually(async () => assert.equal(await editorText(b), 'Where is my cursor?!'), { what: 'the edit after reload' })
   await label.waitFor({ state: 'visible' })
   assert.equal(await caretColor(), firstColor, 'same colour after a reload')
 
@@ -167,13 +109,8 @@ scenario('a remote cursor carries the other user\'s name in a colour that stays 
   await label.waitFor({ state: 'detached' })
 })
 
-scenario('chat goes both ways with names, and markup is shown as text without running', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('chat')
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
+scenario('chat goes both ways with names, and markup is shown as text without running', async (s) => {
+  const { alice, bob, room, a, b, gate } = await s.twoUsersInRoom('chat', { gate: true })
 
   await sendChat(a, 'Hi Bob!')
   await eventually(async () => {
@@ -205,8 +142,7 @@ scenario('chat goes both ways with names, and markup is shown as text without ru
     const log = await chatLog(a)
     assert.equal(count(log, (m) => m.text === payload && !m.pending), 1)
   }, { what: 'the markup message acknowledged on alice\'s page' })
-  // Give an injected handler every chance to run before checking that none did.
-  await sleep(1000)
+  // No element is made from the text, so none of its handlers can ever run.
   for (const page of [a, b]) {
     assert.equal(await page.locator('#chat-log img, #chat-log script').count(), 0, 'no element made from the text')
   }
@@ -226,15 +162,16 @@ scenario('chat goes both ways with names, and markup is shown as text without ru
   await refused.waitFor({ state: 'detached' })
   await a.fill('#chat-input', '')
 
-  // A message the server refuses (here a blank one left in the outbox) shows the server's reason
-  // and leaves the outbox.
-  await a.evaluate(() => window.chatspace.chat.outbox.add({ clientId: 'blank-1', text: '   ', createdAt: new Date().toISOString() }))
+  // A message the server refuses (here a blank one left in the outbox, which the form would not
+  // take) shows the server's reason and leaves the outbox: it does not come back after a reload.
+  await seedOutbox(a, alice, room, [{ clientId: 'blank-1', text: '   ', createdAt: new Date().toISOString() }])
   await a.reload()
   await waitLive(a)
   const blank = a.locator('#chat-log li.chat-message--rejected')
   await blank.waitFor()
   assert.match(await blank.locator('.chat-state').textContent(), /empty/)
-  assert.deepEqual(await a.evaluate(() => window.chatspace.outbox()), [], 'a refused message leaves the outbox')
+  assert.deepEqual(await unsentAfterReload(a, gate), [], 'a refused message leaves the outbox')
+  assert.equal(await a.locator('#chat-log li.chat-message--rejected').count(), 0, 'and is not sent again')
 
   const { messages } = await fetchMessages(bob, room)
   assert.deepEqual(messages.map((m) => [m.author, m.text]), [
@@ -244,12 +181,8 @@ scenario('chat goes both ways with names, and markup is shown as text without ru
   ])
 })
 
-scenario('the chat shows the latest messages and pages back to older ones', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('history')
-  const a = await alice.createRoom(room)
+scenario('the chat shows the latest messages and pages back to older ones', async (s) => {
+  const { bob, room, a } = await s.twoUsersInRoom('history', { bobOpens: false })
   const total = 57
   for (let i = 1; i <= total; i++) {
     await a.fill('#chat-input', `message ${i}`)
@@ -275,29 +208,11 @@ scenario('the chat shows the latest messages and pages back to older ones', asyn
   await older.waitFor({ state: 'hidden' })
 })
 
-scenario('a message whose acknowledgement was lost is sent again and still stored once', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('lostack')
+scenario('a message whose acknowledgement was lost is sent again and still stored once', async (s) => {
+  const { bob, room, a, b, gate } = await s.twoUsersInRoom('lostack', { gate: true })
 
-  // Proxy alice's socket and, while `dropAcks` is set, swallow the server's chat acks to her.
-  let dropAcks = false
-  let pageSocket = null
-  const isChatAck = (message) =>
-    typeof message !== 'string' && message[0] === 100 && message.toString('utf8').includes('"type":"ack"')
-  await alice.context.routeWebSocket(/\/ws\//, (ws) => {
-    pageSocket = ws
-    const upstream = ws.connectToServer()
-    upstream.onMessage((message) => {
-      if (dropAcks && isChatAck(message)) return
-      ws.send(message)
-    })
-  })
-
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
-  dropAcks = true
+  // The server's chat acks to alice are lost on the way.
+  gate.dropFromServer = isChat('ack')
   await sendChat(a, 'is this stored twice?')
   await eventually(async () => {
     assert.equal(count(await chatLog(b), (m) => m.text === 'is this stored twice?'), 1)
@@ -305,42 +220,34 @@ scenario('a message whose acknowledgement was lost is sent again and still store
   assert.equal(count(await chatLog(a), (m) => m.pending), 1, 'alice never got the ack')
 
   // The connection drops before the ack arrives; on reconnect the outbox sends it again.
-  dropAcks = false
-  await pageSocket.close({ code: 3001, reason: 'test: connection lost' })
+  gate.dropFromServer = () => false
+  await gate.closeCurrent()
   await eventually(async () => {
     const log = await chatLog(a)
     assert.equal(count(log, (m) => m.text === 'is this stored twice?'), 1)
     assert.equal(count(log, (m) => m.pending), 0)
   }, { what: 'alice to get the ack for the resend' })
-  assert.deepEqual(await a.evaluate(() => window.chatspace.outbox()), [])
-  await sleep(500)
+  assert.deepEqual(await unsentAfterReload(a, gate), [], 'the ack emptied the outbox')
+  // The server relays a room's messages in order: once bob has a later one, a second copy of the
+  // first would have reached him before it.
+  await sendChat(a, 'a later message')
+  await eventually(async () => {
+    assert.equal(count(await chatLog(b), (m) => m.text === 'a later message'), 1)
+  }, { what: 'bob to get the later message' })
   assert.equal(count(await chatLog(b), (m) => m.text === 'is this stored twice?'), 1, 'no second copy for bob')
   const { messages } = await fetchMessages(bob, room)
-  assert.deepEqual(messages.map((m) => m.text), ['is this stored twice?'])
+  assert.deepEqual(messages.map((m) => m.text), ['is this stored twice?', 'a later message'])
 })
 
-scenario('edits and chat made offline survive a reload and are delivered exactly once when back', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('offline')
-
-  // Alice's room socket goes through this route, so the test can make the server unreachable
-  // for it; while not cut, frames pass through to the real server untouched.
-  let cut = false
-  await alice.context.routeWebSocket(/\/ws\//, (ws) => {
-    if (cut) ws.close({ code: 3000, reason: 'test: network down' })
-    else ws.connectToServer()
-  })
-
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
+scenario('edits and chat made offline survive a reload and are delivered exactly once when back', async (s) => {
+  // Alice's room sockets go through a gate, so the test can make the server unreachable for her.
+  const { alice, bob, room, a, b, gate } = await s.twoUsersInRoom('offline', { gate: true })
   await typeAtEnd(a, 'Shared start.')
-  await eventually(async () => assert.equal(await docText(b), 'Shared start.'), { what: 'the starting text on bob\'s page' })
+  await eventually(async () => assert.equal(await editorText(b), 'Shared start.'), { what: 'the starting text on bob\'s page' })
   await b.locator('#presence li', { hasText: alice.name }).waitFor()
 
   // Alice loses the network.
-  cut = true
+  gate.refuse()
   await alice.context.setOffline(true)
   await a.locator('#connection-status[data-state="offline"]').waitFor({ state: 'attached' })
 
@@ -351,7 +258,7 @@ scenario('edits and chat made offline survive a reload and are delivered exactly
   await b.keyboard.type('Bob was here. ')
   await sendChat(a, 'offline message one')
   await sendChat(a, 'offline message two')
-  await a.locator('#sync-status[data-state="unsaved"]').waitFor({ state: 'attached' })
+  await waitSaveState(a, 'unsaved')
   let log = await chatLog(a)
   assert.deepEqual(log.filter((m) => m.pending).map((m) => m.text), ['offline message one', 'offline message two'])
 
@@ -360,22 +267,21 @@ scenario('edits and chat made offline survive a reload and are delivered exactly
   await a.reload()
   await waitReady(a)
   assert.notEqual(await a.locator('#connection-status').getAttribute('data-state'), 'connected')
-  assert.equal(await docText(a), 'Shared start. Offline words by alice.', 'offline edits restored from IndexedDB')
   await eventually(async () => {
     assert.equal(await editorText(a), 'Shared start. Offline words by alice.')
-  }, { what: 'the restored text in the editor' })
-  await a.locator('#sync-status[data-state="unsaved"]').waitFor({ state: 'attached' })
+  }, { what: 'the offline edits restored from IndexedDB' })
+  await waitSaveState(a, 'unsaved')
   log = await chatLog(a)
   assert.deepEqual(log.filter((m) => m.pending).map((m) => m.text), ['offline message one', 'offline message two'])
-  assert.equal(await docText(b), 'Bob was here. Shared start.', 'nothing reached bob while alice was cut off')
+  assert.equal(await editorText(b), 'Bob was here. Shared start.', 'nothing reached bob while alice was cut off')
 
   // The network comes back: no user action, everything converges.
-  cut = false
+  gate.allow()
   await waitLive(a)
   const expected = 'Bob was here. Shared start. Offline words by alice.'
   await eventually(async () => {
-    assert.equal(await docText(a), expected)
-    assert.equal(await docText(b), expected)
+    assert.equal(await editorText(a), expected)
+    assert.equal(await editorText(b), expected)
   }, { what: 'the documents to merge' })
   const deliveredOnce = async () => {
     for (const page of [a, b]) {
@@ -389,19 +295,17 @@ scenario('edits and chat made offline survive a reload and are delivered exactly
     assert.deepEqual(messages.map((m) => m.text), ['offline message one', 'offline message two'])
   }
   await eventually(deliveredOnce, { what: 'each offline message to be delivered once' })
-  assert.deepEqual(await a.evaluate(() => window.chatspace.outbox()), [], 'outbox emptied by the acks')
-  await a.locator('#sync-status[data-state="saved"]').waitFor({ state: 'attached' })
+  await waitSaveState(a, 'saved')
 
-  // Reloading both pages later shows the same: nothing was sent twice.
-  await Promise.all([a.reload(), b.reload()])
-  await Promise.all([waitLive(a), waitLive(b)])
+  // Reloading both pages later shows the same: nothing is left to send, nothing was sent twice.
+  const [unsent] = await Promise.all([unsentAfterReload(a, gate), b.reload().then(() => waitLive(b))])
+  assert.deepEqual(unsent, [], 'the acks emptied the outbox')
   await eventually(deliveredOnce, { what: 'the same messages after reloading' })
-  assert.equal(await docText(b), expected)
+  assert.equal(await editorText(b), expected)
 })
 
-scenario('the home page filters the room directory as one types', async (users) => {
-  const alice = await newUser('alice')
-  users.push(alice)
+scenario('the home page filters the room directory as one types', async (s) => {
+  const alice = await s.newUser('alice')
   const tag = uniqueName('f')
   const rooms = [`alpha-${tag}`, `Beta-${tag}`, `gamma-${tag}`]
   for (const room of rooms) await (await alice.createRoom(room)).close()
@@ -431,34 +335,26 @@ scenario('the home page filters the room directory as one types', async (users) 
   assert.equal(await empty.isVisible(), false)
 })
 
-scenario('after everyone leaves and the server restarts, the room still has its text and chat', async (users) => {
-  const alice = await newUser('alice')
-  const bob = await newUser('bob')
-  users.push(alice, bob)
-  const room = uniqueName('restart')
-  const a = await alice.createRoom(room)
-  const b = await bob.openRoom(room)
+scenario('after everyone leaves and the server restarts, the room still has its text and chat', async (s) => {
+  const { alice, bob, room, a, b } = await s.twoUsersInRoom('restart')
 
   await typeAtEnd(a, 'Text that must outlive a restart.')
   await sendChat(b, 'Chat that must outlive a restart.')
   await eventually(async () => {
-    assert.equal(await docText(b), 'Text that must outlive a restart.')
+    assert.equal(await editorText(b), 'Text that must outlive a restart.')
     const log = await chatLog(a)
     assert.equal(count(log, (m) => m.text === 'Chat that must outlive a restart.' && m.author === bob.name), 1)
   }, { what: 'text and chat on both pages' })
-  await a.locator('#sync-status[data-state="saved"]').waitFor({ state: 'attached' })
+  await waitSaveState(a, 'saved')
 
   await Promise.all([a.close(), b.close()])
-  await server.stop()
-  await server.start()
+  await s.server.stop()
+  await s.server.start()
 
   // A fresh context, so nothing can come from this browser's IndexedDB: only from the server.
-  const returning = await newUser('alice', { register: false })
-  returning.name = alice.name
-  users.push(returning)
-  await returning.login()
+  const returning = await s.sameUserElsewhere(alice)
   const page = await returning.openRoom(room)
-  await eventually(async () => assert.equal(await docText(page), 'Text that must outlive a restart.'), { what: 'the stored text' })
+  await eventually(async () => assert.equal(await editorText(page), 'Text that must outlive a restart.'), { what: 'the stored text' })
   await eventually(async () => {
     const log = await chatLog(page)
     assert.deepEqual(log.map(({ author, text }) => ({ author, text })), [{ author: bob.name, text: 'Chat that must outlive a restart.' }])

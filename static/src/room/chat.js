@@ -296,11 +296,6 @@ export class ChatPanel {
     }
   }
 
-  /** The messages in the outbox, for tests and debugging. */
-  pending () {
-    return this.outbox.all()
-  }
-
   // ---- rendering ---------------------------------------------------------------------------
 
   buildItem ({ author, text, sentAt }, own) {

@@ -1,18 +1,37 @@
-// Knows whether this tab has document changes the server has not received yet.
+// Knows whether this tab has document changes the server has not stored yet.
 //
-// y-protocols has no acknowledgement for updates, so the tracker uses the chat channel as a
-// barrier: the server answers the frames of one socket in order, so a `history` reply to a
-// `since` request sent after some updates proves the server has read those updates. Updates
-// count as sent only once they have gone out on an open socket whose server sync step 1 has
-// been answered (that answer, a sync step 2, carries everything made while offline).
+// y-protocols has no acknowledgement for updates; the chat channel gives one. The server handles
+// the frames of one socket in order and answers a `since` with `history` only once everything
+// the socket sent before it is applied and stored (docs/protocol.md, "Ordering"). So a `history`
+// reply proves that every edit that went out on that socket ahead of its `since` is stored. The
+// tracker sends such a `since` (the barrier) after local edits, and has to know that the edits
+// are on the socket ahead of it. It learns that from the provider's public events alone:
 //
-// A flag in localStorage carries "there are unsent changes" across a reload made while offline;
-// the changes themselves are in y-indexeddb.
-import * as decoding from 'lib0/decoding'
+// - On a new socket, y-websocket sends its sync step 1 when the socket opens. The server sends
+//   its own step 1 as the socket's first frame, when the socket joins the room and before it
+//   handles any frame of the socket, and answers our step 1 with its step 2 after that. A
+//   WebSocket keeps order, so the page reads the server's step 1 first. y-websocket answers it
+//   with our step 2 from within that message's handler, then reads the server's step 2 and
+//   reports `sync` true. So once `sync` true fires for a socket, our step 2 is on the wire, and
+//   a `since` sent afterwards on that socket follows it. Our step 2 holds every edit of ours the
+//   server lacked when it greeted the socket: the ones made offline and the ones made while the
+//   socket was connecting. The ones the server already had are covered too: the server's writer
+//   stores what the room applied in order, and a `since` waits for all of it, whichever socket
+//   brought it.
+// - While the socket is up, y-websocket sends every local edit as an update the moment it is
+//   made, so an edit made before a `since` is sent precedes it.
+// - When the socket goes (`connection-close`, `status` other than connected, `sync` false), a
+//   barrier in flight will never be answered; the tracker forgets it and waits for `sync` true
+//   on the next socket, whose step 2 carries whatever had not been stored.
+//
+// A barrier therefore covers every local edit counted when it is sent, provided it is sent
+// after `sync` true on the socket it travels on. Edits that reach this tab from another tab
+// (over BroadcastChannel) or from IndexedDB are not counted: the tab that made them tracks them.
+//
+// A flag in localStorage carries "there are unstored changes" across a reload made while
+// offline; the changes themselves are in y-indexeddb.
 import { readJson, writeJson, remove } from '../lib/storage.js'
 
-const messageSync = 0
-const syncStep1 = 0
 /** quiet time after the last local edit before asking the server to confirm */
 const BARRIER_DELAY_MS = 400
 
@@ -28,12 +47,11 @@ export class SyncTracker {
    * @param {() => void} opts.onChange
    */
   constructor ({ ydoc, provider, channel, chat, persistence, room, onChange }) {
-    this.provider = provider
     this.channel = channel
     this.chat = chat
     this.onChange = onChange
     this.key = `chatspace:unsaved:${room.toLowerCase()}`
-    /** local edits counted since load (1 if a previous load left unsent edits) */
+    /** local edits counted since load (1 if a previous load left unstored edits) */
     this.localSeq = readJson(this.key, false) === true ? 1 : 0
     /** the localStorage flag is set (saves a write per keystroke) */
     this.flagged = this.localSeq > 0
@@ -41,10 +59,10 @@ export class SyncTracker {
     this.ackedSeq = 0
     /** the server has confirmed our state at least once since load */
     this.confirmedOnce = false
-    /** our answer to the server's sync step 1 on the current socket has been sent */
-    this.step1Answered = false
+    /** `sync` true has fired on the current socket: our step 2 has gone out on it */
+    this.synced = false
     this.barrierInFlight = false
-    /** bumped whenever the socket closes, so callbacks of an old socket do nothing */
+    /** bumped whenever the socket goes, so callbacks of an old socket do nothing */
     this.generation = 0
     this.timer = null
 
@@ -56,25 +74,15 @@ export class SyncTracker {
       this.onChange()
     })
 
-    // Wrap the stock sync handler to notice the server's step 1 arriving on the socket
-    // (`emitSynced` is false for messages from other tabs over BroadcastChannel).
-    const handleSync = provider.messageHandlers[messageSync]
-    provider.messageHandlers[messageSync] = (encoder, decoder, p, emitSynced, type) => {
-      const subType = decoding.peekVarUint(decoder)
-      handleSync(encoder, decoder, p, emitSynced, type)
-      if (subType === syncStep1 && emitSynced) {
-        // The provider sends our step 2 right after this handler returns.
-        const generation = this.generation
-        setTimeout(() => {
-          if (generation !== this.generation || !provider.wsconnected) return
-          this.step1Answered = true
-          this.requestBarrier()
-        }, 0)
-      }
-    }
-
     provider.on('sync', (synced) => {
-      if (synced && this.localSeq === this.ackedSeq) this.confirmedOnce = true
+      if (!synced) {
+        this.socketGone()
+      } else if (!this.synced) {
+        this.synced = true
+        // Nothing of ours is missing from what the server has stored.
+        if (!this.unsaved) this.confirmedOnce = true
+        this.requestBarrier()
+      }
       this.onChange()
     })
     provider.on('status', ({ status }) => {
@@ -85,7 +93,7 @@ export class SyncTracker {
 
   socketGone () {
     this.generation++
-    this.step1Answered = false
+    this.synced = false
     this.barrierInFlight = false
   }
 
@@ -102,7 +110,7 @@ export class SyncTracker {
   }
 
   requestBarrier () {
-    if (!this.step1Answered || this.barrierInFlight || !this.unsaved) return
+    if (!this.synced || this.barrierInFlight || !this.unsaved) return
     this.barrierInFlight = true
     const generation = this.generation
     // `since` needs the id to start from, which the first page of history provides.

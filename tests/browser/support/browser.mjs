@@ -162,18 +162,23 @@ export const waitLive = async (page) => {
   await page.waitForSelector('#connection-status[data-state="connected"]', { state: 'attached' })
 }
 
-export const docText = (page) => page.evaluate(() => window.chatspace.text())
-
-/** The text the editor shows, without the remote carets and their name labels. */
+/** The text the editor shows, without the remote carets, their name labels and the placeholder. */
 export const editorText = (page) =>
   page.$$eval('#editor .cm-line', (lines) =>
     lines
       .map((line) => {
         const copy = line.cloneNode(true)
-        copy.querySelectorAll('.cm-ySelectionCaret, .cm-widgetBuffer').forEach((node) => node.remove())
+        copy.querySelectorAll('.cm-ySelectionCaret, .cm-widgetBuffer, .cm-placeholder').forEach((node) => node.remove())
         return copy.textContent
       })
       .join('\n'))
+
+/** The save badge of the document toolbar: `state` is idle, unsaved, saving or saved. */
+export const saveStatus = (page) =>
+  page.locator('#sync-status').evaluate((el) => ({ state: el.dataset.state, text: el.textContent }))
+
+export const waitSaveState = (page, state) =>
+  page.waitForSelector(`#sync-status[data-state="${state}"]`, { state: 'attached' })
 
 /** The chat log as [{author, text, id, pending, own}], in display order. */
 export const chatLog = (page) =>
@@ -197,6 +202,31 @@ export const typeAtEnd = async (page, text, { delay = 0 } = {}) => {
   await page.click('#editor .cm-content')
   await page.keyboard.press('Control+End')
   await page.keyboard.type(text, { delay })
+}
+
+/**
+ * Leaves chat messages in `user`'s outbox for `room`, as a page closed before they were
+ * acknowledged would have: the list the room page keeps in localStorage.
+ */
+export const seedOutbox = (page, user, room, entries) =>
+  page.evaluate(({ key, entries }) => {
+    const list = JSON.parse(localStorage.getItem(key) ?? '[]')
+    localStorage.setItem(key, JSON.stringify([...list, ...entries]))
+  }, { key: `chatspace:outbox:${user.name.toLowerCase()}:${room.toLowerCase()}`, entries })
+
+/**
+ * The chat messages a page still means to send: the ones it shows as pending after a reload
+ * that cannot reach the server (so nothing is sent and acknowledged meanwhile). The server is
+ * let through again and the page is live when this returns.
+ */
+export const unsentAfterReload = async (page, gate) => {
+  gate.refuse()
+  await page.reload()
+  await waitReady(page)
+  const unsent = (await chatLog(page)).filter((m) => m.pending).map((m) => m.text)
+  gate.allow()
+  await waitLive(page)
+  return unsent
 }
 
 /** GET /rooms/{room}/messages with this context's session. */
