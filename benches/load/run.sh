@@ -47,7 +47,7 @@ SERVER_CPU=() GEN_CPU=()
 if [[ $PIN == 1 ]]; then SERVER_CPU=(taskset -c 0) GEN_CPU=(taskset -c 1); fi
 
 echo "== building (release) and installing the Node servers"
-cargo build --release --bin chatspace --bin chatspace-load
+cargo build --release -p chatspace -p chatspace-load --bins
 (cd benches/load && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 LOAD=$ROOT/target/release/chatspace-load
 

@@ -1,5 +1,5 @@
 //! `chatspace-load`: a y-websocket load generator and scriptable client for ChatSpace and the
-//! reference Node servers (issue 5). Build with `cargo build --release --bin chatspace-load`.
+//! reference Node servers. Build with `cargo build --release -p chatspace-load`.
 //!
 //! # Usage
 //!
