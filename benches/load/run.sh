@@ -57,18 +57,19 @@ start_server() { # name
   case $name in
     chatspace)
       rm -f "$OUT"/chatspace.db*
-      # --bench-open-access: sockets without a session join as user `bench` (benchmarks only).
+      # The generator signs up one account through the forms (--sign-up) and opens every
+      # socket with its session: that account may hold them all.
       RUST_LOG=warn "${SERVER_CPU[@]}" "$ROOT/target/release/chatspace" --bind "127.0.0.1:$PORT" \
-        --database-url "sqlite://$OUT/chatspace.db" --bench-open-access \
+        --database-url "sqlite://$OUT/chatspace.db" --max-sockets-per-user 1000000 \
         --rate-limit-messages 1000000 >>"$OUT/chatspace.log" 2>&1 &
-      BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket ;;
+      BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket CLIENT=(--sign-up) ;;
     y-websocket)
       HOST=127.0.0.1 PORT=$PORT "${SERVER_CPU[@]}" node benches/load/node_modules/y-websocket/bin/server.cjs \
         >>"$OUT/y-websocket.log" 2>&1 &
-      BASE=ws://127.0.0.1:$PORT FRAMING=y-websocket ;;
+      BASE=ws://127.0.0.1:$PORT FRAMING=y-websocket CLIENT=() ;;
     hocuspocus)
       PORT=$PORT "${SERVER_CPU[@]}" node benches/load/hocuspocus-server.mjs >>"$OUT/hocuspocus.log" 2>&1 &
-      BASE=ws://127.0.0.1:$PORT FRAMING=hocuspocus ;;
+      BASE=ws://127.0.0.1:$PORT FRAMING=hocuspocus CLIENT=() ;;
   esac
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -97,7 +98,7 @@ measure() {
   echo "-- $name: $sub $*"
   local status=0
   "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
-    --label "$name" --json "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" &
+    --label "$name" --json "${CLIENT[@]}" "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" &
   local generator=$!
   if [[ -n ${PERF_DATA:-} ]]; then
     sleep 6

@@ -15,7 +15,7 @@ use tokio::time::Interval;
 use yrs::{ClientID, StateVector};
 
 use crate::agent::Agent;
-use crate::conn::{Link, Received};
+use crate::conn::{closed_with, Link, Received};
 use crate::replica::{upper_clocks, Replica};
 use crate::tracker::{Deliveries, Schedule, Tracker};
 use crate::wire::{Framing, Inbound};
@@ -55,6 +55,8 @@ pub enum Role {
 pub struct Shared {
     pub tracker: Arc<Tracker>,
     pub framing: Framing,
+    /// The `Cookie` header of the account the sockets belong to (`--sign-up`).
+    pub cookie: Option<String>,
     /// Limits how many sockets are being opened at once.
     pub connect_gate: Arc<Semaphore>,
     /// Each client reports once it has synced (or failed to).
@@ -195,7 +197,8 @@ impl Peer {
 
     /// Opens the socket and completes the sync handshake.
     async fn connect(&mut self) -> Result<(), String> {
-        let open = Link::open(&self.url, self.shared.framing, None, READ_BUFFER);
+        let cookie = self.shared.cookie.as_deref();
+        let open = Link::open(&self.url, self.shared.framing, cookie, READ_BUFFER);
         let mut link = open.await.map_err(|e| format!("{e:#}"))?;
         link.send(self.replica.step1())
             .await
@@ -238,9 +241,7 @@ impl Peer {
                 )))
             }
             Received::Frame(_) => return Ok(None),
-            Received::Closed(code) => {
-                return Err(Interrupt::Lost(format!("closed by the server with {code}")))
-            }
+            Received::Closed(code) => return Err(Interrupt::Lost(closed_with(code))),
             Received::Lost(reason) => return Err(Interrupt::Lost(reason)),
             Received::Undecodable(reason) => return Err(Interrupt::Fatal(reason)),
         };

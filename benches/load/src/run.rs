@@ -128,6 +128,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         .room_prefix
         .clone()
         .unwrap_or_else(|| format!("load-{:08x}", rand::random::<u32>()));
+    let rooms = args.target.prepare(&prefix, args.rooms).await?;
     let tracker = Arc::new(Tracker::new(
         (0..args.rooms)
             .flat_map(|r| (0..args.writers).map(move |i| (r, i)))
@@ -140,6 +141,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     let shared = Arc::new(Shared {
         tracker: tracker.clone(),
         framing: args.target.framing,
+        cookie: rooms.cookie.clone(),
         connect_gate: Arc::new(Semaphore::new(args.target.connect_concurrency.max(1))),
         ready: ready_tx,
         go: go_rx,
@@ -148,8 +150,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         drain: Duration::from_secs_f64(args.drain),
     });
     let mut handles = Vec::with_capacity(total);
-    for room in 0..args.rooms {
-        let url = room_url(&args.target.url, &format!("{prefix}-{room}"));
+    for (room, name) in rooms.names.iter().enumerate() {
+        let url = room_url(&args.target.url, name);
         let room_trace = trace.as_ref().map(|t| {
             Arc::new(RoomTrace::new(
                 t.clone(),
