@@ -19,7 +19,7 @@
 //! ```text
 //! chatspace-load run --url ws://127.0.0.1:PORT/ws --rooms R --clients C --writers W --rate HZ
 //!                    --duration SECS [--framing y-websocket|hocuspocus] [--server-pid PID]
-//!                    [--sign-up] [--trace PATH] [--json]
+//!                    [--sign-up [--mix]] [--trace PATH] [--json]
 //! ```
 //! Idle connections and the server memory they cost:
 //! ```text
@@ -31,10 +31,12 @@
 //! Hocuspocus (`--framing hocuspocus`). ChatSpace needs `--sign-up`: the generator registers an
 //! account through the server's forms, creates its rooms through the "create room" form and
 //! opens every socket with that account's session cookie, so the server must allow one user
-//! that many sockets (`--max-sockets-per-user`). Results are explained in `docs/benchmarks.md`;
+//! that many sockets (`--max-sockets-per-user`). `--mix` adds the room page's chat traffic
+//! (ChatSpace only; see `mix`). Results are explained in `docs/benchmarks.md`;
 //! `benches/load/run.sh` runs everything.
 //!
-//! Map: `account` (signing up, creating rooms), `wire` (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
+//! Map: `account` (signing up, creating rooms), `mix` (the page's chat traffic), `wire`
+//! (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
 //! `client` (the `client` subcommand), `tracker` (edit → delivery latency), `peer` (one load
 //! connection), `agent` and `trace` (trace replay), `run` (the `run` subcommand), `idle`,
 //! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON), `target` (the
@@ -45,6 +47,7 @@ mod agent;
 mod client;
 mod conn;
 mod idle;
+mod mix;
 mod peer;
 mod procstat;
 mod replica;
