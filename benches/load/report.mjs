@@ -103,30 +103,32 @@ for (const s of servers) {
       fmt(r.latency_ms.p99, 1), `${fmt(r.delivery_ratio * 100, 2)}%`, `${fmt(r.server?.cpu_mean_pct)}%`,
       `${fmt(r.generator.cpu_mean_pct)}%`, fmt(r.errors), passes(r) ? 'yes' : 'no']))
 }
-out.push(`### Saturation throughput (highest delivered updates/s with p99 <= ${bound} ms, every edit delivered)`, '')
-table(['server', 'delivered updates/s', 'at Hz/writer', 'p99 ms', 'server CPU'],
-  servers.map((s) => {
-    const r = saturation[s]
-    return r ? [s, fmt(r.delivered_per_s), fmt(r.rate_hz), fmt(r.latency_ms.p99, 1), `${fmt(r.server?.cpu_mean_pct)}%`]
-      : [s, 'no step passed', '', '', '']
-  }))
-table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
-  ['saturation throughput', ...baselines.map((b) => ratio(saturation.chatspace?.delivered_per_s, saturation[b]?.delivered_per_s))],
-])
+if (servers.some((s) => steps(s).length > 0)) {
+  out.push(`### Saturation throughput (highest delivered updates/s with p99 <= ${bound} ms, every edit delivered)`, '')
+  table(['server', 'delivered updates/s', 'at Hz/writer', 'p99 ms', 'server CPU'],
+    servers.map((s) => {
+      const r = saturation[s]
+      return r ? [s, fmt(r.delivered_per_s), fmt(r.rate_hz), fmt(r.latency_ms.p99, 1), `${fmt(r.server?.cpu_mean_pct)}%`]
+        : [s, 'no step passed', '', '', '']
+    }))
+  table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
+    ['saturation throughput', ...baselines.map((b) => ratio(saturation.chatspace?.delivered_per_s, saturation[b]?.delivered_per_s))],
+  ])
 
-// Equal p99: the same step-up runs read with tighter latency bounds, so every server is compared
-// at the same p99 and not only at the loosest bound.
-const bounds = [10, 25, 50, 100, bound].filter((b, i, all) => b <= bound && all.indexOf(b) === i)
-const bestWithin = (s, limit) =>
-  steps(s).filter((r) => passes(r, limit)).reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
-out.push('### Throughput at equal p99 (highest delivered updates/s of a step that kept up with p99 within the bound)', '')
-table(['p99 bound ms', ...servers, ...baselines.map((b) => `ChatSpace / ${b}`)],
-  bounds.map((limit) => {
-    const best = Object.fromEntries(servers.map((s) => [s, bestWithin(s, limit)]))
-    const cell = (r) => (r ? `${fmt(r.delivered_per_s)} (p99 ${fmt(r.latency_ms.p99, 1)})` : 'none')
-    return [fmt(limit), ...servers.map((s) => cell(best[s])),
-      ...baselines.map((b) => ratio(best.chatspace?.delivered_per_s, best[b]?.delivered_per_s))]
-  }))
+  // Equal p99: the same step-up runs read with tighter latency bounds, so every server is compared
+  // at the same p99 and not only at the loosest bound.
+  const bounds = [10, 25, 50, 100, bound].filter((b, i, all) => b <= bound && all.indexOf(b) === i)
+  const bestWithin = (s, limit) =>
+    steps(s).filter((r) => passes(r, limit)).reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
+  out.push('### Throughput at equal p99 (highest delivered updates/s of a step that kept up with p99 within the bound)', '')
+  table(['p99 bound ms', ...servers, ...baselines.map((b) => `ChatSpace / ${b}`)],
+    bounds.map((limit) => {
+      const best = Object.fromEntries(servers.map((s) => [s, bestWithin(s, limit)]))
+      const cell = (r) => (r ? `${fmt(r.delivered_per_s)} (p99 ${fmt(r.latency_ms.p99, 1)})` : 'none')
+      return [fmt(limit), ...servers.map((s) => cell(best[s])),
+        ...baselines.map((b) => ratio(best.chatspace?.delivered_per_s, best[b]?.delivered_per_s))]
+    }))
+}
 
 // 2b. Where the server's CPU goes: the kernel's TCP send path, from `perf record` during a second
 // run of the offered load (sampling slows a server a little, so the headline table is unsampled).

@@ -207,7 +207,7 @@ echo
 echo "== results ($OUT), $(($(date +%s) - START)) s"
 {
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
-  echo "Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crdt Cargo.toml || echo ' + uncommitted changes')"
+  echo "Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crdt benches/load Cargo.toml || echo ' + uncommitted changes')"
   echo "Pinning: PIN=$PIN (server on CPU 0, generator on CPU 1 when 1)"
   if [[ $MIX_COMPARE == 1 ]]; then
     echo "Servers: after = $ROOT/target/release/chatspace${BEFORE_BIN:+; before = $(realpath "$BEFORE_BIN")}"
