@@ -124,11 +124,6 @@ pub struct Config {
     /// cost and stack depth grow with it, see docs/protocol.md).
     #[arg(long, env = "CHATSPACE_MAX_UPDATE_CLIENTS", default_value_t = 4_000)]
     pub max_update_clients: usize,
-
-    /// BENCHMARKS ONLY: let sockets in without a session, as user `bench`, and create rooms on
-    /// first use. Never set this on a server people use.
-    #[arg(long, env = "CHATSPACE_BENCH_OPEN_ACCESS", hide = true)]
-    pub bench_open_access: bool,
 }
 
 /// How log lines are written.

@@ -47,12 +47,6 @@ impl Application {
             .migrate()
             .await
             .context("failed to create the session table")?;
-        if config.bench_open_access {
-            tracing::warn!(
-                "--bench-open-access: sockets without a session are let in (benchmarks only)"
-            );
-            crate::realtime::bench::prepare(&store).await?;
-        }
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("failed to listen on {}", config.bind))?;

@@ -40,26 +40,45 @@ const table = (head, rows) => {
   out.push('')
 }
 
-// 1. The offered load, the same for every server.
+/** A server's name in a table: ChatSpace runs with the room page's chat mix say so. */
+const named = (s, r) => (r?.mix ? `${s} (mix)` : s)
+/** The chat mix's own figures (ChatSpace only), one row per run that sent it. */
+const mixTable = (entries) => {
+  const mixed = entries.filter(([, r]) => r?.mix)
+  if (mixed.length === 0) return
+  const m0 = mixed[0][1].mix
+  out.push(`Chat mix (ChatSpace only): writers type in bursts of ${m0.burst_secs} s with pauses of ${m0.pause_secs} s (same mean rate), a \`since\` 0.4 s into each pause, a chat message per ${m0.chat_every_secs} s of typing.`, '')
+  table(['run', 'chat sent', 'acked', 'messages seen', 'since sent', 'answered', 'send→ack p50 / p99 ms', 'since→history p50 / p99 ms'],
+    mixed.map(([label, { mix: m }]) => [label, fmt(m.chat_sent), fmt(m.chat_acked), fmt(m.chat_delivered), fmt(m.since_sent),
+      fmt(m.since_answered), `${fmt(m.ack_ms.p50, 2)} / ${fmt(m.ack_ms.p99, 2)}`, `${fmt(m.history_ms.p50, 2)} / ${fmt(m.history_ms.p99, 2)}`]))
+}
+
+// 1. The offered load, the same for every server (ChatSpace also without the mix when it ran with it).
 const offered = Object.fromEntries(servers.map((s) => [s, load(`${s}-offered.json`)]))
+const unmixed = load('chatspace-offered-nomix.json')
+const offeredRows = [
+  ...servers.map((s) => [named(s, offered[s]), offered[s]]),
+  ...(unmixed ? [['chatspace (no mix)', unmixed]] : []),
+]
 const o0 = Object.values(offered).find(Boolean)
 if (o0) {
   out.push(`### Offered load: ${o0.rooms} rooms x ${o0.clients_per_room} clients, ${o0.writers_per_room} writers per room at ${o0.rate_hz} Hz, ${fmt(o0.window_s)} s measured`, '')
   table(
     ['server', 'delivered updates/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'delivered', 'server CPU', 'server CPU us/update', 'server RSS peak MiB', 'generator CPU', 'result'],
-    servers.map((s) => {
-      const r = offered[s]
-      if (!r) return [s, 'failed', '', '', '', '', '', '', '', '', '', '']
+    offeredRows.map(([label, r]) => {
+      if (!r) return [label, 'failed', '', '', '', '', '', '', '', '', '', '']
       const l = r.latency_ms
-      return [s, fmt(r.delivered_per_s), fmt(l.p50, 2), fmt(l.p95, 2), fmt(l.p99, 2), fmt(l.max, 1),
+      return [label, fmt(r.delivered_per_s), fmt(l.p50, 2), fmt(l.p95, 2), fmt(l.p99, 2), fmt(l.max, 1),
         `${fmt(r.delivery_ratio * 100, 2)}%`, `${fmt(r.server?.cpu_mean_pct)}%`, fmt(cpuPerUpdate(r), 1), mib(r.server?.rss_peak_kib),
         `${fmt(r.generator.cpu_mean_pct)}%`, r.converged ? 'CONVERGED' : 'DIVERGED']
     }),
   )
+  mixTable(offeredRows)
   const c = offered.chatspace
   table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
     ['delivered updates/s', ...baselines.map((b) => ratio(c?.delivered_per_s, offered[b]?.delivered_per_s))],
-    ['p99 latency', ...baselines.map((b) => ratio(c?.latency_ms.p99, offered[b]?.latency_ms.p99))],
+    [`p99 latency${c?.mix ? ' (ChatSpace with the mix)' : ''}`, ...baselines.map((b) => ratio(c?.latency_ms.p99, offered[b]?.latency_ms.p99))],
+    ...(unmixed ? [['p99 latency (ChatSpace without the mix)', ...baselines.map((b) => ratio(unmixed.latency_ms.p99, offered[b]?.latency_ms.p99))]] : []),
     ['server CPU per update', ...baselines.map((b) => ratio(cpuPerUpdate(c), cpuPerUpdate(offered[b])))],
   ])
 }
@@ -78,36 +97,38 @@ for (const s of servers) {
   const best = ok.reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
   saturation[s] = best
   if (all.length === 0) continue
-  out.push(`### Step-up: ${s}`, '')
+  out.push(`### Step-up: ${named(s, all[0])}`, '')
   table(['rate Hz/writer', 'requested/s', 'offered/s', 'delivered updates/s', 'p50 ms', 'p99 ms', 'delivered', 'server CPU', 'generator CPU', 'errors', 'kept up'],
     all.map((r) => [fmt(r.rate_hz), fmt(r.requested_per_s), fmt(r.offered_per_s), fmt(r.delivered_per_s), fmt(r.latency_ms.p50, 2),
       fmt(r.latency_ms.p99, 1), `${fmt(r.delivery_ratio * 100, 2)}%`, `${fmt(r.server?.cpu_mean_pct)}%`,
       `${fmt(r.generator.cpu_mean_pct)}%`, fmt(r.errors), passes(r) ? 'yes' : 'no']))
 }
-out.push(`### Saturation throughput (highest delivered updates/s with p99 <= ${bound} ms, every edit delivered)`, '')
-table(['server', 'delivered updates/s', 'at Hz/writer', 'p99 ms', 'server CPU'],
-  servers.map((s) => {
-    const r = saturation[s]
-    return r ? [s, fmt(r.delivered_per_s), fmt(r.rate_hz), fmt(r.latency_ms.p99, 1), `${fmt(r.server?.cpu_mean_pct)}%`]
-      : [s, 'no step passed', '', '', '']
-  }))
-table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
-  ['saturation throughput', ...baselines.map((b) => ratio(saturation.chatspace?.delivered_per_s, saturation[b]?.delivered_per_s))],
-])
+if (servers.some((s) => steps(s).length > 0)) {
+  out.push(`### Saturation throughput (highest delivered updates/s with p99 <= ${bound} ms, every edit delivered)`, '')
+  table(['server', 'delivered updates/s', 'at Hz/writer', 'p99 ms', 'server CPU'],
+    servers.map((s) => {
+      const r = saturation[s]
+      return r ? [s, fmt(r.delivered_per_s), fmt(r.rate_hz), fmt(r.latency_ms.p99, 1), `${fmt(r.server?.cpu_mean_pct)}%`]
+        : [s, 'no step passed', '', '', '']
+    }))
+  table(['ratio', ...baselines.map((b) => `ChatSpace / ${b}`)], [
+    ['saturation throughput', ...baselines.map((b) => ratio(saturation.chatspace?.delivered_per_s, saturation[b]?.delivered_per_s))],
+  ])
 
-// Equal p99: the same step-up runs read with tighter latency bounds, so every server is compared
-// at the same p99 and not only at the loosest bound.
-const bounds = [10, 25, 50, 100, bound].filter((b, i, all) => b <= bound && all.indexOf(b) === i)
-const bestWithin = (s, limit) =>
-  steps(s).filter((r) => passes(r, limit)).reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
-out.push('### Throughput at equal p99 (highest delivered updates/s of a step that kept up with p99 within the bound)', '')
-table(['p99 bound ms', ...servers, ...baselines.map((b) => `ChatSpace / ${b}`)],
-  bounds.map((limit) => {
-    const best = Object.fromEntries(servers.map((s) => [s, bestWithin(s, limit)]))
-    const cell = (r) => (r ? `${fmt(r.delivered_per_s)} (p99 ${fmt(r.latency_ms.p99, 1)})` : 'none')
-    return [fmt(limit), ...servers.map((s) => cell(best[s])),
-      ...baselines.map((b) => ratio(best.chatspace?.delivered_per_s, best[b]?.delivered_per_s))]
-  }))
+  // Equal p99: the same step-up runs read with tighter latency bounds, so every server is compared
+  // at the same p99 and not only at the loosest bound.
+  const bounds = [10, 25, 50, 100, bound].filter((b, i, all) => b <= bound && all.indexOf(b) === i)
+  const bestWithin = (s, limit) =>
+    steps(s).filter((r) => passes(r, limit)).reduce((m, r) => (!m || r.delivered_per_s > m.delivered_per_s ? r : m), null)
+  out.push('### Throughput at equal p99 (highest delivered updates/s of a step that kept up with p99 within the bound)', '')
+  table(['p99 bound ms', ...servers, ...baselines.map((b) => `ChatSpace / ${b}`)],
+    bounds.map((limit) => {
+      const best = Object.fromEntries(servers.map((s) => [s, bestWithin(s, limit)]))
+      const cell = (r) => (r ? `${fmt(r.delivered_per_s)} (p99 ${fmt(r.latency_ms.p99, 1)})` : 'none')
+      return [fmt(limit), ...servers.map((s) => cell(best[s])),
+        ...baselines.map((b) => ratio(best.chatspace?.delivered_per_s, best[b]?.delivered_per_s))]
+    }))
+}
 
 // 2b. Where the server's CPU goes: the kernel's TCP send path, from `perf record` during a second
 // run of the offered load (sampling slows a server a little, so the headline table is unsampled).
@@ -154,6 +175,36 @@ if (i0) {
       return r ? [s, mib(r.rss_before_kib), mib(r.rss_all_kib), fmt(r.bytes_per_connection), fmt(r.bytes_per_connection_with_rooms),
         s === 'chatspace' ? '' : ratio(idle.chatspace?.bytes_per_connection, r.bytes_per_connection)]
         : [s, 'failed', '', '', '', '']
+    }))
+}
+// 5. MIX_COMPARE=1: the offered load on ChatSpace servers (this one, and BEFORE_BIN), with and
+// without the mix, in interleaved rounds (files compare-SERVER-mix|nomix-ROUND.json).
+const compared = readdirSync(dir)
+  .map((f) => f.match(/^compare-(.+)-(mix|nomix)-(\d+)\.json$/))
+  .filter(Boolean)
+  .map(([f, server, mix, round]) => ({ server, mix: mix === 'mix', round: Number(round), r: load(f) }))
+if (compared.length > 0) {
+  const median = (xs) => {
+    const v = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b)
+    return v.length === 0 ? undefined : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+  }
+  const groups = []
+  for (const c of compared.sort((a, b) => a.round - b.round)) {
+    let g = groups.find((x) => x.server === c.server && x.mix === c.mix)
+    if (!g) groups.push((g = { server: c.server, mix: c.mix, runs: [] }))
+    g.runs.push(c.r)
+  }
+  groups.sort((a, b) => a.server.localeCompare(b.server) || Number(b.mix) - Number(a.mix))
+  const r0 = compared.find((c) => c.r)?.r
+  out.push(`### With and without the chat mix${r0 ? `: ${r0.rooms} rooms x ${r0.clients_per_room} clients, ${r0.writers_per_room} writers per room at ${r0.rate_hz} Hz, ${fmt(r0.window_s)} s measured` : ''}`, '')
+  table(['server', 'mix', 'p99 ms per round', 'median p99 ms', 'median p50 ms', 'median delivered/s', 'median server CPU', 'send→ack p99 ms', 'since→history p99 ms', 'all converged'],
+    groups.map((g) => {
+      const ok = g.runs.filter(Boolean)
+      return [g.server, g.mix ? 'yes' : 'no', g.runs.map((r) => (r ? fmt(r.latency_ms.p99, 1) : 'failed')).join(', '),
+        fmt(median(ok.map((r) => r.latency_ms.p99)), 1), fmt(median(ok.map((r) => r.latency_ms.p50)), 2),
+        fmt(median(ok.map((r) => r.delivered_per_s))), `${fmt(median(ok.map((r) => r.server?.cpu_mean_pct)))}%`,
+        g.mix ? fmt(median(ok.map((r) => r.mix?.ack_ms.p99)), 1) : '', g.mix ? fmt(median(ok.map((r) => r.mix?.history_ms.p99)), 1) : '',
+        ok.length === g.runs.length && ok.every((r) => r.converged && r.errors === 0) ? 'yes' : 'no']
     }))
 }
 console.log(out.join('\n'))

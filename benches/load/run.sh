@@ -8,10 +8,19 @@
 # go to $OUT; the tables of docs/benchmarks.md are printed at the end. With `perf` installed, one
 # more offered-load measurement per server samples the server with `perf record` and reports how
 # much of its CPU goes to the kernel's TCP send path (PROFILE=0 skips it).
+# ChatSpace's typing runs carry the room page's chat traffic too (the generator's --mix: typing in
+# bursts, a chat `since` after each pause, a chat message now and then; MIX=0 leaves it out), and
+# its offered load is measured once more without it. The Node servers do not speak the chat
+# frames and get the typing alone.
 #
-# Usage: benches/load/run.sh            (from anywhere; about 7 minutes)
+# MIX_COMPARE=1 runs only the offered load on ChatSpace, with and without the mix, ROUNDS times
+# interleaved: on this server and, when BEFORE_BIN names another chatspace binary, on that one.
+#
+# Usage: benches/load/run.sh            (from anywhere; about 8 minutes)
+#        MIX_COMPARE=1 BEFORE_BIN=/path/to/old/chatspace benches/load/run.sh   (about 6 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
-#   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN PROFILE OUT SERVERS PORT
+#   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN PROFILE OUT SERVERS PORT MIX MIX_COMPARE BEFORE_BIN
+#   ROUNDS
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -34,6 +43,10 @@ PIN=${PIN:-1}
 OUT=${OUT:-$(mktemp -d /tmp/chatspace-load.XXXXXX)}
 PORT=${PORT:-18431}
 PROFILE=${PROFILE:-1}
+MIX=${MIX:-1}
+MIX_COMPARE=${MIX_COMPARE:-0}
+BEFORE_BIN=${BEFORE_BIN:-}
+ROUNDS=${ROUNDS:-3}
 if [[ $PROFILE == 1 ]] && ! command -v perf >/dev/null; then
   echo "NOTICE: perf not found (Debian package linux-perf); the TCP send profile is skipped"
   PROFILE=0
@@ -47,9 +60,11 @@ SERVER_CPU=() GEN_CPU=()
 if [[ $PIN == 1 ]]; then SERVER_CPU=(taskset -c 0) GEN_CPU=(taskset -c 1); fi
 
 echo "== building (release) and installing the Node servers"
-cargo build --release --bin chatspace --bin chatspace-load
+cargo build --release -p chatspace -p chatspace-load --bins
 (cd benches/load && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 LOAD=$ROOT/target/release/chatspace-load
+# The ChatSpace server measured (MIX_COMPARE also measures BEFORE_BIN).
+SERVER_BIN=$ROOT/target/release/chatspace
 
 SERVER_PID=
 start_server() { # name
@@ -57,18 +72,24 @@ start_server() { # name
   case $name in
     chatspace)
       rm -f "$OUT"/chatspace.db*
-      # --bench-open-access: sockets without a session join as user `bench` (benchmarks only).
-      RUST_LOG=warn "${SERVER_CPU[@]}" "$ROOT/target/release/chatspace" --bind "127.0.0.1:$PORT" \
-        --database-url "sqlite://$OUT/chatspace.db" --bench-open-access \
+      # The generator signs up one account through the forms (--sign-up: one registration per
+      # server start, within the per-address sign-up limit) and opens every socket with its
+      # session, so that account may hold them all (servers older than the cap have none).
+      local cap=()
+      if "$SERVER_BIN" --help | grep -q -- --max-sockets-per-user; then
+        cap=(--max-sockets-per-user 1000000)
+      fi
+      RUST_LOG=warn "${SERVER_CPU[@]}" "$SERVER_BIN" --bind "127.0.0.1:$PORT" \
+        --database-url "sqlite://$OUT/chatspace.db" "${cap[@]}" \
         --rate-limit-messages 1000000 >>"$OUT/chatspace.log" 2>&1 &
-      BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket ;;
+      BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket CLIENT=(--sign-up) ;;
     y-websocket)
       HOST=127.0.0.1 PORT=$PORT "${SERVER_CPU[@]}" node benches/load/node_modules/y-websocket/bin/server.cjs \
         >>"$OUT/y-websocket.log" 2>&1 &
-      BASE=ws://127.0.0.1:$PORT FRAMING=y-websocket ;;
+      BASE=ws://127.0.0.1:$PORT FRAMING=y-websocket CLIENT=() ;;
     hocuspocus)
       PORT=$PORT "${SERVER_CPU[@]}" node benches/load/hocuspocus-server.mjs >>"$OUT/hocuspocus.log" 2>&1 &
-      BASE=ws://127.0.0.1:$PORT FRAMING=hocuspocus ;;
+      BASE=ws://127.0.0.1:$PORT FRAMING=hocuspocus CLIENT=() ;;
   esac
   SERVER_PID=$!
   for _ in $(seq 1 100); do
@@ -89,15 +110,18 @@ stop_server() {
 
 # measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop. With PERF_DATA
 # set, `perf record` samples the server from 6 s to 12 s after the generator starts (inside the
-# measured window of a run of at least 12 s: connecting and the 2 s warm-up come first).
+# measured window of a run of at least 12 s: connecting and the 2 s warm-up come first). With
+# WITH_MIX=1 the generator sends the chat mix too.
 measure() {
   local name=$1 file=$2 sub=$3
   shift 3
   start_server "$name"
-  echo "-- $name: $sub $*"
+  local mix=()
+  if [[ ${WITH_MIX:-0} == 1 ]]; then mix=(--mix); fi
+  echo "-- $name: $sub ${mix[*]} $*"
   local status=0
   "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
-    --label "$name" --json "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" &
+    --label "$name" --json "${CLIENT[@]}" "${mix[@]}" "$@" >"$OUT/$file" 2>>"$OUT/load-errors.log" &
   local generator=$!
   if [[ -n ${PERF_DATA:-} ]]; then
     sleep 6
@@ -133,31 +157,61 @@ send_profile() {
 START=$(date +%s)
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 LOADARGS=(--rooms "$ROOMS" --clients "$CLIENTS" --writers "$WRITERS" --run-length "$RUN_LENGTH")
-for name in $SERVERS; do
-  echo "== $name"
-  measure "$name" "$name-idle.json" idle --connections "$IDLE_CONNECTIONS" || true
-  measure "$name" "$name-offered.json" run "${LOADARGS[@]}" --rate "$RATE" --duration "$DURATION" || true
-  if [[ $PROFILE == 1 ]]; then
-    PERF_DATA=$OUT/$name.perf.data measure "$name" "$name-profiled.json" run "${LOADARGS[@]}" \
-      --rate "$RATE" --duration 14 || true
-    send_profile "$OUT/$name.perf.data" >"$OUT/$name-send-profile.json"
-    rm -f "$OUT/$name.perf.data"
-  fi
-  for rate in $STEP_RATES; do
-    measure "$name" "$name-step-$rate.json" run "${LOADARGS[@]}" --rate "$rate" \
-      --duration "$STEP_SECS" --drain 20 || true
-    if [[ ! -s $OUT/$name-step-$rate.json ]] || ! passes "$OUT/$name-step-$rate.json"; then break; fi
+OFFERED=(run "${LOADARGS[@]}" --rate "$RATE" --duration "$DURATION")
+if [[ $MIX_COMPARE == 1 ]]; then
+  SERVER_BINS=("after=$SERVER_BIN")
+  if [[ -n $BEFORE_BIN ]]; then SERVER_BINS+=("before=$(realpath "$BEFORE_BIN")"); fi
+  for round in $(seq 1 "$ROUNDS"); do
+    # Every other round the other way round, so that neither server nor setting always goes first.
+    order=("${SERVER_BINS[@]}") mixes=(1 0)
+    if ((round % 2 == 0)); then
+      order=() mixes=(0 1)
+      for ((i = ${#SERVER_BINS[@]} - 1; i >= 0; i--)); do order+=("${SERVER_BINS[i]}"); done
+    fi
+    for entry in "${order[@]}"; do
+      SERVER_BIN=${entry#*=}
+      for mixed in "${mixes[@]}"; do
+        setting=nomix
+        if [[ $mixed == 1 ]]; then setting=mix; fi
+        WITH_MIX=$mixed measure chatspace "compare-${entry%%=*}-$setting-$round.json" "${OFFERED[@]}" || true
+      done
+    done
   done
-  measure "$name" "$name-trace.json" run --trace "$TRACE" --rooms 2 --clients 4 --rate 0 \
-    --max-secs 120 || true
-done
+else
+  for name in $SERVERS; do
+    echo "== $name"
+    mixed=0
+    if [[ $name == chatspace && $MIX == 1 ]]; then mixed=1; fi
+    measure "$name" "$name-idle.json" idle --connections "$IDLE_CONNECTIONS" || true
+    WITH_MIX=$mixed measure "$name" "$name-offered.json" "${OFFERED[@]}" || true
+    if [[ $mixed == 1 ]]; then
+      measure "$name" "$name-offered-nomix.json" "${OFFERED[@]}" || true
+    fi
+    if [[ $PROFILE == 1 ]]; then
+      WITH_MIX=$mixed PERF_DATA=$OUT/$name.perf.data measure "$name" "$name-profiled.json" run \
+        "${LOADARGS[@]}" --rate "$RATE" --duration 14 || true
+      send_profile "$OUT/$name.perf.data" >"$OUT/$name-send-profile.json"
+      rm -f "$OUT/$name.perf.data"
+    fi
+    for rate in $STEP_RATES; do
+      WITH_MIX=$mixed measure "$name" "$name-step-$rate.json" run "${LOADARGS[@]}" --rate "$rate" \
+        --duration "$STEP_SECS" --drain 20 || true
+      if [[ ! -s $OUT/$name-step-$rate.json ]] || ! passes "$OUT/$name-step-$rate.json"; then break; fi
+    done
+    measure "$name" "$name-trace.json" run --trace "$TRACE" --rooms 2 --clients 4 --rate 0 \
+      --max-secs 120 || true
+  done
+fi
 
 echo
 echo "== results ($OUT), $(($(date +%s) - START)) s"
 {
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB RAM, $(uname -sr)"
-  echo "Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crdt Cargo.toml || echo ' + uncommitted changes')"
+  echo "Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crdt benches/load Cargo.toml || echo ' + uncommitted changes')"
   echo "Pinning: PIN=$PIN (server on CPU 0, generator on CPU 1 when 1)"
+  if [[ $MIX_COMPARE == 1 ]]; then
+    echo "Servers: after = $ROOT/target/release/chatspace${BEFORE_BIN:+; before = $(realpath "$BEFORE_BIN")}"
+  fi
   echo "Load average (1/5/15 min) at start: $LOAD_AT_START; at end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
   node benches/load/report.mjs "$OUT" "$P99_BOUND_MS"

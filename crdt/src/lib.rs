@@ -7,7 +7,8 @@
 //!
 //! Map of the crate:
 //! - [`codec`]: client frames in, server frames out, per `docs/protocol.md`
-//!   - `codec::lib0`: bounds-checked lib0 reader and writer
+//!   - [`codec::lib0`]: bounds-checked lib0 reader and writer (also for the load generator's
+//!     Hocuspocus envelope)
 //!   - [`codec::preflight`]: structural checks of v1 updates and state vectors before yrs
 //!     sees them (no allocation bombs, no unbounded recursion)
 //!   - `codec::awareness`: awareness update layout ([`codec::AwarenessUpdate`])

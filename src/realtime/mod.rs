@@ -2,7 +2,6 @@
 //! `docs/protocol.md`) and one task per live room that owns the document, the awareness states,
 //! the connections and the room's persistence.
 
-pub mod bench;
 mod chat;
 mod connection;
 mod handle;

@@ -102,22 +102,18 @@ pub async fn room_socket(
 }
 
 /// Checks origin, session, the user's socket count and room; the room id, the user and the
-/// user's socket slot (none for the bench user) when the socket may join.
+/// user's socket slot when the socket may join.
 async fn admit(
     state: &AppState,
     name: &str,
     session: &Session,
     headers: &HeaderMap,
-) -> Result<(i64, CurrentUser, Option<SocketSlot>), CloseCode> {
+) -> Result<(i64, CurrentUser, SocketSlot), CloseCode> {
     if !origin_allowed(headers, &state.config.allowed_origins) {
         return Err(CloseCode::ForbiddenOrigin);
     }
     let user = match current_user(session).await {
         Ok(Some(user)) => user,
-        Ok(None) if state.config.bench_open_access => {
-            let (room_id, user) = super::bench::open_access(state, name).await?;
-            return Ok((room_id, user, None));
-        }
         Ok(None) => return Err(CloseCode::Unauthenticated),
         Err(error) => {
             tracing::error!(%error, "reading the session failed");
@@ -129,7 +125,7 @@ async fn admit(
         .claim_socket(user.id)
         .ok_or(CloseCode::TooManySockets)?;
     match state.store.room_by_name(name).await {
-        Ok(Some(room)) => Ok((room.id, user, Some(slot))),
+        Ok(Some(room)) => Ok((room.id, user, slot)),
         Ok(None) => Err(CloseCode::UnknownRoom),
         Err(error) => {
             tracing::error!(%error, "looking up a room failed");

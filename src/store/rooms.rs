@@ -32,22 +32,6 @@ impl Store {
         Ok(row.0)
     }
 
-    /// The room with this name, created by `created_by` when there is none.
-    pub async fn ensure_room(&self, name: &str, created_by: i64) -> sqlx::Result<RoomSummary> {
-        sqlx::query(
-            "INSERT INTO rooms (name, created_by, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(created_by)
-        .bind(now_millis())
-        .execute(self.pool())
-        .await?;
-        self.room_by_name(name)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
-    }
-
     /// The room with this name, whatever its letter case.
     pub async fn room_by_name(&self, name: &str) -> sqlx::Result<Option<RoomSummary>> {
         sqlx::query_as(&format!("{SUMMARY_COLUMNS} WHERE rooms.name = ?"))

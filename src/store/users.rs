@@ -27,22 +27,6 @@ impl Store {
         Ok(row.0)
     }
 
-    /// The user with this name, created with `password_hash` when there is none.
-    pub async fn ensure_user(&self, username: &str, password_hash: &str) -> sqlx::Result<User> {
-        sqlx::query(
-            "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) \
-             ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .bind(now_millis())
-        .execute(self.pool())
-        .await?;
-        self.user_by_name(username)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)
-    }
-
     /// The user with this name, whatever its letter case.
     pub async fn user_by_name(&self, username: &str) -> sqlx::Result<Option<User>> {
         sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username = ?")

@@ -240,22 +240,3 @@ async fn a_client_that_never_reads_does_not_stall_the_others() {
     assert_eq!(code, Some(1013));
     assert!(writer.closed.is_none() && reader.closed.is_none());
 }
-
-#[tokio::test]
-async fn the_bench_only_open_access_lets_sessionless_sockets_edit_a_room_it_creates() {
-    let app = spawn_app_with(|c| c.bench_open_access = true).await;
-    let anonymous = app.browser();
-    let mut first = WsClient::join(&app, &anonymous, "bench-room", 1).await;
-    first.insert(0, "load").await;
-    first.roundtrip().await;
-    let second = WsClient::join(&app, &anonymous, "bench-room", 2).await;
-    assert_eq!(second.text(), "load");
-    let pool = app.db().await;
-    let (creator,): (String,) = sqlx::query_as(
-        "SELECT users.username FROM rooms JOIN users ON users.id = rooms.created_by WHERE rooms.name = 'bench-room'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert_eq!(creator, "bench");
-}

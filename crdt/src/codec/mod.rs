@@ -11,7 +11,7 @@ mod chat;
 pub mod client;
 mod coalesce;
 mod error;
-pub(crate) mod lib0;
+pub mod lib0;
 pub mod preflight;
 
 pub use awareness::{AwarenessEntry, AwarenessUpdate};

@@ -18,7 +18,7 @@ export class RustClient {
   constructor ({ wsBase, room, cookie, name }) {
     const bin = rustClientBinary()
     if (!existsSync(bin)) {
-      throw new Error(`chatspace-load not found at ${bin}: run \`cargo build --release --bin chatspace-load\` or set CHATSPACE_LOAD_BIN`)
+      throw new Error(`chatspace-load not found at ${bin}: run \`cargo build --release -p chatspace-load\` or set CHATSPACE_LOAD_BIN`)
     }
     this.name = name
     /** every event in order of arrival */

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::conn::{room_url, Link, Received};
+use crate::conn::{closed_with, room_url, Link, Received};
 use crate::peer::READ_BUFFER;
 use crate::procstat;
 use crate::replica::Replica;
@@ -104,16 +104,22 @@ async fn measure(args: &IdleArgs) -> Result<IdleReport, String> {
     let rss = |pid: Option<u32>| procstat::read(pid).map_or(0, |r| r.rss_kib);
     let server = args.target.server_pid;
     let prefix = format!("idle-{:08x}", rand::random::<u32>());
-    let urls: Vec<String> = (0..args.connections)
-        .map(|i| room_url(&args.target.url, &format!("{prefix}-{}", i % args.rooms)))
+    let rooms = args.target.prepare(&prefix, args.rooms).await?;
+    let urls: Vec<String> = rooms
+        .names
+        .iter()
+        .cycle()
+        .take(args.connections)
+        .map(|room| room_url(&args.target.url, room))
         .collect();
     let rss_before = rss(server);
     let client_before = rss(None);
     let started = Instant::now();
-    let mut links = open_all(&urls[..args.rooms], args).await?;
+    let cookie = rooms.cookie.as_deref();
+    let mut links = open_all(&urls[..args.rooms], args, cookie).await?;
     tokio::time::sleep(settle).await;
     let rss_rooms = rss(server);
-    links.extend(open_all(&urls[args.rooms..], args).await?);
+    links.extend(open_all(&urls[args.rooms..], args, cookie).await?);
     let connect_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(settle).await;
     let rss_all = rss(server);
@@ -137,14 +143,19 @@ async fn measure(args: &IdleArgs) -> Result<IdleReport, String> {
 }
 
 /// Opens and syncs a socket to each URL, a bounded number at a time.
-async fn open_all(urls: &[String], args: &IdleArgs) -> Result<Vec<Link>, String> {
+async fn open_all(
+    urls: &[String],
+    args: &IdleArgs,
+    cookie: Option<&str>,
+) -> Result<Vec<Link>, String> {
     let gate = Arc::new(Semaphore::new(args.target.connect_concurrency.max(1)));
     let mut tasks = JoinSet::new();
     for url in urls {
         let (url, gate, framing) = (url.clone(), gate.clone(), args.target.framing);
+        let cookie = cookie.map(str::to_owned);
         tasks.spawn(async move {
             let _permit = gate.acquire().await;
-            open_synced(&url, framing).await
+            open_synced(&url, framing, cookie.as_deref()).await
         });
     }
     let mut links = Vec::with_capacity(urls.len());
@@ -155,9 +166,9 @@ async fn open_all(urls: &[String], args: &IdleArgs) -> Result<Vec<Link>, String>
 }
 
 /// One socket through the sync handshake, with an empty (light) replica.
-async fn open_synced(url: &str, framing: Framing) -> Result<Link, String> {
+async fn open_synced(url: &str, framing: Framing, cookie: Option<&str>) -> Result<Link, String> {
     let replica = Replica::Light(Default::default());
-    let mut link = Link::open(url, framing, None, READ_BUFFER)
+    let mut link = Link::open(url, framing, cookie, READ_BUFFER)
         .await
         .map_err(|e| format!("{e:#}"))?;
     link.send(replica.step1())
@@ -181,7 +192,7 @@ async fn open_synced(url: &str, framing: Framing) -> Result<Link, String> {
                 return Err(format!("{url}: denied: {reason}"))
             }
             Received::Frame(_) => {}
-            Received::Closed(code) => return Err(format!("{url}: closed with {code}")),
+            Received::Closed(code) => return Err(format!("{url}: {}", closed_with(code))),
             Received::Lost(reason) | Received::Undecodable(reason) => {
                 return Err(format!("{url}: {reason}"))
             }

@@ -1,5 +1,5 @@
 //! `chatspace-load`: a y-websocket load generator and scriptable client for ChatSpace and the
-//! reference Node servers (issue 5). Build with `cargo build --release --bin chatspace-load`.
+//! reference Node servers. Build with `cargo build --release -p chatspace-load`.
 //!
 //! # Usage
 //!
@@ -19,27 +19,35 @@
 //! ```text
 //! chatspace-load run --url ws://127.0.0.1:PORT/ws --rooms R --clients C --writers W --rate HZ
 //!                    --duration SECS [--framing y-websocket|hocuspocus] [--server-pid PID]
-//!                    [--trace PATH] [--json]
+//!                    [--sign-up [--mix]] [--trace PATH] [--json]
 //! ```
 //! Idle connections and the server memory they cost:
 //! ```text
-//! chatspace-load idle --url ws://127.0.0.1:PORT/ws --connections N [--server-pid PID] [--json]
+//! chatspace-load idle --url ws://127.0.0.1:PORT/ws --connections N [--server-pid PID]
+//!                     [--sign-up] [--json]
 //! ```
 //! `--url` is the base the room name is appended to, as y-websocket's provider does:
-//! `ws://host:port/ws` for ChatSpace (started with `--bench-open-access`), `ws://host:port` for
-//! y-websocket's `bin/server.cjs` and for Hocuspocus (`--framing hocuspocus`). Results are
-//! explained in `docs/benchmarks.md`; `benches/load/run.sh` runs everything.
+//! `ws://host:port/ws` for ChatSpace, `ws://host:port` for y-websocket's `bin/server.cjs` and for
+//! Hocuspocus (`--framing hocuspocus`). ChatSpace needs `--sign-up`: the generator registers an
+//! account through the server's forms, creates its rooms through the "create room" form and
+//! opens every socket with that account's session cookie, so the server must allow one user
+//! that many sockets (`--max-sockets-per-user`). `--mix` adds the room page's chat traffic
+//! (ChatSpace only; see `mix`). Results are explained in `docs/benchmarks.md`;
+//! `benches/load/run.sh` runs everything.
 //!
-//! Map: `wire` (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
+//! Map: `account` (signing up, creating rooms), `mix` (the page's chat traffic), `wire`
+//! (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
 //! `client` (the `client` subcommand), `tracker` (edit → delivery latency), `peer` (one load
 //! connection), `agent` and `trace` (trace replay), `run` (the `run` subcommand), `idle`,
 //! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON), `target` (the
 //! options `run` and `idle` share).
 
+mod account;
 mod agent;
 mod client;
 mod conn;
 mod idle;
+mod mix;
 mod peer;
 mod procstat;
 mod replica;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use std::time::Duration;
 
+use crate::mix::MixReport;
 use crate::peer::PeerReport;
 use crate::procstat::{self, Usage};
 use crate::run::RunArgs;
@@ -51,6 +52,8 @@ pub struct Report {
     pub requested_per_s: f64,
     /// Edit → delivery latency at every other client, over all measured edits.
     pub latency_ms: Percentiles,
+    /// The room page's chat traffic (`--mix`), when it was sent.
+    pub mix: Option<MixReport>,
     pub errors: usize,
     pub reconnects: u32,
     pub error_samples: Vec<String>,
@@ -174,6 +177,29 @@ impl Report {
                 l.p50, l.p95, l.p99, l.max, l.samples
             ),
         );
+        if let Some(m) = &self.mix {
+            row(
+                "mix",
+                format!(
+                    "bursts of {} s, pauses of {} s, a chat message per {} s of typing",
+                    m.burst_secs, m.pause_secs, m.chat_every_secs
+                ),
+            );
+            row(
+                "chat sent / acked / seen",
+                format!("{} / {} / {}", m.chat_sent, m.chat_acked, m.chat_delivered),
+            );
+            row(
+                "since sent / answered",
+                format!("{} / {}", m.since_sent, m.since_answered),
+            );
+            for (name, l) in [("send→ack", &m.ack_ms), ("since→history", &m.history_ms)] {
+                row(
+                    &format!("{name} ms p50/p99/max"),
+                    format!("{:.2} / {:.2} / {:.2}", l.p50, l.p99, l.max),
+                );
+            }
+        }
         if let Some(s) = &self.server {
             row(
                 "server CPU mean",
@@ -267,6 +293,13 @@ pub fn summarise(
         offered_per_s: expected as f64 / window_s,
         requested_per_s: (args.rooms * args.writers) as f64 * args.rate * others as f64,
         latency_ms: Percentiles::of(&mut latencies),
+        mix: args.mix.mix.then(|| {
+            MixReport::new(
+                &args.mix,
+                peers.iter().filter_map(|p| p.mix.as_ref()),
+                peers.iter().map(|p| p.chat_delivered).sum(),
+            )
+        }),
         errors: errors.len(),
         reconnects: peers.iter().map(|p| p.reconnects).sum(),
         error_samples: errors.iter().take(5).map(|e| e.to_string()).collect(),

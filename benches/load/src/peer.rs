@@ -9,13 +9,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatspace_crdt::codec::client::ServerMessage;
+use chatspace_crdt::codec::ChatEvent;
 use rand::{rngs::StdRng, SeedableRng};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Interval;
 use yrs::{ClientID, StateVector};
 
 use crate::agent::Agent;
-use crate::conn::{Link, Received};
+use crate::conn::{closed_with, Link, Received};
+use crate::mix::{Chatter, MixArgs, MixStats};
 use crate::replica::{upper_clocks, Replica};
 use crate::tracker::{Deliveries, Schedule, Tracker};
 use crate::wire::{Framing, Inbound};
@@ -55,6 +57,10 @@ pub enum Role {
 pub struct Shared {
     pub tracker: Arc<Tracker>,
     pub framing: Framing,
+    /// The `Cookie` header of the account the sockets belong to (`--sign-up`).
+    pub cookie: Option<String>,
+    /// The room page's chat traffic, sent by the writers (`--mix`).
+    pub mix: Option<MixArgs>,
     /// Limits how many sockets are being opened at once.
     pub connect_gate: Arc<Semaphore>,
     /// Each client reports once it has synced (or failed to).
@@ -82,6 +88,10 @@ pub struct PeerReport {
     pub complete: bool,
     /// Text and state vector of a full document.
     pub doc: Option<(String, StateVector)>,
+    /// A writer's chat side (`--mix`).
+    pub mix: Option<MixStats>,
+    /// Other people's chat messages received.
+    pub chat_delivered: u64,
 }
 
 pub struct Peer {
@@ -92,6 +102,8 @@ pub struct Peer {
     replica: Replica,
     shared: Arc<Shared>,
     link: Option<Link>,
+    /// A writer's chat side, once it starts typing (`--mix`).
+    chatter: Option<Chatter>,
     rng: StdRng,
     /// Whether our final clock went to the orchestrator (writers and agents, once).
     reported_finish: bool,
@@ -135,6 +147,7 @@ impl Peer {
             replica,
             shared,
             link: None,
+            chatter: None,
             rng: StdRng::seed_from_u64(id.get()),
             reported_finish: !writes,
             report: PeerReport {
@@ -147,6 +160,8 @@ impl Peer {
                 reconnects: 0,
                 complete: false,
                 doc: None,
+                mix: None,
+                chat_delivered: 0,
             },
         }
     }
@@ -172,6 +187,7 @@ impl Peer {
         if let Replica::Full(doc) = &self.replica {
             self.report.doc = Some((doc.text(), doc.state_vector()));
         }
+        self.report.mix = self.chatter.take().map(|c| c.stats);
         self.report
     }
 
@@ -195,7 +211,8 @@ impl Peer {
 
     /// Opens the socket and completes the sync handshake.
     async fn connect(&mut self) -> Result<(), String> {
-        let open = Link::open(&self.url, self.shared.framing, None, READ_BUFFER);
+        let cookie = self.shared.cookie.as_deref();
+        let open = Link::open(&self.url, self.shared.framing, cookie, READ_BUFFER);
         let mut link = open.await.map_err(|e| format!("{e:#}"))?;
         link.send(self.replica.step1())
             .await
@@ -238,9 +255,7 @@ impl Peer {
                 )))
             }
             Received::Frame(_) => return Ok(None),
-            Received::Closed(code) => {
-                return Err(Interrupt::Lost(format!("closed by the server with {code}")))
-            }
+            Received::Closed(code) => return Err(Interrupt::Lost(closed_with(code))),
             Received::Lost(reason) => return Err(Interrupt::Lost(reason)),
             Received::Undecodable(reason) => return Err(Interrupt::Fatal(reason)),
         };
@@ -256,6 +271,10 @@ impl Peer {
             }
             ServerMessage::SyncStep2(update) => (update, Some(2)),
             ServerMessage::Update(update) => (update, None),
+            ServerMessage::Chat(event) => {
+                self.chat_received(&event);
+                return Ok(None);
+            }
             _ => return Ok(None),
         };
         let now = Instant::now();
@@ -269,6 +288,16 @@ impl Peer {
             .tracker
             .delivered(self.id, &sv, now, &mut self.report.deliveries);
         Ok(step)
+    }
+
+    fn chat_received(&mut self, event: &ChatEvent) {
+        if let ChatEvent::Message { .. } = event {
+            self.report.chat_delivered += 1;
+        }
+        if let (Some(chatter), Some(schedule)) = (&mut self.chatter, self.shared.tracker.schedule())
+        {
+            chatter.received(event, Instant::now(), &schedule);
+        }
     }
 
     /// Sends a frame; a failure counts as a lost connection.

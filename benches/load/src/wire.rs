@@ -7,7 +7,8 @@
 //! in answer to the client's rather than on connect.
 
 use chatspace_crdt::codec::client::{decode_server_frame, ServerMessage};
-use chatspace_crdt::Limits;
+use chatspace_crdt::codec::lib0::{Reader, Writer};
+use chatspace_crdt::{DecodeError, Limits};
 
 /// Which server dialect a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -68,12 +69,13 @@ impl Channel {
             Framing::YWebsocket => Vec::new(),
             Framing::Hocuspocus => {
                 // Any token passes a Hocuspocus server without an onAuthenticate hook.
-                let mut frame = Vec::with_capacity(self.doc_name.len() + 12);
-                put_string(&mut frame, &self.doc_name);
-                put_uint(&mut frame, HP_AUTH);
-                put_uint(&mut frame, HP_AUTH_TOKEN);
-                put_string(&mut frame, "load");
-                vec![frame]
+                let mut frame = Writer::with_capacity(self.doc_name.len() + 12);
+                frame
+                    .string(&self.doc_name)
+                    .var_u64(HP_AUTH)
+                    .var_u64(HP_AUTH_TOKEN)
+                    .string("load");
+                vec![frame.into_vec()]
             }
         }
     }
@@ -83,10 +85,9 @@ impl Channel {
         match self.framing {
             Framing::YWebsocket => frame,
             Framing::Hocuspocus => {
-                let mut out = Vec::with_capacity(self.doc_name.len() + 2 + frame.len());
-                put_string(&mut out, &self.doc_name);
-                out.extend_from_slice(&frame);
-                out
+                let mut out = Writer::with_capacity(self.doc_name.len() + 2 + frame.len());
+                out.string(&self.doc_name).raw(&frame);
+                out.into_vec()
             }
         }
     }
@@ -95,94 +96,60 @@ impl Channel {
     pub fn unwrap(&self, bytes: &[u8]) -> Result<Inbound, String> {
         let body = match self.framing {
             Framing::YWebsocket => bytes,
-            Framing::Hocuspocus => {
-                let mut r = Cursor { buf: bytes, pos: 0 };
-                let name = r.string()?;
-                // A session-aware server answers `name\0session`; we never ask for sessions.
-                let name = name.split('\0').next().unwrap_or_default();
-                if name != self.doc_name {
-                    return Ok(Inbound::Ignored);
+            Framing::Hocuspocus => match self.envelope(bytes).map_err(|e| e.to_string())? {
+                Envelope::Done(inbound) => return Ok(inbound),
+                Envelope::SyncReply(rest) => {
+                    // A sync message under another type number: decode it as type 0.
+                    let mut frame = vec![0];
+                    frame.extend_from_slice(rest);
+                    return decode_server_frame(&frame, &self.limits)
+                        .map(Inbound::Message)
+                        .map_err(|e| e.to_string());
                 }
-                let rest = r.rest();
-                let mut peek = Cursor { buf: rest, pos: 0 };
-                match peek.uint()? {
-                    HP_AUTH => {
-                        return match peek.uint()? {
-                            HP_AUTH_GRANTED => Ok(Inbound::Authenticated),
-                            HP_AUTH_DENIED => Ok(Inbound::Denied(peek.string()?.to_owned())),
-                            other => Err(format!("unexpected Hocuspocus auth message {other}")),
-                        };
-                    }
-                    HP_SYNC_STATUS | HP_STATELESS => return Ok(Inbound::Ignored),
-                    HP_CLOSE => return Ok(Inbound::CloseRequested(peek.string()?.to_owned())),
-                    HP_SYNC_REPLY => {
-                        // A sync message under another type number: decode it as type 0.
-                        let mut frame = vec![0];
-                        frame.extend_from_slice(peek.rest());
-                        return decode_server_frame(&frame, &self.limits)
-                            .map(Inbound::Message)
-                            .map_err(|e| e.to_string());
-                    }
-                    _ => rest,
-                }
-            }
+                Envelope::Body(rest) => rest,
+            },
         };
         decode_server_frame(body, &self.limits)
             .map(Inbound::Message)
             .map_err(|e| e.to_string())
     }
-}
 
-/// lib0 varUint.
-fn put_uint(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
-/// lib0 varString: varUint byte length, then UTF-8.
-fn put_string(out: &mut Vec<u8>, text: &str) {
-    put_uint(out, text.len() as u64);
-    out.extend_from_slice(text.as_bytes());
-}
-
-/// A bounds-checked reader for the few lib0 fields of the envelope.
-struct Cursor<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn uint(&mut self) -> Result<u64, String> {
-        let mut value: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let byte = *self.buf.get(self.pos).ok_or("truncated varUint")?;
-            self.pos += 1;
-            value |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Ok(value);
-            }
+    /// Reads the Hocuspocus envelope: the document name, then either a Hocuspocus message of
+    /// its own or a y-protocols frame.
+    fn envelope<'a>(&self, bytes: &'a [u8]) -> Result<Envelope<'a>, DecodeError> {
+        let mut r = Reader::new(bytes);
+        // A session-aware server answers `name\0session`; we never ask for sessions.
+        let name = r.string()?.split('\0').next().unwrap_or_default();
+        if name != self.doc_name {
+            return Ok(Envelope::Done(Inbound::Ignored));
         }
-        Err("varUint longer than 64 bits".into())
+        let rest = bytes.get(r.position()..).unwrap_or_default();
+        let inbound = match r.var_u64()? {
+            HP_AUTH => match r.var_u64()? {
+                HP_AUTH_GRANTED => Inbound::Authenticated,
+                HP_AUTH_DENIED => Inbound::Denied(r.string()?.to_owned()),
+                other => return Err(DecodeError::UnknownAuthType(other)),
+            },
+            HP_SYNC_STATUS | HP_STATELESS => Inbound::Ignored,
+            HP_CLOSE => Inbound::CloseRequested(r.string()?.to_owned()),
+            HP_SYNC_REPLY => {
+                let after = bytes.get(r.position()..).unwrap_or_default();
+                return Ok(Envelope::SyncReply(after));
+            }
+            _ => return Ok(Envelope::Body(rest)),
+        };
+        Ok(Envelope::Done(inbound))
     }
+}
 
-    fn string(&mut self) -> Result<&'a str, String> {
-        let len = usize::try_from(self.uint()?).map_err(|_| "string length overflows")?;
-        let end = self
-            .pos
-            .checked_add(len)
-            .filter(|&end| end <= self.buf.len())
-            .ok_or("string runs past the frame")?;
-        let text = std::str::from_utf8(&self.buf[self.pos..end]).map_err(|e| e.to_string())?;
-        self.pos = end;
-        Ok(text)
-    }
-
-    fn rest(&self) -> &'a [u8] {
-        self.buf.get(self.pos..).unwrap_or_default()
-    }
+/// What the Hocuspocus envelope held.
+enum Envelope<'a> {
+    /// A Hocuspocus message, understood.
+    Done(Inbound),
+    /// A sync message sent as Hocuspocus's sync reply (type 4): the bytes after the type.
+    SyncReply(&'a [u8]),
+    /// A y-protocols frame, type included.
+    Body(&'a [u8]),
 }
 
 #[cfg(test)]

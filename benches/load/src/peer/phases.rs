@@ -10,6 +10,7 @@ use tokio::time::{interval_at, Interval, MissedTickBehavior};
 
 use super::{next, tick, Interrupt, Peer, Role, CHECK_EVERY, HOCUSPOCUS_KEEPALIVE, MAX_RECONNECTS};
 use crate::agent::Step;
+use crate::mix::Chatter;
 use crate::replica::Replica;
 use crate::tracker::Schedule;
 use crate::wire::Framing;
@@ -45,6 +46,10 @@ impl Peer {
                 _ = check.tick() => Ok(()),
             };
             self.recover(outcome).await?;
+            if typing {
+                let since = self.since_due(&schedule).await;
+                self.recover(since).await?;
+            }
             let now = Instant::now();
             // Receivers stop waiting for the end of the window once every writer has stopped.
             let writers_done = self.shared.targets.borrow().is_some();
@@ -101,15 +106,25 @@ impl Peer {
     }
 
     fn edit_timer(&mut self, schedule: &Schedule) -> Option<Interval> {
-        let rate = match self.role {
-            Role::Writer { rate, .. } => rate,
-            Role::Agent { rate, .. } if rate > 0.0 => rate,
-            Role::Agent { .. } => 1000.0,
+        let (rate, mix) = match self.role {
+            Role::Writer { rate, .. } => (rate, self.shared.mix),
+            Role::Agent { rate, .. } if rate > 0.0 => (rate, None),
+            Role::Agent { .. } => (1000.0, None),
             Role::Receiver => return None,
         };
+        // With the mix, a writer pauses between bursts and types faster inside them.
+        let rate = rate * mix.map_or(1.0, |m| m.speed_up());
         let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
-        // Writers start at random offsets within one period, so they do not type in lockstep.
+        // Writers start at random offsets within one period, so they do not type in lockstep;
+        // with the mix, at random points of their burst-and-pause cycles.
         let offset = period.mul_f64(self.rng.gen::<f64>());
+        if let Some(mix) = mix {
+            let cycle = Duration::from_secs_f64(mix.burst_secs + mix.pause_secs);
+            let into = cycle.mul_f64(self.rng.gen::<f64>());
+            let began = schedule.start.checked_sub(into).unwrap_or(schedule.start);
+            let first_chat = self.rng.gen::<f64>();
+            self.chatter = Some(Chatter::new(&mix, began, rate, first_chat));
+        }
         let start = tokio::time::Instant::from_std(schedule.start) + offset;
         let mut timer = interval_at(start, period);
         timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -125,13 +140,39 @@ impl Peer {
     /// One tick: a writer makes one edit; an agent one transaction, or while flat out as many
     /// as are ready (up to [`AGENT_BURST`], then it lets the other clients run).
     async fn edit(&mut self, schedule: &Schedule) -> Result<(), Interrupt> {
+        if let Some(chatter) = &self.chatter {
+            if !chatter.typing(Instant::now()) {
+                return Ok(());
+            }
+        }
         let burst = if self.flat_out() { AGENT_BURST } else { 1 };
+        let mut made = false;
         for _ in 0..burst {
             if !self.edit_once(schedule).await? {
                 break;
             }
+            made = true;
         }
-        Ok(())
+        let chat = match &mut self.chatter {
+            Some(chatter) if made => chatter.edited(Instant::now(), self.id.get(), schedule),
+            _ => None,
+        };
+        match chat {
+            Some(frame) => self.send(frame).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends the page's `since` when one is due (`--mix`).
+    async fn since_due(&mut self, schedule: &Schedule) -> Result<(), Interrupt> {
+        let due = match &mut self.chatter {
+            Some(chatter) => chatter.since_due(Instant::now(), schedule),
+            None => None,
+        };
+        match due {
+            Some(frame) => self.send(frame).await,
+            None => Ok(()),
+        }
     }
 
     /// Makes and sends one edit; false when there was none to make.

@@ -15,35 +15,17 @@ pub struct Reading {
     pub rss_kib: u64,
 }
 
-/// Clock ticks per second of `/proc/*/stat` times (USER_HZ).
-fn ticks_per_sec() -> f64 {
-    // SAFETY: sysconf only reads a configuration value; it has no memory effects.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 {
-        ticks as f64
-    } else {
-        100.0
-    }
-}
-
 /// Reads `pid` (or this process with `None`); `None` when it is gone or unreadable.
 pub fn read(pid: Option<u32>) -> Option<Reading> {
-    let dir = pid.map_or_else(|| "/proc/self".to_owned(), |p| format!("/proc/{p}"));
-    let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: fields after the last ')'.
-    let after = stat.get(stat.rfind(')')? + 1..)?;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the name.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
-    let rss_kib = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())?;
+    let process = match pid {
+        Some(pid) => procfs::process::Process::new(i32::try_from(pid).ok()?),
+        None => procfs::process::Process::myself(),
+    }
+    .ok()?;
+    let stat = process.stat().ok()?;
+    let rss_kib = process.status().ok()?.vmrss?;
     Some(Reading {
-        cpu_secs: (utime + stime) as f64 / ticks_per_sec(),
+        cpu_secs: (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64,
         rss_kib,
     })
 }
@@ -113,26 +95,22 @@ impl Sampler {
 /// Raises the soft limit on open files towards `needed` (up to the hard limit). Returns the
 /// soft limit in force afterwards.
 pub fn raise_open_files(needed: u64) -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own; setrlimit only reads it.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 0;
-        }
-        if limit.rlim_cur < needed {
-            let wanted = libc::rlimit {
-                rlim_cur: needed.min(limit.rlim_max),
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-                limit = wanted;
-            }
-        }
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    // `None` means unlimited.
+    let limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(u64::MAX);
+    if current >= needed {
+        return current;
     }
-    limit.rlim_cur
+    let wanted = needed.min(limit.maximum.unwrap_or(u64::MAX));
+    let raised = Rlimit {
+        current: Some(wanted),
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => wanted,
+        Err(_) => current,
+    }
 }
 
 #[cfg(test)]

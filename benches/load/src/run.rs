@@ -12,6 +12,7 @@ use yrs::{ClientID, StateVector};
 
 use crate::agent::{Agent, RoomTrace};
 use crate::conn::room_url;
+use crate::mix::MixArgs;
 use crate::peer::{Peer, Role, Shared};
 use crate::procstat::{self, Sampler};
 use crate::report::{self, Report};
@@ -66,6 +67,8 @@ pub struct RunArgs {
     /// Room name prefix (random by default, so every run starts with empty rooms).
     #[arg(long)]
     pub room_prefix: Option<String>,
+    #[command(flatten)]
+    pub mix: MixArgs,
 }
 
 pub async fn run(mut args: RunArgs) -> ExitCode {
@@ -76,6 +79,10 @@ pub async fn run(mut args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(problem) = mix_problem(&args, trace.is_some()) {
+        eprintln!("{problem}");
+        return ExitCode::FAILURE;
+    }
     if let Some(t) = &trace {
         args.writers = t.num_agents;
         args.clients = args.clients.max(t.num_agents);
@@ -100,6 +107,22 @@ pub async fn run(mut args: RunArgs) -> ExitCode {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(3),
     }
+}
+
+/// Why `--mix` cannot be used with these options, if it cannot.
+fn mix_problem(args: &RunArgs, replaying: bool) -> Option<&'static str> {
+    if !args.mix.mix {
+        return None;
+    }
+    if !args.target.sign_up {
+        return Some(
+            "--mix needs ChatSpace (--sign-up): the Node servers do not speak the chat frames",
+        );
+    }
+    if replaying {
+        return Some("--mix is for typing writers, not a trace replay");
+    }
+    args.mix.problem()
 }
 
 fn load_trace(args: &RunArgs) -> anyhow::Result<Option<Arc<Trace>>> {
@@ -128,6 +151,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         .room_prefix
         .clone()
         .unwrap_or_else(|| format!("load-{:08x}", rand::random::<u32>()));
+    let rooms = args.target.prepare(&prefix, args.rooms).await?;
     let tracker = Arc::new(Tracker::new(
         (0..args.rooms)
             .flat_map(|r| (0..args.writers).map(move |i| (r, i)))
@@ -140,6 +164,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     let shared = Arc::new(Shared {
         tracker: tracker.clone(),
         framing: args.target.framing,
+        cookie: rooms.cookie.clone(),
+        mix: args.mix.mix.then_some(args.mix),
         connect_gate: Arc::new(Semaphore::new(args.target.connect_concurrency.max(1))),
         ready: ready_tx,
         go: go_rx,
@@ -148,8 +174,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         drain: Duration::from_secs_f64(args.drain),
     });
     let mut handles = Vec::with_capacity(total);
-    for room in 0..args.rooms {
-        let url = room_url(&args.target.url, &format!("{prefix}-{room}"));
+    for (room, name) in rooms.names.iter().enumerate() {
+        let url = room_url(&args.target.url, name);
         let room_trace = trace.as_ref().map(|t| {
             Arc::new(RoomTrace::new(
                 t.clone(),

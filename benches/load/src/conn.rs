@@ -31,6 +31,19 @@ pub fn room_of(url: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// "closed by the server with CODE", with what ChatSpace means by the codes a load run can meet
+/// (docs/protocol.md).
+pub fn closed_with(code: u16) -> String {
+    let hint = match code {
+        4401 => " (not signed in: pass --sign-up for ChatSpace)",
+        4404 => " (no such room: with --sign-up the generator creates its rooms)",
+        4409 => " (too many sockets for one user: raise the server's --max-sockets-per-user)",
+        4429 => " (too many messages: raise the server's --rate-limit-messages)",
+        _ => "",
+    };
+    format!("closed by the server with {code}{hint}")
+}
+
 /// What a received socket message turned out to be.
 #[derive(Debug)]
 pub enum Received {
