@@ -2,12 +2,16 @@
 //! room, then snapshotted and reloaded). Each vector is an update that the structural checks
 //! accept and that exposed a yrs 0.28.1 weakness; the room must stay usable and must never
 //! store a snapshot that changes the document. The base document also holds a map, which a
-//! client may no longer write, so it is loaded as stored data.
+//! client may no longer write, so it is loaded as stored data, and the vectors are applied as
+//! a room stored before the schema holds them ([`Rules::Structure`]). Sent by a client today,
+//! three of the four are refused.
 
 mod common;
 
+use chatspace_crdt::codec::preflight::Rules;
 use chatspace_crdt::{
-    encode_snapshot, DecodeError, IncomingUpdate, LoadError, RoomDoc, SnapshotError, SnapshotFormat,
+    encode_snapshot, ApplyError, DecodeError, IncomingUpdate, LoadError, RoomDoc, SnapshotError,
+    SnapshotFormat,
 };
 use common::*;
 
@@ -34,18 +38,23 @@ const PANICS_ON_APPLY: &[u8] = &[
 ];
 
 /// Applies, but leaves pending data that yrs cannot merge back: encoding the whole document
-/// panics in `merge_pending_*`.
+/// panics in `merge_pending_*`. Its first item (client 2 at clock 117) skips clocks the room
+/// never saw: stock Yjs keeps it pending ("held this is text"), yrs integrates it out of order
+/// ("helXYd this is text").
 const BREAKS_ENCODING: &[u8] = &[
     1, 2, 2, 117, 196, 1, 2, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 2, 1, 1, 3, 7, 2, 1, 2, 1,
 ];
 
 /// Applies with a right origin left of its origin; the live text and the text of its own
-/// snapshot differ.
+/// snapshot differ. Stock Yjs applies it to the same live text as yrs, and its own encoding of
+/// the result loads to another text too. The schema cannot see this shape (it would need the
+/// document's order of the two origins), so a client may still send it.
 const SNAPSHOT_CHANGES_TEXT: &[u8] = &[
     1, 2, 2, 0, 196, 1, 18, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 2, 1, 1, 3, 7, 2, 1, 2, 1,
 ];
 
-/// Applies; its v2 snapshot does not decode.
+/// Applies; its v2 snapshot does not decode. Like [`BREAKS_ENCODING`], it skips clocks (client
+/// 2 at clock 1): Yjs keeps it pending, yrs shows "helXd this is text".
 const V2_SNAPSHOT_DOES_NOT_LOAD: &[u8] = &[
     1, 2, 2, 1, 196, 1, 2, 1, 3, 2, 88, 89, 193, 2, 1, 1, 3, 1, 2, 1, 1, 3, 7, 2, 1, 2, 1,
 ];
@@ -70,7 +79,8 @@ fn an_update_that_makes_yrs_panic_is_refused_and_a_stored_copy_fails_to_load_cle
 /// the same text, and a snapshot is either refused or faithful.
 fn room_survives(update: &[u8]) -> Result<Vec<u8>, SnapshotError> {
     let mut room = base_room();
-    let applied = room.apply_update(incoming(update)).expect("applies");
+    let stored = IncomingUpdate::check_v1_with(update.to_vec(), Rules::Structure).expect("passes");
+    let applied = room.apply_update(stored).expect("applies");
     assert!(!room.is_poisoned());
     room.answer_step1(&Default::default())
         .expect("a joiner still gets a step 2");
@@ -114,4 +124,23 @@ fn a_snapshot_that_would_change_the_text_is_refused() {
 fn a_v2_snapshot_that_would_not_load_is_refused() {
     let result = room_survives(V2_SNAPSHOT_DOES_NOT_LOAD);
     assert!(result.is_err(), "{result:?}");
+}
+
+/// A client sending either vector that skips clocks is refused by the room (close 4400), which
+/// stays as it was.
+#[test]
+fn the_vectors_that_skip_clocks_are_refused_from_a_client() {
+    for vector in [BREAKS_ENCODING, V2_SNAPSHOT_DOES_NOT_LOAD] {
+        let mut room = base_room();
+        let refused = room.apply_update(incoming(vector));
+        assert!(
+            matches!(
+                refused,
+                Err(ApplyError::Undecodable(DecodeError::MalformedUpdate(_)))
+            ),
+            "{refused:?}"
+        );
+        assert!(!room.is_poisoned());
+        assert_eq!(room.text(), "hello world this is text");
+    }
 }

@@ -87,6 +87,7 @@ pub struct IncomingUpdate {
     raw: Bytes,
     frame: Option<Bytes>,
     empty: bool,
+    spans: preflight::Spans,
 }
 
 impl IncomingUpdate {
@@ -115,10 +116,16 @@ impl IncomingUpdate {
         rules: preflight::Rules,
     ) -> Result<Self, DecodeError> {
         let scanned = preflight::scan_update_v1(&raw, rules)?;
+        // The room holds client updates to its clocks too; the old rules do not.
+        let spans = match rules {
+            preflight::Rules::Text => scanned.spans,
+            preflight::Rules::Structure => preflight::Spans::default(),
+        };
         Ok(IncomingUpdate {
             raw,
             frame,
             empty: scanned.empty,
+            spans,
         })
     }
 
@@ -138,8 +145,8 @@ impl IncomingUpdate {
         self.empty
     }
 
-    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>) {
-        (self.raw, self.frame)
+    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>, preflight::Spans) {
+        (self.raw, self.frame, self.spans)
     }
 }
 

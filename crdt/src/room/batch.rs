@@ -2,13 +2,14 @@
 //! panics contained and failures reported precisely enough for the server to recover.
 
 use super::{RoomDoc, MAX_UPDATES_PER_TXN};
+use crate::codec::preflight::Spans;
 use crate::codec::{update_frame, DecodeError, IncomingUpdate};
 use crate::guard;
 use bytes::Bytes;
 use std::mem::ManuallyDrop;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, Transact, TransactionMut, Update};
+use yrs::{ClientID, Doc, StateVector, Transact, TransactionMut, Update};
 
 /// Why an update was not integrated.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -148,21 +149,34 @@ impl RoomDoc {
             let start = out.applied.len();
             let mut done = 0;
             let mut refused = None;
-            // Each update is listed as applied, then decoded, as yrs asks for it (and taken back
-            // from the list if it does not decode, or below if its transaction fails). One that
+            // Each update is checked against the clocks the room has reached, listed as
+            // applied, then decoded, as yrs asks for it (and taken back from the list if it does
+            // not decode, or below if its transaction fails). One that does not follow on or
             // does not decode ends the transaction there; the loop goes on after it. The decode
             // runs inside `integrate`'s panic guard: a panic there is handled like one in yrs's
-            // apply, with this update, last on the list, named as the culprit.
+            // apply, with this update, last on the list, named as the culprit. The clocks are
+            // moved out while the chunk borrows them; a failed transaction poisons the room, whose
+            // reload counts them again.
+            let mut clocks = std::mem::take(&mut self.clocks);
             let applied = &mut out.applied;
             let chunk = rest
                 .by_ref()
                 .take(per_txn.max(1))
                 .map_while(|(tag, update)| {
-                    let (raw, frame) = update.into_parts();
+                    let (raw, frame, spans) = update.into_parts();
+                    if let Err(error) = follows_on(&clocks, &spans) {
+                        refused = Some(Refused { tag, error });
+                        return None;
+                    }
                     let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
                     applied.push(Applied { tag, raw, frame });
                     match Update::decode_v1(&applied.last()?.raw) {
-                        Ok(decoded) => Some(decoded),
+                        Ok(decoded) => {
+                            for span in spans.iter() {
+                                clocks.set_max(ClientID::new(span.client), span.end);
+                            }
+                            Some(decoded)
+                        }
                         Err(error) => {
                             applied.pop();
                             refused = Some(Refused {
@@ -174,6 +188,7 @@ impl RoomDoc {
                     }
                 });
             let result = self.integrate(chunk, &mut done);
+            self.clocks = clocks;
             out.refused.extend(refused);
             if let Err(error) = result {
                 // A failed transaction leaves nothing usable behind (the document is swapped
@@ -243,6 +258,22 @@ impl RoomDoc {
             }
         }
     }
+}
+
+/// Checks that the content of each client section of an update follows on from what the room
+/// has of that client, or waits for its missing predecessor (see `preflight::Span`): otherwise
+/// the stock Yjs client would keep it pending where yrs integrates it out of order.
+fn follows_on(clocks: &StateVector, spans: &Spans) -> Result<(), DecodeError> {
+    for span in spans.iter() {
+        let reached = clocks.get(&ClientID::new(span.client));
+        if span.needs > reached && !span.chained {
+            return Err(DecodeError::MalformedUpdate(format!(
+                "content of client {} at clock {} does not follow on from the room's clock {reached}",
+                span.client, span.needs
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A write transaction on `doc`, which belongs to a [`RoomDoc`].

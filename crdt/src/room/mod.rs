@@ -21,6 +21,7 @@ mod batch;
 pub use awareness::{AwarenessChange, AwarenessError};
 pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome, Ingested, Refused};
 
+use crate::codec::preflight::{scan_update_v1, Rules};
 use crate::codec::{
     self, preflight, sync_step1_frame, AwarenessUpdate, DecodeError, IncomingUpdate, Limits,
 };
@@ -29,6 +30,7 @@ use crate::snapshot::SnapshotFormat;
 use awareness::AwarenessStates;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 /// Name of the shared text root (`ydoc.getText('colabspace')` in the browser).
@@ -84,6 +86,10 @@ pub struct RoomDoc {
     /// change event for every declared text on every commit, observed or not, which cost 7% of
     /// applying a keystroke. Its items are the same either way; `text()` reads them.
     doc: Doc,
+    /// How far the content the room holds of each client reaches on its clock, counting blocks
+    /// that wait for missing dependencies: an update must follow on from it (see
+    /// `preflight::Span`).
+    clocks: StateVector,
     awareness: AwarenessStates,
     poisoned: bool,
 }
@@ -99,6 +105,7 @@ impl RoomDoc {
     pub fn new() -> Self {
         RoomDoc {
             doc: Doc::new(),
+            clocks: StateVector::default(),
             awareness: AwarenessStates::new(Limits::default().max_awareness_state_bytes),
             poisoned: false,
         }
@@ -143,7 +150,22 @@ impl RoomDoc {
                     source,
                 })?;
         }
+        room.clocks = room.reached_clocks();
         Ok(room)
+    }
+
+    /// The clocks the document's content reaches: its state vector, raised by the ends of the
+    /// blocks it holds pending (read back from their v1 encoding).
+    fn reached_clocks(&self) -> StateVector {
+        let txn = self.doc.transact();
+        let mut clocks = txn.state_vector();
+        let pending = txn.store().pending_update();
+        let encoded = pending.and_then(|p| guard::catch(|| p.update.encode_v1()).ok());
+        let scanned = encoded.and_then(|bytes| scan_update_v1(&bytes, Rules::Structure).ok());
+        for span in scanned.iter().flat_map(|s| s.spans.iter()) {
+            clocks.set_max(ClientID::new(span.client), span.end);
+        }
+        clocks
     }
 
     /// The frames a new connection receives: the server's sync step 1 (so that a client with

@@ -12,11 +12,17 @@ const mulberry32 = (seed) => () => {
 export const seed = Number(process.env.INTEROP_SEED ?? Math.floor(Math.random() * 2 ** 31))
 
 /** An independent generator per client, derived from the run's seed. */
-export const randomSource = (stream) => {
-  const next = mulberry32(seed + stream * 7919)
+export const randomSource = (stream) => generator(seed + stream * 7919)
+
+/** A generator of its own seed. */
+export const generator = (start) => {
+  const next = mulberry32(start)
+  /** an integer in [0, n) */
+  const below = (n) => Math.floor(next() * n)
   return {
-    /** an integer in [0, n) */
-    below: (n) => Math.floor(next() * n),
-    chance: (p) => next() < p
+    below,
+    chance: (p) => next() < p,
+    /** one element of a non-empty array */
+    pick: (array) => array[below(array.length)]
   }
 }
