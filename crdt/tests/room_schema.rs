@@ -306,20 +306,35 @@ fn a_keystroke_that_waits_for_its_own_predecessor_is_accepted() {
     }
 }
 
-/// A room loaded from storage counts the clocks of the updates it holds pending, so a client
-/// whose earlier keystrokes wait there can go on typing elsewhere in the text.
+/// Only integrated content counts: a keystroke whose own predecessor is still waiting, and
+/// that does not itself wait for it (typed elsewhere in the text), is refused, also in a room
+/// loaded from storage. yrs would integrate it out of order and leave a hole (Yjs keeps it
+/// pending), and an update over the edge of a hole can make yrs free an item it still uses.
 #[test]
-fn a_reloaded_room_counts_the_clocks_of_its_waiting_updates() {
+fn a_keystroke_ahead_of_a_waiting_predecessor_is_refused() {
     let (doc, text) = client(7);
     let mut steps = type_at_end(&doc, &text, "abc");
     // Clock 3, typed at the start: no origin of its own client.
     steps.push(edit(&doc, |txn| text.insert(txn, 0, "Z")));
-    let mut room = RoomDoc::load(None, [&steps[2]]).expect("loads");
-    assert!(room.has_missing_updates());
-    for step in [&steps[3], &steps[0], &steps[1]] {
-        room.apply_update(incoming(step))
-            .expect("applies in any order");
+    let live = {
+        let mut room = RoomDoc::new();
+        room.apply_update(incoming(&steps[2])).expect("waits");
+        room
+    };
+    let loaded = RoomDoc::load(None, [&steps[2]]).expect("loads");
+    for mut room in [live, loaded] {
+        assert!(room.has_missing_updates());
+        let refused = room.apply_update(incoming(&steps[3]));
+        assert!(
+            matches!(refused, Err(ApplyError::Undecodable(_))),
+            "{refused:?}"
+        );
+        for step in &steps[..2] {
+            room.apply_update(incoming(step)).expect("applies");
+        }
+        assert_eq!(room.text(), "abc");
+        room.apply_update(incoming(&steps[3]))
+            .expect("now it follows on");
+        assert_eq!(room.text(), text_of(&doc, &text));
     }
-    assert_eq!(room.text(), text_of(&doc, &text));
-    assert_eq!(room.text(), "Zabc");
 }

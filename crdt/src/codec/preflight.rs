@@ -37,8 +37,19 @@
 //! room checks it before applying.
 //!
 //! Stored data is read with [`Rules::Structure`] alone: a room saved before these rules keeps
-//! loading. Strings are skipped, not checked for UTF-8: yrs's `read_string` checks them and
-//! errors, it does not panic (and Yjs would only replace bad bytes).
+//! loading, with one exception: a client listed twice in the structs is refused under either
+//! rules. yrs 0.28.1 appends the blocks of the second list to the first, so a client's blocks
+//! are no longer sorted by clock; `BlockSet::exclude`, which drops what the document already
+//! has, assumes they are, and lets through a block over clocks the document holds; then
+//! `BlockStore::push`, which takes any block that is not at the end of its client's list for
+//! one filling a hole, overwrites the item there with it and frees that item while it is still
+//! linked into the text. Reading the text then reads freed memory (a use-after-free in
+//! `TextRef::get_string`, SIGSEGV in release builds), and once the memory is reused the list
+//! can close into a cycle that `Item::resolve_conflict` walks forever. Found by fuzzing
+//! (docs/reliability.md); no Yjs or yrs encoder writes a client twice, so no stored room of a
+//! real client holds such an update. Strings are skipped, not checked for UTF-8: yrs's
+//! `read_string` checks them and errors, it does not panic (and Yjs would only replace bad
+//! bytes).
 
 use super::lib0::Reader;
 use super::DecodeError;
@@ -114,9 +125,10 @@ pub(crate) struct Scanned {
 /// leaving a hole, unless the block depends on a missing item (origin, right origin, parent);
 /// Yjs keeps every such block pending until its predecessors arrive. The server's document and
 /// every client's would differ, and if the hole is later filled by its real owner, yrs mixes
-/// the two. So the room refuses a section whose content neither follows on from what the room
-/// has of that client nor has its own missing predecessor as origin, which makes yrs wait for
-/// it as Yjs does (see `RoomDoc::apply_updates`).
+/// the two; an update over the edge of a hole can also make yrs free an item it still uses
+/// (docs/reliability.md). So the room refuses a section whose content neither follows on from
+/// what the room has integrated of that client nor has its own missing predecessor as origin,
+/// which makes yrs wait for it as Yjs does (see `RoomDoc::apply_updates`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Span {
     pub client: u64,
@@ -173,8 +185,9 @@ pub(crate) fn scan_update_v1(bytes: &[u8], rules: Rules) -> Result<Scanned, Deco
         let blocks = r.count(2)?;
         empty &= blocks == 0;
         let client = r.var_js()?;
-        // Yjs keeps the last list of a client that appears twice, yrs its own merge of them.
-        if rules == Rules::Text && !seen.insert(client) {
+        // Under any rules: see the module docs (a use-after-free in yrs). Yjs, for its part,
+        // keeps the last list of a client that appears twice.
+        if !seen.insert(client) {
             return Err(malformed("a client appears twice in one update"));
         }
         let mut clock = r.var_u32()?;

@@ -21,7 +21,6 @@ mod batch;
 pub use awareness::{AwarenessChange, AwarenessError};
 pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome, Ingested, Refused};
 
-use crate::codec::preflight::{scan_update_v1, Rules};
 use crate::codec::{
     self, preflight, sync_step1_frame, AwarenessUpdate, DecodeError, IncomingUpdate, Limits,
 };
@@ -30,7 +29,6 @@ use crate::snapshot::SnapshotFormat;
 use awareness::AwarenessStates;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
 use yrs::{ClientID, Doc, GetString, ReadTxn, StateVector, Transact, Update};
 
 /// Name of the shared text root (`ydoc.getText('colabspace')` in the browser).
@@ -86,8 +84,8 @@ pub struct RoomDoc {
     /// change event for every declared text on every commit, observed or not, which cost 7% of
     /// applying a keystroke. Its items are the same either way; `text()` reads them.
     doc: Doc,
-    /// How far the content the room holds of each client reaches on its clock, counting blocks
-    /// that wait for missing dependencies: an update must follow on from it (see
+    /// How far the content the room has integrated of each client reaches on its clock (its
+    /// state vector, kept up to date as updates apply): an update must follow on from it (see
     /// `preflight::Span`).
     clocks: StateVector,
     awareness: AwarenessStates,
@@ -129,7 +127,7 @@ impl RoomDoc {
         let mut room = RoomDoc::new();
         if let Some((bytes, format)) = snapshot {
             let update = decode_stored(bytes, format, true).map_err(LoadError::SnapshotDecode)?;
-            room.integrate([update], &mut 0)
+            room.integrate([update], &mut 0, None)
                 .map_err(LoadError::SnapshotApply)?;
         }
         let mut log = log.into_iter().enumerate().peekable();
@@ -143,29 +141,15 @@ impl RoomDoc {
             }
             let last = first + chunk.len().saturating_sub(1);
             let mut done = 0;
-            room.integrate(chunk, &mut done)
+            room.integrate(chunk, &mut done, None)
                 .map_err(|source| LoadError::LogApply {
                     // A panicking commit names no entry; report the last of its transaction.
                     index: (first + done).min(last),
                     source,
                 })?;
         }
-        room.clocks = room.reached_clocks();
+        room.clocks = room.state_vector();
         Ok(room)
-    }
-
-    /// The clocks the document's content reaches: its state vector, raised by the ends of the
-    /// blocks it holds pending (read back from their v1 encoding).
-    fn reached_clocks(&self) -> StateVector {
-        let txn = self.doc.transact();
-        let mut clocks = txn.state_vector();
-        let pending = txn.store().pending_update();
-        let encoded = pending.and_then(|p| guard::catch(|| p.update.encode_v1()).ok());
-        let scanned = encoded.and_then(|bytes| scan_update_v1(&bytes, Rules::Structure).ok());
-        for span in scanned.iter().flat_map(|s| s.spans.iter()) {
-            clocks.set_max(ClientID::new(span.client), span.end);
-        }
-        clocks
     }
 
     /// The frames a new connection receives: the server's sync step 1 (so that a client with
