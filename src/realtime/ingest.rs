@@ -4,7 +4,8 @@
 
 use chatspace_crdt::codec::prepare_batch;
 use chatspace_crdt::{
-    BatchFailure, ClientMessage, IncomingUpdate, Ingested, RoomDoc, MAX_UPDATES_PER_TXN,
+    BatchFailure, ClientMessage, DecodeError, IncomingUpdate, Ingested, RoomDoc,
+    MAX_UPDATES_PER_TXN,
 };
 
 use super::handle::CloseCode;
@@ -106,7 +107,13 @@ impl LiveRoom {
                 self.persistence.push(a.raw, author);
             }
             for refused in ingested.refused.drain(..) {
-                self.reject(refused.tag, &refused.error);
+                if let DecodeError::NotFollowingOn { .. } = refused.error {
+                    // Client and room disagree about what the room has: resync, do not refuse.
+                    tracing::info!(conn = refused.tag, error = %refused.error, "closing a connection to resync");
+                    self.close(refused.tag, CloseCode::TryAgainLater);
+                } else {
+                    self.reject(refused.tag, &refused.error);
+                }
             }
             let Err(failure) = outcome else {
                 break Ok(());

@@ -302,3 +302,24 @@ async fn a_room_whose_update_runs_past_the_deadline_closes_and_reloads() {
     let again = WsClient::join(&app, &alice, "busy", 3).await;
     assert_eq!(again.text(), "kept");
 }
+
+#[tokio::test]
+async fn an_update_ahead_of_the_rooms_clock_closes_its_sender_to_resync_not_for_good() {
+    let app = spawn_app().await;
+    let alice = app.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut writer = WsClient::join(&app, &alice, "notes", 7).await;
+    writer.insert(0, "typed").await;
+    writer.roundtrip().await;
+    // Client 7's next item claims clock 100, as if the room had lost clocks 5 to 99.
+    let ahead = vec![1, 1, 7, 100, 0x84, 7, 4, 1, b'X', 0];
+    let mut socket = send_raw(&app, &alice, "notes", update_frame(&ahead)).await;
+    let (code, _) = read_until_close(&mut socket).await;
+    assert_eq!(
+        code,
+        Some(1013),
+        "a resync mends it: y-websocket reconnects"
+    );
+    let reader = WsClient::join(&app, &alice, "notes", 8).await;
+    assert_eq!(reader.text(), "typed");
+}

@@ -46,6 +46,20 @@ pub enum DecodeError {
     /// A state vector could not be decoded.
     #[error("malformed state vector: {0}")]
     MalformedStateVector(&'static str),
+    /// An update's content starts past what the room holds of its client (and does not wait
+    /// for its own previous keystroke). yrs would integrate it out of order; Yjs would keep it
+    /// pending. An honest client gets here only when it and the server disagree about what the
+    /// server has (after a crash lost the server's last writes, say), so the server closes it
+    /// with 1013 and its reconnect's sync step 2 brings what is missing, in order.
+    #[error("content of client {client} at clock {needs} does not follow on from the room's clock {reached}")]
+    NotFollowingOn {
+        /// The client whose content it is.
+        client: u64,
+        /// Where the content starts.
+        needs: u32,
+        /// How far the room holds that client's content.
+        reached: u32,
+    },
     /// A document update could not be decoded (structure check or yrs).
     #[error("malformed update: {0}")]
     MalformedUpdate(String),

@@ -96,6 +96,7 @@ pub struct IncomingUpdate {
     raw: Bytes,
     frame: Option<Bytes>,
     empty: bool,
+    spans: preflight::Spans,
 }
 
 impl IncomingUpdate {
@@ -139,10 +140,16 @@ impl IncomingUpdate {
         max_clients: usize,
     ) -> Result<Self, DecodeError> {
         let scanned = preflight::scan_update_v1(&raw, rules, max_clients)?;
+        // The room holds client updates to its clocks too; the old rules do not.
+        let spans = match rules {
+            preflight::Rules::Text => scanned.spans,
+            preflight::Rules::Structure => preflight::Spans::default(),
+        };
         Ok(IncomingUpdate {
             raw,
             frame,
             empty: scanned.empty,
+            spans,
         })
     }
 
@@ -162,8 +169,8 @@ impl IncomingUpdate {
         self.empty
     }
 
-    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>) {
-        (self.raw, self.frame)
+    pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>, preflight::Spans) {
+        (self.raw, self.frame, self.spans)
     }
 }
 

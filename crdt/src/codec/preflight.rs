@@ -25,14 +25,31 @@
 //! applying the server's sync step 2, so every new client saw an empty document; a deleted or
 //! string item of length 0 makes Yjs throw while cleaning up its transaction, after which that
 //! client never emits another update. So a client update may hold only what a text client
-//! writes (see [`check_text_item`]), with the info byte in the exact form Yjs writes it, and
+//! writes (see `check_text_block`), with the info byte in the exact form Yjs writes it, and
 //! its clocks must fit in 32 bits. The rules are a subset of both decoders': Yjs reads the
 //! content reference as `info & 0x1f` and treats any info with those bits 0 as a GC, yrs
 //! compares the whole byte, so only bytes both read alike pass.
 //!
+//! A differential check against stock Yjs (`tests/interop/differential.test.mjs`) found two
+//! more: GC blocks (Yjs drops an item whose origin is one, yrs shows it), refused here; and
+//! content ahead of its own client's clock, which Yjs keeps pending and yrs integrated out of
+//! order. Only the room knows its clocks, so the walk records each section's `Span` and the
+//! room checks it before applying.
+//!
 //! Stored data is read with [`Rules::Structure`] alone: a room saved before these rules keeps
-//! loading. Strings are skipped, not checked for UTF-8: yrs's `read_string` checks them and
-//! errors, it does not panic (and Yjs would only replace bad bytes).
+//! loading, with one exception: a client listed twice in the structs is refused under either
+//! rules. yrs 0.28.1 appends the blocks of the second list to the first, so a client's blocks
+//! are no longer sorted by clock; `BlockSet::exclude`, which drops what the document already
+//! has, assumes they are, and lets through a block over clocks the document holds; then
+//! `BlockStore::push`, which takes any block that is not at the end of its client's list for
+//! one filling a hole, overwrites the item there with it and frees that item while it is still
+//! linked into the text. Reading the text then reads freed memory (a use-after-free in
+//! `TextRef::get_string`, SIGSEGV in release builds), and once the memory is reused the list
+//! can close into a cycle that `Item::resolve_conflict` walks forever. Found by fuzzing
+//! (docs/reliability.md); no Yjs or yrs encoder writes a client twice, so no stored room of a
+//! real client holds such an update. Strings are skipped, not checked for UTF-8: yrs's
+//! `read_string` checks them and errors, it does not panic (and Yjs would only replace bad
+//! bytes).
 
 use super::lib0::Reader;
 use super::DecodeError;
@@ -92,13 +109,66 @@ pub fn update_v1_len(bytes: &[u8]) -> Result<usize, DecodeError> {
 }
 
 /// What [`scan_update_v1`] learnt of an update it accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Scanned {
     /// Bytes the update occupies (see [`update_v1_len`]).
     pub len: usize,
     /// It holds no block and no deleted range, so applying it changes nothing (a client with
     /// nothing new answers the server's step 1 with such an update).
     pub empty: bool,
+    /// Where the content of each client section lies on its client's clock.
+    pub spans: Spans,
+}
+
+/// Where the content (blocks other than skips) of one client section lies on its client's
+/// clock. yrs integrates a block whose predecessors of the same client are missing right away,
+/// leaving a hole, unless the block depends on a missing item (origin, right origin, parent);
+/// Yjs keeps every such block pending until its predecessors arrive. The server's document and
+/// every client's would differ, and if the hole is later filled by its real owner, yrs mixes
+/// the two; an update over the edge of a hole can also make yrs free an item it still uses
+/// (docs/reliability.md). So the room refuses a section whose content neither follows on from
+/// what the room has integrated of that client nor has its own missing predecessor as origin,
+/// which makes yrs wait for it as Yjs does (see `RoomDoc::apply_updates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub client: u64,
+    /// The clock the room must have reached for this client: the start of the section's last
+    /// run of content that a skip (or the section's start) precedes.
+    pub needs: u32,
+    /// That run starts with an item whose origin is the clock just before it, of its own
+    /// client: yrs holds it pending until that predecessor is there.
+    pub chained: bool,
+    /// The clock after the section's last content.
+    pub end: u32,
+}
+
+/// The [`Span`]s of an update, in order. Most updates have one, kept without allocating.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Spans {
+    first: Option<Span>,
+    rest: Vec<Span>,
+}
+
+impl Spans {
+    fn push(&mut self, span: Span) {
+        match self.first {
+            None => self.first = Some(span),
+            Some(_) => self.rest.push(span),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Span> {
+        self.first.iter().chain(&self.rest)
+    }
+}
+
+/// One block as the walk met it.
+struct Walked {
+    /// Length in clock ticks (see [`check_block`]).
+    len: u32,
+    skip: bool,
+    /// The item's origin (only read under [`Rules::Text`]).
+    origin: Option<(u64, u32)>,
 }
 
 /// Checks `bytes` against `rules`, also telling how long the update is and whether it carries
@@ -112,6 +182,7 @@ pub(crate) fn scan_update_v1(
     let mut r = Reader::new(bytes);
     let mut empty = true;
     let mut seen = ClientSet::default();
+    let mut spans = Spans::default();
     // Per client: block count, client id, first clock: at least three bytes.
     let clients = r.count(3)?;
     if rules == Rules::Text && clients > max_clients {
@@ -124,26 +195,50 @@ pub(crate) fn scan_update_v1(
         let blocks = r.count(2)?;
         empty &= blocks == 0;
         let client = r.var_js()?;
-        // Yjs keeps the last list of a client that appears twice, yrs its own merge of them.
-        if rules == Rules::Text && !seen.insert(client) {
+        // Under any rules: see the module docs (a use-after-free in yrs). Yjs, for its part,
+        // keeps the last list of a client that appears twice.
+        if !seen.insert(client) {
             return Err(malformed("a client appears twice in one update"));
         }
         let mut clock = r.var_u32()?;
+        let mut span: Option<Span> = None;
+        let mut after_skip = true;
         for _ in 0..blocks {
-            let len = match rules {
+            let block = match rules {
                 Rules::Structure => check_block(&mut r)?,
                 Rules::Text => check_text_block(&mut r, (client, clock))?,
             };
             // yrs keeps clocks in 32 bits and adds lengths to them unchecked.
-            clock = clock
-                .checked_add(len)
+            let end = clock
+                .checked_add(block.len)
                 .ok_or_else(|| malformed("clock overflows 32 bits"))?;
+            if !block.skip {
+                let (needs, chained) = match span {
+                    Some(span) if !after_skip => (span.needs, span.chained),
+                    _ => (
+                        clock,
+                        clock > 0 && block.origin == Some((client, clock - 1)),
+                    ),
+                };
+                span = Some(Span {
+                    client,
+                    needs,
+                    chained,
+                    end,
+                });
+            }
+            after_skip = block.skip;
+            clock = end;
+        }
+        if let Some(span) = span {
+            spans.push(span);
         }
     }
     empty &= check_delete_set(&mut r, rules)? == 0;
     Ok(Scanned {
         len: bytes.len() - r.remaining(),
         empty,
+        spans,
     })
 }
 
@@ -175,13 +270,18 @@ fn check_id(r: &mut Reader<'_>) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Walks one block as yrs reads it and returns its length in clock ticks (an upper bound for
-/// strings, which count UTF-16 units: their byte length).
-fn check_block(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
+/// Walks one block as yrs reads it. Its length in clock ticks is an upper bound for strings,
+/// which count UTF-16 units: their byte length.
+fn check_block(r: &mut Reader<'_>) -> Result<Walked, DecodeError> {
     let info = r.u8()?;
     // yrs matches the whole info byte against the GC and skip numbers (not just the low bits).
     if info == BLOCK_GC || info == BLOCK_SKIP {
-        return r.var_u32();
+        let len = r.var_u32()?;
+        return Ok(Walked {
+            len,
+            skip: info == BLOCK_SKIP,
+            origin: None,
+        });
     }
     if info & HAS_ORIGIN != 0 {
         check_id(r)?;
@@ -200,22 +300,39 @@ fn check_block(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
             r.skip_buf()?;
         }
     }
-    check_content(r, info & 0b1111)
+    let len = check_content(r, info & 0b1111)?;
+    Ok(Walked {
+        len,
+        skip: false,
+        origin: None,
+    })
 }
 
 /// Walks one block of a client update under [`Rules::Text`]. `at` is the block's own id. A
-/// text client writes GC and skip blocks (of deleted and missing ranges), and items of the
-/// `colabspace` text holding a string or deleted content: exactly what is accepted.
-fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<u32, DecodeError> {
+/// text client writes skip blocks (of missing ranges, when it passes on updates it holds
+/// pending), and items of the `colabspace` text holding a string or deleted content: exactly
+/// what is accepted. GC blocks are refused: deleted text stays an item with deleted content in
+/// Yjs and yrs alike (only the children of a deleted nested type become GC blocks), and Yjs
+/// drops an item whose origin is a GC block where yrs shows it.
+fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<Walked, DecodeError> {
     let info = r.u8()?;
-    if info == BLOCK_GC || info == BLOCK_SKIP {
-        return positive(r.var_u32()?, "a GC or skip block of length 0");
+    if info == BLOCK_GC {
+        return Err(malformed("a GC block (text clients write none)"));
+    }
+    if info == BLOCK_SKIP {
+        let len = positive(r.var_u32()?, "a skip block of length 0")?;
+        return Ok(Walked {
+            len,
+            skip: true,
+            origin: None,
+        });
     }
     // Origin flags, then the content reference; no parent key, no bit above the reference.
     let content = info & !(HAS_ORIGIN | HAS_RIGHT_ORIGIN);
     if content != CONTENT_STRING && content != CONTENT_DELETED {
         return Err(malformed("only text may be written to the room's document"));
     }
+    let mut left = None;
     for flag in [HAS_ORIGIN, HAS_RIGHT_ORIGIN] {
         if info & flag != 0 {
             let origin = (r.var_js()?, r.var_u32()?);
@@ -223,6 +340,9 @@ fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<u32, DecodeErr
             // that means an earlier clock. Yjs throws on one that is not (yrs does not).
             if origin.0 == at.0 && origin.1 >= at.1 {
                 return Err(malformed("an item's origin is itself or comes after it"));
+            }
+            if flag == HAS_ORIGIN {
+                left = Some(origin);
             }
         }
     }
@@ -232,11 +352,16 @@ fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<u32, DecodeErr
             return Err(malformed("only the colabspace text may be written to"));
         }
     }
-    if content == CONTENT_DELETED {
-        positive(r.var_u32()?, "deleted content of length 0")
+    let len = if content == CONTENT_DELETED {
+        positive(r.var_u32()?, "deleted content of length 0")?
     } else {
-        positive(utf16_len(r.buf()?)?, "an empty string")
-    }
+        positive(utf16_len(r.buf()?)?, "an empty string")?
+    };
+    Ok(Walked {
+        len,
+        skip: false,
+        origin: left,
+    })
 }
 
 /// The length of UTF-8 `text` in UTF-16 units, which is what a string item's clock counts:

@@ -2,13 +2,15 @@
 //! panics contained and failures reported precisely enough for the server to recover.
 
 use super::{RoomDoc, MAX_UPDATES_PER_TXN};
+use crate::codec::preflight::Spans;
 use crate::codec::{update_frame, DecodeError, IncomingUpdate};
 use crate::guard;
 use bytes::Bytes;
+use std::cell::RefCell;
 use std::mem::ManuallyDrop;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
-use yrs::{Doc, Transact, TransactionMut, Update};
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 /// Why an update was not integrated.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -148,21 +150,36 @@ impl RoomDoc {
             let start = out.applied.len();
             let mut done = 0;
             let mut refused = None;
-            // Each update is listed as applied, then decoded, as yrs asks for it (and taken back
-            // from the list if it does not decode, or below if its transaction fails). One that
+            // Each update is checked against the clocks the room has reached, listed as
+            // applied, then decoded, as yrs asks for it (and taken back from the list if it does
+            // not decode, or below if its transaction fails). One that does not follow on or
             // does not decode ends the transaction there; the loop goes on after it. The decode
             // runs inside `integrate`'s panic guard: a panic there is handled like one in yrs's
-            // apply, with this update, last on the list, named as the culprit.
+            // apply, with this update, last on the list, named as the culprit. The clocks are
+            // moved out while the chunk and `integrate` share them; a failed transaction poisons
+            // the room, whose reload counts them again.
+            let clocks = RefCell::new(std::mem::take(&mut self.clocks));
             let applied = &mut out.applied;
             let chunk = rest
                 .by_ref()
                 .take(per_txn.max(1))
                 .map_while(|(tag, update)| {
-                    let (raw, frame) = update.into_parts();
+                    let (raw, frame, spans) = update.into_parts();
+                    if let Err(error) = follows_on(&clocks.borrow(), &spans) {
+                        refused = Some(Refused { tag, error });
+                        return None;
+                    }
                     let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
                     applied.push(Applied { tag, raw, frame });
                     match Update::decode_v1(&applied.last()?.raw) {
-                        Ok(decoded) => Some(decoded),
+                        Ok(decoded) => {
+                            // Assumed integrated; `integrate` corrects this if it waits.
+                            let mut clocks = clocks.borrow_mut();
+                            for span in spans.iter() {
+                                clocks.set_max(ClientID::new(span.client), span.end);
+                            }
+                            Some(decoded)
+                        }
                         Err(error) => {
                             applied.pop();
                             refused = Some(Refused {
@@ -173,7 +190,8 @@ impl RoomDoc {
                         }
                     }
                 });
-            let result = self.integrate(chunk, &mut done);
+            let result = self.integrate(chunk, &mut done, Some(&clocks));
+            self.clocks = clocks.into_inner();
             out.refused.extend(refused);
             if let Err(error) = result {
                 // A failed transaction leaves nothing usable behind (the document is swapped
@@ -205,11 +223,14 @@ impl RoomDoc {
 
     /// Applies `updates` in one transaction. `done` counts the updates that went through
     /// `apply_update` without error, so after a failure it is the position of the culprit
-    /// (equal to `updates.len()` when the commit itself panicked).
+    /// (equal to `updates.len()` when the commit itself panicked). `clocks`, when given, are
+    /// set to the document's state vector around updates that leave or find blocks waiting: they
+    /// then say again how far each client's integrated content reaches.
     pub(crate) fn integrate(
         &mut self,
         updates: impl IntoIterator<Item = Update>,
         done: &mut usize,
+        clocks: Option<&RefCell<StateVector>>,
     ) -> Result<(), ApplyError> {
         if self.poisoned {
             return Err(ApplyError::Poisoned);
@@ -221,11 +242,18 @@ impl RoomDoc {
             // lock. Leaking it is the lesser evil; the module docs explain the recovery.
             let mut txn = ManuallyDrop::new(write_txn(doc));
             for update in updates {
+                let waited = waiting(&txn);
                 if let Err(e) = txn.apply_update(update) {
                     drop(ManuallyDrop::into_inner(txn));
                     return Err(ApplyError::Rejected(e.to_string()));
                 }
                 *done += 1;
+                // Blocks that wait, or waited and may now be in, make the clocks the chunk
+                // assumed wrong. Rare (blocks wait only for missing dependencies), so the state
+                // vector, whose cost grows with the number of clients, is only read then.
+                if let Some(clocks) = clocks.filter(|_| waited || waiting(&txn)) {
+                    *clocks.borrow_mut() = txn.state_vector();
+                }
             }
             // Commits. A panic in here unwinds out of a normal drop, which is catchable.
             drop(ManuallyDrop::into_inner(txn));
@@ -243,6 +271,28 @@ impl RoomDoc {
             }
         }
     }
+}
+
+/// Whether the document holds blocks waiting for missing dependencies.
+fn waiting(txn: &TransactionMut<'_>) -> bool {
+    txn.store().pending_update().is_some()
+}
+
+/// Checks that the content of each client section of an update follows on from what the room
+/// has integrated of that client, or waits for its missing predecessor (see `preflight::Span`):
+/// otherwise the stock Yjs client would keep it pending where yrs integrates it out of order.
+fn follows_on(clocks: &StateVector, spans: &Spans) -> Result<(), DecodeError> {
+    for span in spans.iter() {
+        let reached = clocks.get(&ClientID::new(span.client));
+        if span.needs > reached && !span.chained {
+            return Err(DecodeError::NotFollowingOn {
+                client: span.client,
+                needs: span.needs,
+                reached,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A write transaction on `doc`, which belongs to a [`RoomDoc`].

@@ -125,6 +125,7 @@ impl RoomDoc {
                 }
             }
         }
+        doc.clocks = doc.state_vector();
         Ok(Recovered {
             doc,
             skipped,
@@ -142,10 +143,12 @@ fn replay<'a>(
     let mut room = RoomDoc::new();
     if let Some((bytes, format)) = snapshot {
         let update = decode_stored(bytes, format, true).map_err(LoadError::SnapshotDecode)?;
-        room.integrate([update], &mut 0)
+        room.integrate([update], &mut 0, None)
             .map_err(LoadError::SnapshotApply)?;
     }
     replay_into(&mut room, entries, per_txn)?;
+    // What a client's next update must follow on from (see `RoomDoc::apply_updates`).
+    room.clocks = room.state_vector();
     Ok(room)
 }
 
@@ -166,7 +169,7 @@ fn replay_into<'a>(
             indices.push(index);
         }
         let mut done = 0;
-        room.integrate(chunk, &mut done)
+        room.integrate(chunk, &mut done, None)
             .map_err(|source| LoadError::LogApply {
                 // A panicking commit names no entry; report the last of its transaction.
                 index: indices

@@ -56,6 +56,10 @@ pub struct RoomDoc {
     /// change event for every declared text on every commit, observed or not, which cost 7% of
     /// applying a keystroke. Its items are the same either way; `text()` reads them.
     doc: Doc,
+    /// How far the content the room has integrated of each client reaches on its clock (its
+    /// state vector, kept up to date as updates apply): an update must follow on from it (see
+    /// `preflight::Span`).
+    clocks: StateVector,
     awareness: AwarenessStates,
     poisoned: bool,
 }
@@ -71,6 +75,7 @@ impl RoomDoc {
     pub fn new() -> Self {
         RoomDoc {
             doc: Doc::new(),
+            clocks: StateVector::default(),
             awareness: AwarenessStates::new(Limits::default().max_awareness_state_bytes),
             poisoned: false,
         }

@@ -11,18 +11,23 @@ const mulberry32 = (seed) => () => {
 
 export const seed = Number(process.env.INTEROP_SEED ?? Math.floor(Math.random() * 2 ** 31))
 
-/** An independent generator for `stream` (a client, say), derived from `runSeed`. */
-export const seededSource = (runSeed, stream) => {
-  const next = mulberry32(runSeed + stream * 7919)
+/** A generator of its own seed. */
+export const generator = (start) => {
+  const next = mulberry32(start)
+  /** an integer in [0, n) */
   const below = (n) => Math.floor(next() * n)
   return {
-    /** an integer in [0, n) */
     below,
     /** an integer in [low, high] */
     between: (low, high) => low + below(high - low + 1),
-    chance: (p) => next() < p
+    chance: (p) => next() < p,
+    /** one element of a non-empty array */
+    pick: (array) => array[below(array.length)]
   }
 }
+
+/** An independent generator for `stream` (a client, say), derived from `runSeed`. */
+export const seededSource = (runSeed, stream) => generator(runSeed + stream * 7919)
 
 /** An independent generator per client, derived from the run's seed. */
 export const randomSource = (stream) => seededSource(seed, stream)
