@@ -134,7 +134,7 @@ async fn a_log_that_no_longer_replays_loads_and_its_bad_entries_are_quarantined(
         .iter()
         .all(|(_, author, _)| *author == Some(alice_id)));
     assert!(
-        quarantined[0].2.contains("does not apply"),
+        quarantined[0].2.contains("only the colabspace text"),
         "{quarantined:?}"
     );
     assert!(

@@ -6,9 +6,10 @@
 //! replayed entry by entry, and the entries that fail are set aside (the caller quarantines
 //! them) while everything else loads.
 
-use super::{ApplyError, RoomDoc, MAX_UPDATES_PER_TXN};
-use crate::codec::{self, preflight, DecodeError};
+use super::{ApplyError, Ingested, RoomDoc, MAX_UPDATES_PER_TXN};
+use crate::codec::{self, preflight, DecodeError, IncomingUpdate};
 use crate::snapshot::SnapshotFormat;
+use bytes::Bytes;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
 use yrs::Update;
@@ -80,12 +81,15 @@ impl RoomDoc {
     /// instead of failing the load. Only a snapshot that does not load is an error: the server
     /// wrote it from a document it had verified, so that is damage no replay can mend.
     ///
-    /// The fast path is the strict load. When it fails, the log is replayed one entry per
-    /// transaction (some entries fail only in company: in one transaction with others); an
-    /// entry that fails poisons the document, which is then rebuilt from the snapshot and the
-    /// entries kept so far before going on. That costs a rebuild per bad entry, which is fine
-    /// for what should never happen twice in a room's life: the server compacts a recovered
-    /// room into a snapshot at once, so its next load takes the fast path.
+    /// Every log entry is held to the rules a client's update is held to now (the room's schema
+    /// and its clocks, see [`crate::codec::preflight`]) and applied as the room applies client
+    /// updates: a log written before those rules may hold an update that would make yrs read
+    /// freed memory (docs/reliability.md), and such an entry is left out rather than applied.
+    /// An entry that fails to apply poisons the document, which is rebuilt from the snapshot
+    /// and the entries kept so far before the rest goes on, one entry per transaction when the
+    /// failure named no entry. That costs a rebuild per bad entry, which is fine for what should
+    /// never happen twice in a room's life: the server compacts a recovered room into a snapshot
+    /// at once.
     pub fn load_recovering<L, B>(
         snapshot: Option<(&[u8], SnapshotFormat)>,
         log: L,
@@ -94,42 +98,52 @@ impl RoomDoc {
         L: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
-        let log: Vec<B> = log.into_iter().collect();
-        let entries: Vec<&[u8]> = log.iter().map(AsRef::as_ref).collect();
-        match replay(
-            snapshot,
-            entries.iter().copied().enumerate(),
-            MAX_UPDATES_PER_TXN,
-        ) {
-            Ok(doc) => {
-                return Ok(Recovered {
-                    doc,
-                    skipped: Vec::new(),
-                    strict_replay_failed: false,
-                })
-            }
-            Err(error) if error.log_index().is_none() => return Err(error),
-            Err(_) => {}
-        }
-        let mut kept: Vec<usize> = Vec::with_capacity(entries.len());
         let mut skipped = Vec::new();
-        let mut doc = replay(snapshot, [], 1)?;
-        for (index, entry) in entries.iter().enumerate() {
-            match replay_into(&mut doc, [(index, *entry)], 1) {
-                Ok(()) => kept.push(index),
-                Err(error) => {
-                    skipped.push(error);
-                    if doc.is_poisoned() {
-                        doc = replay(snapshot, kept.iter().map(|&i| (i, entries[i])), 1)?;
-                    }
-                }
+        let mut pending = Vec::new();
+        let mut entries = Vec::new();
+        for (index, entry) in log.into_iter().enumerate() {
+            let bytes = Bytes::copy_from_slice(entry.as_ref());
+            match IncomingUpdate::check_v1(bytes.clone()) {
+                Ok(update) => pending.push((index, update)),
+                Err(source) => skipped.push(LoadError::LogDecode { index, source }),
             }
+            entries.push(bytes);
         }
-        doc.clocks = doc.state_vector();
+        let mut doc = replay(snapshot, [], 1)?;
+        let mut kept: Vec<usize> = Vec::with_capacity(pending.len());
+        let mut out = Ingested::with_capacity(pending.len());
+        let mut per_txn = MAX_UPDATES_PER_TXN;
+        let mut failed = false;
+        loop {
+            let result = doc.apply_updates_into(pending.drain(..), per_txn, &mut out);
+            kept.extend(out.applied.drain(..).map(|applied| applied.tag));
+            skipped.extend(out.refused.drain(..).map(|refused| LoadError::LogDecode {
+                index: refused.tag,
+                source: refused.error,
+            }));
+            let Err(failure) = result else { break };
+            failed = true;
+            match failure.culprit {
+                Some(index) => skipped.push(LoadError::LogApply {
+                    index,
+                    source: failure.error,
+                }),
+                None => per_txn = 1,
+            }
+            // The kept entries passed these rules in this order before: replaying them is safe.
+            let kept_entries = kept.iter().map(|&i| (i, &entries[i][..]));
+            doc = replay(snapshot, kept_entries, 1)?;
+            pending = failure
+                .retry
+                .into_iter()
+                .filter_map(|(index, raw)| IncomingUpdate::check_v1(raw).ok().map(|u| (index, u)))
+                .collect();
+        }
+        skipped.sort_by_key(|error| error.log_index());
         Ok(Recovered {
             doc,
+            strict_replay_failed: failed || !skipped.is_empty(),
             skipped,
-            strict_replay_failed: true,
         })
     }
 }
