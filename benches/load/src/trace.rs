@@ -1,6 +1,6 @@
-//! Concurrent editing traces (`../shared/traces/concurrent/*.json.gz`, format in
-//! `shared/traces/FORMAT-NOTES.md`): each transaction names its agent, its causal parents and
-//! splice patches relative to the parents' version. Loading computes, for every transaction,
+//! Concurrent editing traces (by default read from `../shared/traces/concurrent/*.json.gz`,
+//! gzip'd JSON): each transaction names its agent, its causal parents and splice patches
+//! relative to the parents' version. Loading computes, for every transaction,
 //! the last transaction of each agent in its causal past, which is what a replaying agent must
 //! have applied (and nothing more) before it makes that edit.
 
