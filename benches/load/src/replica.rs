@@ -10,17 +10,14 @@ use chatspace_crdt::codec::{sync_step1_frame, sync_step2_frame};
 use chatspace_crdt::TEXT_NAME;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    ClientID, Doc, GetString, Map, MapRef, OffsetKind, Options, ReadTxn, StateVector, Text,
-    TextRef, Transact, Update,
+    ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef, Transact,
+    Update,
 };
 
 /// A full document: text indices count UTF-16 code units, as in JavaScript.
 pub struct FullDoc {
     doc: Doc,
     text: TextRef,
-    /// Written only to make a delete-only trace transaction advance this client's clock (see
-    /// `agent.rs`); the shared text never sees it.
-    marker: MapRef,
     id: ClientID,
 }
 
@@ -32,13 +29,7 @@ impl FullDoc {
             ..Options::default()
         });
         let text = doc.get_or_insert_text(TEXT_NAME);
-        let marker = doc.get_or_insert_map("chatspace-load");
-        FullDoc {
-            doc,
-            text,
-            marker,
-            id,
-        }
+        FullDoc { doc, text, id }
     }
 
     pub fn text(&self) -> String {
@@ -61,7 +52,10 @@ impl FullDoc {
 
     /// Applies `patches` (splice triples: at `pos` delete `del`, then insert `ins`) in one
     /// transaction and returns its v1 update. Out-of-range positions are errors, not panics.
-    /// With `mark`, a marker entry is written too, so the update always advances our clock.
+    /// With `mark`, a one-character marker is inserted at the start and deleted again in the
+    /// same transaction, so that the update always advances our clock (a delete-only trace
+    /// transaction would not; see `agent.rs`) while the text is unchanged. It is plain text, as
+    /// the server requires of every update (another root type would be refused).
     pub fn splice(&self, patches: &[(u32, u32, &str)], mark: bool) -> Result<Vec<u8>, String> {
         let mut txn = self.doc.transact_mut();
         for &(pos, del, ins) in patches {
@@ -79,8 +73,8 @@ impl FullDoc {
             }
         }
         if mark {
-            let clock = txn.state_vector().get(&self.id);
-            self.marker.insert(&mut txn, "m", i64::from(clock));
+            self.text.insert(&mut txn, 0, "m");
+            self.text.remove_range(&mut txn, 0, 1);
         }
         Ok(txn.encode_update_v1())
     }
