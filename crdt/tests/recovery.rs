@@ -7,13 +7,6 @@ use chatspace_crdt::{encode_snapshot, LoadError, RoomDoc, SnapshotFormat};
 use common::*;
 use yrs::Text;
 
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
-        .collect()
-}
-
 /// The log a server without the room's schema stored for a hostile client: ordinary text,
 /// then three updates that passed the structural check.
 fn poisoned_log() -> (Vec<Vec<u8>>, String) {

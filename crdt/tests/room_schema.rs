@@ -5,16 +5,10 @@
 
 mod common;
 
+use chatspace_crdt::codec::lib0::Writer;
 use chatspace_crdt::{ApplyError, DecodeError, IncomingUpdate, RoomDoc, SnapshotFormat};
 use common::*;
 use yrs::{Doc, Text, Transact};
-
-fn hex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
-        .collect()
-}
 
 fn refused(bytes: Vec<u8>) -> String {
     match IncomingUpdate::check_v1(bytes) {
@@ -23,33 +17,21 @@ fn refused(bytes: Vec<u8>) -> String {
     }
 }
 
-/// lib0 varUint.
-fn var(out: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
 /// One client's one string item: `info` (origin flags | content), the ids of its origins,
 /// and for an item without origins the root it names.
 fn item(client: u64, clock: u64, origin: Option<(u64, u64)>, right: Option<(u64, u64)>) -> Vec<u8> {
-    let mut out = vec![1, 1];
-    var(&mut out, client);
-    var(&mut out, clock);
+    let mut out = Writer::default();
+    out.var_u64(1).var_u64(1).var_u64(client).var_u64(clock);
     let info = 4 | if origin.is_some() { 0x80 } else { 0 } | if right.is_some() { 0x40 } else { 0 };
-    out.push(info);
+    out.raw(&[info]);
     for (c, k) in origin.into_iter().chain(right) {
-        var(&mut out, c);
-        var(&mut out, k);
+        out.var_u64(c).var_u64(k);
     }
     if origin.is_none() && right.is_none() {
-        out.extend([1, 10]);
-        out.extend(b"colabspace");
+        out.var_u64(1).string("colabspace");
     }
-    out.extend([1, b'x', 0]);
-    out
+    out.string("x").var_u64(0);
+    out.into_vec()
 }
 
 /// The three updates of a hostile client that once made a room unloadable: accepted live and

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use chatspace_crdt::codec::lib0::Writer;
 use chatspace_crdt::codec::update_frame;
 use yrs::updates::decoder::Decode;
 
@@ -181,34 +182,21 @@ async fn every_logged_update_names_its_sender() {
 /// after its first, so that yrs resolves a chain of `n` missing dependencies (16,000 clients:
 /// about 0.3 s) without recursing once per client.
 fn dependency_chain(n: u64) -> Vec<u8> {
-    fn var(out: &mut Vec<u8>, mut value: u64) {
-        while value >= 0x80 {
-            out.push((value as u8) | 0x80);
-            value >>= 7;
-        }
-        out.push(value as u8);
-    }
-    let mut out = Vec::new();
-    var(&mut out, n);
+    let mut out = Writer::default();
+    out.var_u64(n);
     for c in 0..n {
         let client = 100 + n - c;
-        out.push(2);
-        var(&mut out, client);
-        out.push(0);
+        out.var_u64(2).var_u64(client).var_u64(0);
         if c == n - 1 {
-            out.extend([4, 1, 10]);
-            out.extend(b"colabspace");
+            out.raw(&[4]).var_u64(1).string("colabspace");
         } else {
-            out.push(0x84);
-            var(&mut out, client - 1);
-            out.push(0);
+            out.raw(&[0x84]).var_u64(client - 1).var_u64(0);
         }
-        out.extend([1, b'x', 0x84]);
-        var(&mut out, client);
-        out.extend([0, 1, b'y']);
+        out.string("x").raw(&[0x84]).var_u64(client).var_u64(0);
+        out.string("y");
     }
-    out.push(0);
-    out
+    out.var_u64(0);
+    out.into_vec()
 }
 
 async fn send_raw(

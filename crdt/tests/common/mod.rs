@@ -42,6 +42,14 @@ pub fn full(doc: &Doc) -> Vec<u8> {
     diff(doc, &StateVector::default())
 }
 
+/// Bytes written as hex, as the reports and the reproducers in docs/reliability.md give them.
+pub fn hex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("test hex"))
+        .collect()
+}
+
 /// Applies v1 update bytes to a plain yrs document (test clients).
 pub fn apply(doc: &Doc, update: &[u8]) {
     let update = Update::decode_v1(update).expect("test update decodes");
