@@ -6,6 +6,7 @@
 #
 #   fuzz/run.sh 120                 # every target, two minutes each
 #   TARGETS="room_apply" fuzz/run.sh 30
+#   SANITIZER=none fuzz/run.sh 600  # no AddressSanitizer: 2-3x the executions, for volume
 #
 # cargo fuzz needs nightly compiler flags (-Zsanitizer=address); RUSTC_BOOTSTRAP=1 lets the
 # stable toolchain accept them.
@@ -13,10 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 targets="${TARGETS:-frames room_apply room_reload room_apply_old_rules}"
+sanitizer="${SANITIZER:-address}"
 export RUSTC_BOOTSTRAP=1
 
 for target in $targets; do
-  nice -n 10 cargo fuzz build -O "$target" >/dev/null 2>build.log || { cat build.log >&2; exit 1; }
+  nice -n 10 cargo fuzz build -O -s "$sanitizer" "$target" >/dev/null 2>build.log || { cat build.log >&2; exit 1; }
 done
 rm -f build.log
 
@@ -31,7 +33,7 @@ for target in $targets; do
   # -detect_leaks=0: a room whose yrs call panicked deliberately leaks that transaction (see
   # crdt/src/room/mod.rs), which LeakSanitizer would report on every such input. -fork=1 with
   # -ignore_*: one job at a time that goes on after a finding, so every target runs its time.
-  nice -n 10 cargo fuzz run -O "$target" "corpus/$target" "seeds/$target" -- \
+  nice -n 10 cargo fuzz run -O -s "$sanitizer" "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 \
     -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 >"$log" 2>&1 || true
   execs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')

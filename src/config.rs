@@ -14,13 +14,19 @@ use clap::{Parser, ValueEnum};
     about = "Self-hosted real-time chat and collaborative editor"
 )]
 pub struct Config {
-    /// SQLite database URL; the file is created when missing.
+    /// Where everything durable is kept: `sqlite://FILE` (created when missing; one node) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (shared by every node).
     #[arg(
         long,
         env = "CHATSPACE_DATABASE_URL",
         default_value = "sqlite://chatspace.db"
     )]
     pub database_url: String,
+
+    /// This node's name in every log line and among the nodes sharing the database; a random
+    /// one when not set.
+    #[arg(long, env = "CHATSPACE_NODE_ID")]
+    pub node_id: Option<String>,
 
     /// Address and port to listen on (port 0 picks a free port).
     #[arg(long, env = "CHATSPACE_BIND", default_value = "127.0.0.1:8000")]
@@ -139,6 +145,15 @@ impl Config {
     /// The defaults, as `chatspace` with no flags and no environment would use them.
     pub fn defaults() -> Self {
         Self::parse_from(["chatspace"])
+    }
+
+    /// This node's id: the configured one, else a random one chosen now and kept.
+    pub fn node_id(&mut self) -> &str {
+        self.node_id.get_or_insert_with(|| {
+            use rand::Rng;
+            let n: u32 = rand::thread_rng().gen();
+            format!("node-{n:08x}")
+        })
     }
 
     pub fn session_idle(&self) -> Duration {

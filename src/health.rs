@@ -1,4 +1,6 @@
-//! `GET /healthz`: 200 when the database answers, 503 otherwise.
+//! `GET /healthz`: liveness, 200 when the database answers. `GET /readyz`: readiness, 200 when
+//! this node can serve (its database answers), else 503 with what is missing, so that a load
+//! balancer sends users elsewhere.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +10,9 @@ use axum::Router;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(health))
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/readyz", get(ready))
 }
 
 async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
@@ -17,6 +21,19 @@ async fn health(State(state): State<AppState>) -> (StatusCode, &'static str) {
         Err(error) => {
             tracing::error!(%error, "health check: the database does not answer");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(error) => {
+            tracing::warn!(%error, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: database unavailable",
+            )
         }
     }
 }

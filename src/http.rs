@@ -6,8 +6,7 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use tracing::Level;
 
 use crate::state::AppState;
@@ -20,7 +19,7 @@ const BODY_LIMIT: usize = 64 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
-pub fn router(state: AppState, sessions: SqliteStore) -> Router {
+pub fn router<S: SessionStore + Clone>(state: AppState, sessions: S) -> Router {
     let idle = time::Duration::seconds(
         i64::try_from(state.config.session_idle().as_secs()).unwrap_or(i64::MAX),
     );

@@ -8,8 +8,9 @@ use chatspace::telemetry;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
-    telemetry::init(config.log_format);
+    let mut config = Config::parse();
+    let node_id = config.node_id().to_owned();
+    telemetry::init(config.log_format, &node_id);
     let app = Application::build(config).await?;
     app.run_until_stopped().await
 }

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_sessions::session_store::ExpiredDeletion;
-use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions::SessionStore;
 
 use crate::auth::hashing::Hashing;
 use crate::auth::password;
@@ -21,7 +21,7 @@ use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::config::Config;
 use crate::realtime::Rooms;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{SessionStorage, Store};
 
 mod serve;
 
@@ -35,18 +35,17 @@ pub struct Application {
     /// `--metrics-bind`: a listener that serves only `/metrics`.
     metrics_listener: Option<TcpListener>,
     state: AppState,
-    sessions: SqliteStore,
+    sessions: SessionStorage,
 }
 
 impl Application {
     /// Opens the database (applying migrations) and binds the listener.
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        // Chosen once, here when not configured: every part of the node uses the same id.
+        config.node_id();
         let store = Store::connect(&config.database_url).await?;
-        let sessions = SqliteStore::new(store.pool().clone());
-        sessions
-            .migrate()
-            .await
-            .context("failed to create the session table")?;
+        tracing::info!(backend = store.backend(), "database ready");
+        let sessions = SessionStorage::open(&store).await?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("failed to listen on {}", config.bind))?;
@@ -131,18 +130,11 @@ impl Application {
         let shutdown = state.shutdown.clone();
         let tasks = state.tasks.clone();
         let store = state.store.clone();
-        let sweeper = sessions.clone();
-        let sweep_stop = shutdown.clone();
-        tasks.spawn(async move {
-            tokio::select! {
-                result = sweeper.continuously_delete_expired(SESSION_SWEEP) => {
-                    if let Err(error) = result { tracing::error!(%error, "expired-session cleanup stopped"); }
-                }
-                () = sweep_stop.cancelled() => {}
-            }
-        });
         let header_read_timeout = state.config.header_read_timeout();
-        let app = crate::http::router(state, sessions);
+        let app = match sessions {
+            SessionStorage::Sqlite(sessions) => with_sessions(state, sessions),
+            SessionStorage::Postgres(sessions) => with_sessions(state, sessions),
+        };
         tracing::info!("listening on http://{addr}");
         if let Some(listener) = metrics_listener {
             let stopped = shutdown.clone().cancelled_owned();
@@ -172,6 +164,24 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The application on this session store, whose expired sessions a background task deletes.
+fn with_sessions<S>(state: AppState, sessions: S) -> axum::Router
+where
+    S: SessionStore + ExpiredDeletion + Clone,
+{
+    let sweeper = sessions.clone();
+    let stop = state.shutdown.clone();
+    state.tasks.spawn(async move {
+        tokio::select! {
+            result = sweeper.continuously_delete_expired(SESSION_SWEEP) => {
+                if let Err(error) = result { tracing::error!(%error, "expired-session cleanup stopped"); }
+            }
+            () = stop.cancelled() => {}
+        }
+    });
+    crate::http::router(state, sessions)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

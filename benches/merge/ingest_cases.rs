@@ -135,11 +135,9 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
             (db, RoomDoc::new(), f.frames.clone())
         },
         |(db, mut room, frames)| {
-            let mut seq = 1;
             ingest(&mut room, frames, TICK, |pending| {
-                rt.block_on(db.store.append_updates(db.room_id, seq, pending))
+                rt.block_on(db.store.append_updates(db.room_id, pending))
                     .expect("the log append succeeds");
-                seq += pending.len() as i64;
             });
             (db, room)
         },
@@ -157,9 +155,8 @@ pub fn bench_ingest_sqlite(c: &mut Criterion, f: &Fixture, rt: &Runtime) {
             (db, raws)
         },
         |(db, raws)| {
-            for (i, tick) in raws.chunks(TICK).enumerate() {
-                let first = (i * TICK) as i64 + 1;
-                rt.block_on(db.store.append_updates(db.room_id, first, tick))
+            for tick in raws.chunks(TICK) {
+                rt.block_on(db.store.append_updates(db.room_id, tick))
                     .expect("the log append succeeds");
             }
             db

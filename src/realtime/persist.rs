@@ -1,5 +1,5 @@
 //! A room's persistence. The room task never waits for the database: it keeps the bookkeeping
-//! of its update log (sequence numbers, how long the log is) and hands every write and read to
+//! of its update log (how long it is, when to compact) and hands every write and read to
 //! the room's writer task, which performs them one at a time, in the order they were handed
 //! over, and reports back what the room must deliver.
 //!
@@ -41,13 +41,10 @@ const ATTEMPTS_AT_SHUTDOWN: u32 = 3;
 
 /// What the room hands its writer.
 enum Job {
-    /// Log entries numbered `first_seq`, `first_seq + 1`, …
-    Append {
-        first_seq: i64,
-        updates: Vec<AuthoredUpdate>,
-    },
-    /// A snapshot covering the log up to `upto_seq`, which replaces those entries.
-    Snapshot { data: Vec<u8>, upto_seq: i64 },
+    /// Log entries, numbered by the database in this order.
+    Append { updates: Vec<AuthoredUpdate> },
+    /// A snapshot of the document covering every entry appended before it, which replaces them.
+    Snapshot { data: Vec<u8> },
     /// A chat request of `conn`'s user.
     Chat {
         conn: u64,
@@ -73,8 +70,6 @@ pub struct DocPersistence {
     pub events: mpsc::UnboundedReceiver<Written>,
     /// Updates applied to the document and not handed to the writer yet, oldest first.
     pending: Vec<AuthoredUpdate>,
-    /// The sequence number the next handed-over update gets.
-    next_seq: i64,
     /// Log entries since the last snapshot (handed over or pending).
     log_len: u64,
     /// `log_len` at which to compact next.
@@ -99,6 +94,7 @@ impl DocPersistence {
             store,
             report,
             shutdown,
+            covered_seq: stored.last_seq,
         };
         tasks.spawn(writer.run(queue).in_current_span());
         let compact_after = compact_after.max(1);
@@ -107,7 +103,6 @@ impl DocPersistence {
             jobs,
             events,
             pending: Vec::new(),
-            next_seq: stored.last_seq + 1,
             log_len,
             compact_at: log_len.max(compact_after),
             compact_after,
@@ -134,9 +129,7 @@ impl DocPersistence {
             return;
         }
         let updates = std::mem::take(&mut self.pending);
-        let first_seq = self.next_seq;
-        self.next_seq += updates.len() as i64;
-        self.send(Job::Append { first_seq, updates });
+        self.send(Job::Append { updates });
     }
 
     /// Whether the log has grown enough to be compacted (or, with `force`, is not empty).
@@ -152,8 +145,7 @@ impl DocPersistence {
     /// every update handed over so far.
     pub fn snapshot(&mut self, data: Vec<u8>) {
         self.hand_over();
-        let upto_seq = self.next_seq - 1;
-        self.send(Job::Snapshot { data, upto_seq });
+        self.send(Job::Snapshot { data });
         self.log_len = 0;
         self.compact_at = self.compact_after;
     }
@@ -200,20 +192,20 @@ struct Writer {
     store: Store,
     report: mpsc::UnboundedSender<Written>,
     shutdown: CancellationToken,
+    /// The newest log entry the room's document holds, with every entry before it: the last
+    /// one loaded or appended here. A snapshot covers the log up to it.
+    covered_seq: i64,
 }
 
 impl Writer {
-    async fn run(self, mut queue: mpsc::UnboundedReceiver<Job>) {
+    async fn run(mut self, mut queue: mpsc::UnboundedReceiver<Job>) {
         let mut held = None;
         while let Some(job) = match held.take() {
             Some(job) => Some(job),
             None => queue.recv().await,
         } {
             match job {
-                Job::Append {
-                    first_seq,
-                    mut updates,
-                } => {
+                Job::Append { mut updates } => {
                     // Appends that queued up behind this one go in the same transaction.
                     while let Ok(next) = queue.try_recv() {
                         match next {
@@ -226,23 +218,25 @@ impl Writer {
                     }
                     let count = updates.len();
                     let (store, room_id) = (&self.store, self.room_id);
-                    if self
+                    if let Some(last_seq) = self
                         .retry("appending updates", || {
-                            store.append_updates(room_id, first_seq, &updates)
+                            store.append_updates(room_id, &updates)
                         })
                         .await
                     {
-                        tracing::debug!(count, first_seq, "updates stored");
+                        tracing::debug!(count, last_seq, "updates stored");
+                        self.covered_seq = last_seq;
                     }
                 }
-                Job::Snapshot { data, upto_seq } => {
-                    let (store, room_id) = (&self.store, self.room_id);
+                Job::Snapshot { data } => {
+                    let (store, room_id, upto_seq) = (&self.store, self.room_id, self.covered_seq);
                     let format = SNAPSHOT_FORMAT.as_i64();
                     if self
                         .retry("saving a snapshot", || {
                             store.save_snapshot(room_id, format, &data, upto_seq)
                         })
                         .await
+                        .is_some()
                     {
                         tracing::info!(
                             bytes = data.len(),
@@ -267,24 +261,24 @@ impl Writer {
     }
 
     /// Runs `write` until it succeeds, waiting longer after each failure; once the server is
-    /// stopping, gives up after a few attempts. Returns whether it succeeded.
-    async fn retry<F, Fut>(&self, what: &str, mut write: F) -> bool
+    /// stopping, gives up after a few attempts. Returns what it returned, `None` when given up.
+    async fn retry<T, F, Fut>(&self, what: &str, mut write: F) -> Option<T>
     where
         F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = sqlx::Result<()>>,
+        Fut: std::future::Future<Output = sqlx::Result<T>>,
     {
         let mut wait = FIRST_RETRY_WAIT;
         let mut attempts_at_shutdown = 0;
         loop {
             let error = match write().await {
-                Ok(()) => return true,
+                Ok(done) => return Some(done),
                 Err(error) => error,
             };
             if self.shutdown.is_cancelled() {
                 attempts_at_shutdown += 1;
                 if attempts_at_shutdown >= ATTEMPTS_AT_SHUTDOWN {
                     tracing::error!(%error, "{what} failed at shutdown; giving up (clients still hold the updates)");
-                    return false;
+                    return None;
                 }
             }
             tracing::error!(%error, retry_in = ?wait, "{what} failed; retrying");

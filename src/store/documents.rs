@@ -3,9 +3,9 @@
 //! longer be replayed.
 
 use bytes::Bytes;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::Store;
+use super::{with_pool, Pool, Store};
 use crate::clock::now_millis;
 
 /// A room's stored snapshot.
@@ -68,6 +68,11 @@ impl LogEntry for AuthoredUpdate {
     }
 }
 
+/// `format, data, upto_seq` of `doc_snapshots`.
+type SnapshotRow = (i64, Vec<u8>, i64);
+/// `seq, data` of `doc_updates`.
+type LogRow = (i64, Vec<u8>);
+
 /// A log entry taken out of the log because the room could not replay it.
 #[derive(Debug, Clone)]
 pub struct Quarantined {
@@ -76,31 +81,48 @@ pub struct Quarantined {
     pub reason: String,
 }
 
-/// SQLite allows 32,766 bound parameters per statement; five per row leaves room to spare.
+/// SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535; five per row leaves
+/// room to spare.
 const ROWS_PER_INSERT: usize = 5_000;
 
 impl Store {
     /// The snapshot and the log after it.
     pub async fn load_document(&self, room_id: i64) -> sqlx::Result<StoredDocument> {
-        let mut conn = self.pool().acquire().await?;
-        let snapshot: Option<(i64, Vec<u8>, i64)> =
-            sqlx::query_as("SELECT format, data, upto_seq FROM doc_snapshots WHERE room_id = ?")
-                .bind(room_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        // One snapshot of the database for both reads: a snapshot saved between them would
+        // otherwise have deleted log entries it covers, leaving a hole. (A SQLite read
+        // transaction is one; PostgreSQL's default gives each statement its own.)
+        let isolation = match self.pool() {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(_) => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"),
+        };
+        let (snapshot, rows): (Option<SnapshotRow>, Vec<LogRow>) = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some(isolation) = isolation {
+                sqlx::query(isolation).execute(&mut *tx).await?;
+            }
+            let snapshot = sqlx::query_as(
+                "SELECT format, data, upto_seq FROM doc_snapshots WHERE room_id = $1",
+            )
+            .bind(room_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let after = snapshot.as_ref().map_or(0, |s: &SnapshotRow| s.2);
+            let rows = sqlx::query_as(
+                "SELECT seq, data FROM doc_updates WHERE room_id = $1 AND seq > $2 ORDER BY seq",
+            )
+            .bind(room_id)
+            .bind(after)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            (snapshot, rows)
+        });
         let snapshot = snapshot.map(|(format, data, upto_seq)| StoredSnapshot {
             format,
             data,
             upto_seq,
         });
         let after = snapshot.as_ref().map_or(0, |s| s.upto_seq);
-        let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT seq, data FROM doc_updates WHERE room_id = ? AND seq > ? ORDER BY seq",
-        )
-        .bind(room_id)
-        .bind(after)
-        .fetch_all(&mut *conn)
-        .await?;
         let last_seq = rows.last().map_or(after, |(seq, _)| *seq);
         let (seqs, updates) = rows.into_iter().unzip();
         Ok(StoredDocument {
@@ -111,34 +133,47 @@ impl Store {
         })
     }
 
-    /// Appends updates numbered `first_seq`, `first_seq + 1`, … in one transaction.
+    /// Appends updates to the room's log in one transaction and returns the sequence number of
+    /// the last one. The database numbers them (the room's `doc_seq`, whose row stays locked
+    /// until the commit), so that writers on several nodes never pick the same numbers.
     pub async fn append_updates<U: LogEntry>(
         &self,
         room_id: i64,
-        first_seq: i64,
         updates: &[U],
-    ) -> sqlx::Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let mut seq = first_seq;
+    ) -> sqlx::Result<i64> {
+        let count = i64::try_from(updates.len()).unwrap_or(i64::MAX);
         let now = now_millis();
-        for chunk in updates.chunks(ROWS_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO doc_updates (room_id, seq, data, author_id, stored_at) ",
-            );
-            insert.push_values(chunk, |mut row, update| {
-                row.push_bind(room_id)
-                    .push_bind(seq)
-                    .push_bind(update.data())
-                    .push_bind(update.author())
-                    .push_bind(now);
-                seq += 1;
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (last_seq,): (i64,) = sqlx::query_as(
+                "UPDATE rooms SET doc_seq = doc_seq + $1 WHERE id = $2 RETURNING doc_seq",
+            )
+            .bind(count)
+            .bind(room_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let mut seq = last_seq - count;
+            for chunk in updates.chunks(ROWS_PER_INSERT) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO doc_updates (room_id, seq, data, author_id, stored_at) ",
+                );
+                insert.push_values(chunk, |mut row, update| {
+                    seq += 1;
+                    row.push_bind(room_id)
+                        .push_bind(seq)
+                        .push_bind(update.data())
+                        .push_bind(update.author())
+                        .push_bind(now);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(last_seq)
+        })
     }
 
-    /// Replaces the room's snapshot and drops the log entries it covers, in one transaction.
+    /// Stores the room's snapshot and drops the log entries it covers, in one transaction. A
+    /// snapshot never replaces one that covers more of the log.
     pub async fn save_snapshot(
         &self,
         room_id: i64,
@@ -146,25 +181,29 @@ impl Store {
         data: &[u8],
         upto_seq: i64,
     ) -> sqlx::Result<()> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO doc_snapshots (room_id, format, data, upto_seq, updated_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (room_id) DO UPDATE SET format = excluded.format, data = excluded.data, \
-             upto_seq = excluded.upto_seq, updated_at = excluded.updated_at",
-        )
-        .bind(room_id)
-        .bind(format)
-        .bind(data)
-        .bind(upto_seq)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM doc_updates WHERE room_id = ? AND seq <= ?")
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO doc_snapshots (room_id, format, data, upto_seq, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (room_id) DO UPDATE SET format = excluded.format, data = excluded.data, \
+                 upto_seq = excluded.upto_seq, updated_at = excluded.updated_at \
+                 WHERE doc_snapshots.upto_seq <= excluded.upto_seq",
+            )
             .bind(room_id)
+            .bind(format)
+            .bind(data)
             .bind(upto_seq)
+            .bind(now_millis())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+            sqlx::query("DELETE FROM doc_updates WHERE room_id = $1 AND seq <= $2")
+                .bind(room_id)
+                .bind(upto_seq)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        })
     }
 
     /// Moves log entries into `doc_quarantine` with the reason, in one transaction: the room
@@ -174,27 +213,29 @@ impl Store {
         room_id: i64,
         entries: &[Quarantined],
     ) -> sqlx::Result<()> {
-        let mut tx = self.pool().begin().await?;
         let now = now_millis();
-        for entry in entries {
-            sqlx::query(
-                "INSERT INTO doc_quarantine \
-                 (room_id, seq, data, author_id, stored_at, quarantined_at, reason) \
-                 SELECT room_id, seq, data, author_id, stored_at, ?, ? FROM doc_updates \
-                 WHERE room_id = ? AND seq = ?",
-            )
-            .bind(now)
-            .bind(&entry.reason)
-            .bind(room_id)
-            .bind(entry.seq)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM doc_updates WHERE room_id = ? AND seq = ?")
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for entry in entries {
+                sqlx::query(
+                    "INSERT INTO doc_quarantine \
+                     (room_id, seq, data, author_id, stored_at, quarantined_at, reason) \
+                     SELECT room_id, seq, data, author_id, stored_at, $1, $2 FROM doc_updates \
+                     WHERE room_id = $3 AND seq = $4",
+                )
+                .bind(now)
+                .bind(&entry.reason)
                 .bind(room_id)
                 .bind(entry.seq)
                 .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await
+                sqlx::query("DELETE FROM doc_updates WHERE room_id = $1 AND seq = $2")
+                    .bind(room_id)
+                    .bind(entry.seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        })
     }
 }

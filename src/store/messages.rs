@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use chatspace_crdt::codec::ChatMessage;
 
-use super::Store;
+use super::{with_pool, Pool, Store};
 use crate::clock::{now_millis, rfc3339};
 
 /// A stored chat message, with the author's name joined in.
@@ -46,34 +46,52 @@ const ROW_COLUMNS: &str = "SELECT messages.id, messages.client_id, users.usernam
 impl Store {
     /// Stores a message unless this author already sent one with this `client_id` in this room.
     /// Returns the stored row and whether it is new (false for a resend).
+    ///
+    /// Clients read history by id (`since`), so a room's ids must become visible in id order.
+    /// On PostgreSQL the room's row is locked first: the nodes storing chat for one room take
+    /// turns, and no id commits after a higher one. A SQLite write transaction already excludes
+    /// every other writer.
     pub async fn insert_message(
         &self,
         message: &NewMessage<'_>,
     ) -> sqlx::Result<(MessageRow, bool)> {
-        let mut tx = self.pool().begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO messages (room_id, author_id, client_id, text, sent_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (room_id, author_id, client_id) DO NOTHING",
-        )
-        .bind(message.room_id)
-        .bind(message.author_id)
-        .bind(message.client_id)
-        .bind(message.text)
-        .bind(now_millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let row = sqlx::query_as(&format!(
-            "{ROW_COLUMNS} WHERE messages.room_id = ? AND messages.author_id = ? AND messages.client_id = ?"
-        ))
-        .bind(message.room_id)
-        .bind(message.author_id)
-        .bind(message.client_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((row, inserted))
+        let lock_room = match self.pool() {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(_) => Some("SELECT id FROM rooms WHERE id = $1 FOR UPDATE"),
+        };
+        let select = format!(
+            "{ROW_COLUMNS} WHERE messages.room_id = $1 AND messages.author_id = $2 AND messages.client_id = $3"
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            if let Some(lock_room) = lock_room {
+                sqlx::query(lock_room)
+                    .bind(message.room_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO messages (room_id, author_id, client_id, text, sent_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, author_id, client_id) DO NOTHING",
+            )
+            .bind(message.room_id)
+            .bind(message.author_id)
+            .bind(message.client_id)
+            .bind(message.text)
+            .bind(now_millis())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let row = sqlx::query_as(&select)
+                .bind(message.room_id)
+                .bind(message.author_id)
+                .bind(message.client_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok((row, inserted))
+        })
     }
 
     /// Up to `limit` messages with an id above `after`, oldest first.
@@ -83,14 +101,15 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<MessageRow>> {
-        sqlx::query_as(&format!(
-            "{ROW_COLUMNS} WHERE messages.room_id = ? AND messages.id > ? ORDER BY messages.id LIMIT ?"
-        ))
-        .bind(room_id)
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await
+        let sql = format!(
+            "{ROW_COLUMNS} WHERE messages.room_id = $1 AND messages.id > $2 ORDER BY messages.id LIMIT $3"
+        );
+        with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(room_id)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)
     }
 
     /// Up to `limit` of the newest messages with an id below `before` (all when `None`), oldest
@@ -101,14 +120,15 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> sqlx::Result<Vec<MessageRow>> {
-        let mut rows: Vec<MessageRow> = sqlx::query_as(&format!(
-            "{ROW_COLUMNS} WHERE messages.room_id = ? AND messages.id < ? ORDER BY messages.id DESC LIMIT ?"
-        ))
-        .bind(room_id)
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let sql = format!(
+            "{ROW_COLUMNS} WHERE messages.room_id = $1 AND messages.id < $2 ORDER BY messages.id DESC LIMIT $3"
+        );
+        let mut rows: Vec<MessageRow> = with_pool!(self, pool => sqlx::query_as(&sql)
+            .bind(room_id)
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
         rows.reverse();
         Ok(rows)
     }

@@ -1,80 +1,182 @@
-//! The database: one SQLite file in WAL mode, with the schema from `migrations/` applied at start.
-//! `Store` is the one seam between the server and its storage; each table family has its own
-//! file with the queries that touch it.
+//! The database: an embedded SQLite file (the default) or a PostgreSQL server that several nodes
+//! share, chosen by the URL's scheme. The schema comes from the backend's own migrations
+//! (`migrations/sqlite/`, `migrations/postgres/`), applied at start. `Store` is the one seam
+//! between the server and its storage; each table family has its own file with the queries that
+//! touch it, written once for both backends (`$1`-style parameters, which SQLite reads too).
 
 mod documents;
 mod messages;
 mod rooms;
+mod sessions;
 mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::{PgPool, SqlitePool};
 
 pub use documents::{AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot};
 pub use messages::{MessageRow, NewMessage};
 pub use rooms::RoomSummary;
+pub use sessions::SessionStorage;
 pub use users::User;
+
+/// Connections per node. SQLite serialises writers through its own lock anyway; on PostgreSQL
+/// this is what one node may hold of the server's `max_connections` (100 by default).
+const MAX_CONNECTIONS: u32 = 8;
+/// How long a query waits for a free connection before it fails (and its writer retries).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The backend's connection pool.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's own pool type: one query text, compiled for
+/// each backend, with no conversion layer in between.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store.pool() {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
 
 /// Cheap-to-clone handle on the database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    /// The pool serialises writers through SQLite's own lock; the busy timeout makes them wait.
-    pool: SqlitePool,
+    pool: Pool,
 }
 
 impl Store {
-    /// Opens (creating when missing) the database at `url` and applies pending migrations.
+    /// Opens the database at `url` (`sqlite://...`, created when missing, or `postgres://...`)
+    /// and applies pending migrations. Several nodes may start at once on one PostgreSQL
+    /// database: the migrator holds an advisory lock while it applies them.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("invalid database URL {url:?}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL is durable across application crashes in WAL mode; a power cut can lose the
-            // last transactions, never corrupt the file (https://sqlite.org/wal.html).
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("failed to open the database {url}"))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("failed to apply database migrations")?;
-        Ok(Self { pool })
+        let pool = if is_postgres(url) {
+            Pool::Postgres(connect_postgres(url).await?)
+        } else {
+            Pool::Sqlite(connect_sqlite(url).await?)
+        };
+        let store = Self { pool };
+        let migrated = match &store.pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        };
+        migrated.context("failed to apply database migrations")?;
+        Ok(store)
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// `sqlite` or `postgres`, for logs and metrics.
+    pub fn backend(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
+        }
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
     }
 
-    /// Closes every connection, after checkpointing the WAL into the main file.
+    /// Closes every connection (on SQLite after checkpointing the WAL into the main file).
     pub async fn close(&self) {
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
-            .await
-        {
-            tracing::warn!(%error, "WAL checkpoint at shutdown failed");
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await
+                {
+                    tracing::warn!(%error, "WAL checkpoint at shutdown failed");
+                }
+                pool.close().await;
+            }
+            Pool::Postgres(pool) => pool.close().await,
         }
-        self.pool.close().await;
+    }
+}
+
+/// Whether `url` names a PostgreSQL server rather than a SQLite file.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+async fn connect_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("invalid database URL {url:?}"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // NORMAL is durable across application crashes in WAL mode; a power cut can lose the
+        // last transactions, never corrupt the file (https://sqlite.org/wal.html).
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true);
+    SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("failed to open the database {url}"))
+}
+
+async fn connect_postgres(url: &str) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(url)
+        .with_context(|| "invalid database URL (postgres://user:password@host:port/database)")?
+        .application_name("chatspace");
+    PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_with(options)
+        .await
+        // The URL may hold a password: name only where it points.
+        .with_context(|| format!("failed to connect to PostgreSQL at {}", redacted(url)))
+}
+
+/// `url` without its user and password.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest
+        .get(..authority_end)
+        .and_then(|authority| authority.rfind('@'))
+    {
+        Some(at) => format!("{scheme}://{}", rest.get(at + 1..).unwrap_or_default()),
+        None => url.to_owned(),
     }
 }
 
 /// Whether `error` is a violation of a UNIQUE constraint (a name that is taken).
 pub fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn a_logged_url_names_the_server_but_not_the_password() {
+        assert_eq!(
+            redacted("postgres://chat:s3cret@db.internal:5432/chatspace"),
+            "postgres://db.internal:5432/chatspace"
+        );
+        assert_eq!(
+            redacted("postgres://db.internal/chatspace?options=a@b"),
+            "postgres://db.internal/chatspace?options=a@b"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::Store;
+use super::{with_pool, Store};
 use crate::clock::now_millis;
 
 /// An account as the server sees it.
@@ -16,22 +16,24 @@ pub struct User {
 impl Store {
     /// Inserts a user; a name taken in any letter case is a unique violation.
     pub async fn insert_user(&self, username: &str, password_hash: &str) -> sqlx::Result<i64> {
-        let row: (i64,) = sqlx::query_as(
-            "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
+        let row: (i64,) = with_pool!(self, pool => sqlx::query_as(
+            "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(username)
         .bind(password_hash)
         .bind(now_millis())
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(pool)
+        .await)?;
         Ok(row.0)
     }
 
     /// The user with this name, whatever its letter case.
     pub async fn user_by_name(&self, username: &str) -> sqlx::Result<Option<User>> {
-        sqlx::query_as("SELECT id, username, password_hash FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await
+        with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, username, password_hash FROM users WHERE lower(username) = lower($1)",
+        )
+        .bind(username)
+        .fetch_optional(pool)
+        .await)
     }
 }

@@ -1,7 +1,8 @@
-//! Test harness: the real server in-process on a free port with a fresh SQLite file, and
-//! cookie-keeping HTTP clients, one per simulated browser (after zero-to-production
-//! `tests/api/helpers.rs`).
+//! Test harness: the real server in-process on a free port with a fresh database (a SQLite file,
+//! or a PostgreSQL database of its own, per the suite's `BACKEND`), and cookie-keeping HTTP
+//! clients, one per simulated browser (after zero-to-production `tests/api/helpers.rs`).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,18 +11,120 @@ use chatspace::startup::Application;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::redirect::Policy;
 use reqwest::{Response, StatusCode};
+use sqlx::{AnyPool, Connection};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// A running server and the directory holding its database.
+/// Which database a suite runs on (each suite constructs one of them).
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the Postgres suite creates its databases on.
+pub fn postgres_server() -> String {
+    std::env::var("CHATSPACE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+}
+
+/// A test's own database, removed when the last server using it is gone.
+pub struct TestDatabase {
+    pub url: String,
+    /// The SQLite file's folder.
+    _dir: Option<TempDir>,
+    /// The PostgreSQL database's name.
+    postgres: Option<String>,
+}
+
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("chatspace.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!(
+                    "chatspace_test_{}_{}",
+                    std::process::id(),
+                    DATABASES.fetch_add(1, Ordering::Relaxed)
+                );
+                let mut admin = admin_connection().await;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("drop a leftover test database");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create the test database");
+                let _ = admin.close().await;
+                Self {
+                    url: format!("{}/{name}", postgres_server()),
+                    _dir: None,
+                    postgres: Some(name),
+                }
+            }
+        }
+    }
+}
+
+async fn admin_connection() -> sqlx::PgConnection {
+    let url = format!("{}/postgres", postgres_server());
+    sqlx::PgConnection::connect(&url)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "the PostgreSQL suite needs a server at {url} (CHATSPACE_TEST_POSTGRES): {error}"
+            )
+        })
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async move {
+                let mut admin = admin_connection().await;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("a test database was not dropped: {dropped:?}");
+        }
+    }
+}
+
+/// A running server and its database.
 pub struct TestApp {
     pub port: u16,
     /// The `--metrics-bind` listener's port, when the test asked for one.
     pub metrics_port: Option<u16>,
     pub config: Config,
-    /// Kept so the database outlives restarts; deleted when the test ends.
-    dir: Arc<TempDir>,
+    pub backend: Backend,
+    /// Kept so the database outlives restarts; removed when the test ends.
+    database: Arc<TestDatabase>,
     stop: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -35,36 +138,36 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with the test defaults, adjusted by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let database = Arc::new(TestDatabase::create(crate::BACKEND).await);
     let mut config = Config::defaults();
-    config.database_url = format!("sqlite://{}", dir.path().join("chatspace.db").display());
+    config.database_url = database.url.clone();
     config.bind = "127.0.0.1:0".parse().expect("address");
     configure(&mut config);
-    start(config, dir).await
-}
-
-async fn start(config: Config, dir: Arc<TempDir>) -> TestApp {
     let app = Application::build(config.clone())
         .await
         .expect("server builds");
-    let port = app.port();
-    let metrics_port = app.metrics_port();
-    let stop = CancellationToken::new();
-    let stopped = stop.clone();
-    let server = tokio::spawn(app.run_until(async move { stopped.cancelled().await }));
-    let mut config = config;
-    config.bind.set_port(port);
-    TestApp {
-        port,
-        metrics_port,
-        config,
-        dir,
-        stop,
-        server: Some(server),
-    }
+    config.bind.set_port(app.port());
+    TestApp::running(app, config, database)
 }
 
 impl TestApp {
+    fn running(app: Application, config: Config, database: Arc<TestDatabase>) -> Self {
+        let port = app.port();
+        let metrics_port = app.metrics_port();
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let server = tokio::spawn(app.run_until(async move { stopped.cancelled().await }));
+        TestApp {
+            port,
+            metrics_port,
+            config,
+            backend: crate::BACKEND,
+            database,
+            stop,
+            server: Some(server),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
@@ -89,26 +192,14 @@ impl TestApp {
         }
     }
 
-    /// Stops the server and starts it again on the same database file and port.
+    /// Stops the server and starts it again on the same database and port.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
         let mut last_error = None;
         for _ in 0..50 {
             match Application::build(self.config.clone()).await {
                 Ok(app) => {
-                    let metrics_port = app.metrics_port();
-                    let stop = CancellationToken::new();
-                    let stopped = stop.clone();
-                    let server =
-                        tokio::spawn(app.run_until(async move { stopped.cancelled().await }));
-                    return TestApp {
-                        port: self.port,
-                        metrics_port,
-                        config: self.config.clone(),
-                        dir: Arc::clone(&self.dir),
-                        stop,
-                        server: Some(server),
-                    };
+                    return TestApp::running(app, self.config.clone(), Arc::clone(&self.database))
                 }
                 Err(e) => last_error = Some(e),
             }
@@ -117,9 +208,10 @@ impl TestApp {
         panic!("server did not restart: {last_error:?}");
     }
 
-    /// Opens the database file directly, as an operator would.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&self.config.database_url)
+    /// Opens the database directly, as an operator would.
+    pub async fn db(&self) -> AnyPool {
+        sqlx::any::install_default_drivers();
+        AnyPool::connect(&self.config.database_url)
             .await
             .expect("open the database")
     }
@@ -135,7 +227,7 @@ impl TestApp {
     /// Every row `sql` selects, read as an operator would.
     pub async fn rows<T>(&self, sql: &str) -> Vec<T>
     where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+        T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
     {
         let pool = self.db().await;
         let rows = sqlx::query_as(sql).fetch_all(&pool).await.expect("rows");

@@ -1,5 +1,8 @@
 //! Integration tests: the real server on a free port, a fresh SQLite file per test, real HTTP
-//! clients and real WebSocket clients.
+//! clients and real WebSocket clients. `tests/postgres` runs the same tests on PostgreSQL.
+
+/// The database these tests run on.
+const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod accounts;
 mod chat;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, Browser, TestApp};
 use crate::ws::{open_socket, read_until_close, WsClient};
 
 async fn alice_with_room(app: &TestApp) -> Browser {
@@ -157,7 +157,7 @@ async fn a_room_whose_stored_data_is_corrupt_is_refused_and_left_untouched() {
     let alice = alice_with_room(&app).await;
     let pool = app.db().await;
     let garbage: &[u8] = &[0xff, 0x00, 0x13, 0x37, 0x42];
-    sqlx::query("INSERT INTO doc_snapshots (room_id, format, data, upto_seq, updated_at) SELECT id, 1, ?, 0, 0 FROM rooms")
+    sqlx::query("INSERT INTO doc_snapshots (room_id, format, data, upto_seq, updated_at) SELECT id, 1, $1, 0, 0 FROM rooms")
         .bind(garbage)
         .execute(&pool)
         .await
@@ -206,13 +206,23 @@ async fn the_room_keeps_relaying_while_the_database_is_locked_and_acknowledges_c
     let mut a = WsClient::join(&app, &alice, "notes", 1).await;
     let mut b = WsClient::join(&app, &alice, "notes", 2).await;
 
-    // Another process holds SQLite's write lock (as a backup or a migration would).
+    // Another process holds the write lock on the chat and the update log (as a backup or a
+    // migration would).
     let pool = app.db().await;
     let mut locker = pool.acquire().await.expect("a connection");
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *locker)
-        .await
-        .expect("takes the write lock");
+    let lock: &[&str] = match app.backend {
+        Backend::Sqlite => &["BEGIN IMMEDIATE"],
+        Backend::Postgres => &[
+            "BEGIN",
+            "LOCK TABLE messages, doc_updates IN EXCLUSIVE MODE",
+        ],
+    };
+    for statement in lock {
+        sqlx::query(statement)
+            .execute(&mut *locker)
+            .await
+            .expect("takes the write lock");
+    }
     let locked_at = tokio::time::Instant::now();
 
     a.send_chat("held", "written while the disk was busy").await;

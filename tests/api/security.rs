@@ -117,7 +117,7 @@ async fn logout_destroys_the_session_on_the_server() {
         "a copied cookie is dead after logout"
     );
     let pool = app.db().await;
-    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tower_sessions WHERE id = ?")
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM tower_sessions WHERE id = $1")
         .bind(&id)
         .fetch_one(&pool)
         .await

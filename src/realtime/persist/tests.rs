@@ -4,7 +4,7 @@
 
 use super::{DocPersistence, Written};
 use crate::auth::CurrentUser;
-use crate::store::Store;
+use crate::store::{Pool, Store};
 use bytes::Bytes;
 use chatspace_crdt::codec::client::{decode_server_frame, ServerMessage};
 use chatspace_crdt::codec::{ChatEvent, ChatRequest};
@@ -31,8 +31,11 @@ async fn refuse_appends(store: &Store, refuse: bool) {
     } else {
         "DROP TRIGGER refuse"
     };
+    let Pool::Sqlite(pool) = store.pool() else {
+        panic!("these tests run on SQLite");
+    };
     sqlx::query(sql)
-        .execute(store.pool())
+        .execute(pool)
         .await
         .expect("the trigger changes");
 }

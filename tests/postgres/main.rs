@@ -1,0 +1,37 @@
+//! The API suite (`tests/api`) again, every test on a PostgreSQL database of its own, created on
+//! the server at `CHATSPACE_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`) and
+//! dropped when the test ends. Without that server these tests fail; they never skip.
+
+/// The database these tests run on.
+const BACKEND: helpers::Backend = helpers::Backend::Postgres;
+
+#[path = "../api/accounts.rs"]
+mod accounts;
+#[path = "../api/chat.rs"]
+mod chat;
+#[path = "../api/helpers.rs"]
+mod helpers;
+#[path = "../api/hostile.rs"]
+mod hostile;
+#[path = "../api/metrics.rs"]
+mod metrics;
+#[path = "../api/persistence.rs"]
+mod persistence;
+#[path = "../api/presence.rs"]
+mod presence;
+#[path = "../api/realtime.rs"]
+mod realtime;
+#[path = "../api/restart.rs"]
+mod restart;
+#[path = "../api/rooms.rs"]
+mod rooms;
+#[path = "../api/security.rs"]
+mod security;
+#[path = "../api/sockets.rs"]
+mod sockets;
+#[path = "../api/throttle.rs"]
+mod throttle;
+#[path = "../api/websocket.rs"]
+mod websocket;
+#[path = "../api/ws.rs"]
+mod ws;
