@@ -23,6 +23,15 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// Redis server that joins this node to the others sharing the database (`redis://HOST:PORT`,
+    /// `rediss://` for TLS); without it the node is on its own.
+    #[arg(long, env = "CHATSPACE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key this deployment uses (several deployments can share a Redis).
+    #[arg(long, env = "CHATSPACE_REDIS_PREFIX", default_value = "chatspace")]
+    pub redis_prefix: String,
+
     /// This node's name in every log line and among the nodes sharing the database; a random
     /// one when not set.
     #[arg(long, env = "CHATSPACE_NODE_ID")]

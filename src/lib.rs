@@ -7,13 +7,15 @@
 //! - [`accounts`]: register, log in, log out. [`auth`]: sessions, CSRF, passwords, throttling.
 //! - [`rooms`]: the start page, creating rooms, the room page, chat history over HTTP.
 //! - [`realtime`]: the room socket (y-websocket protocol plus chat) and one task per live room.
-//! - [`store`]: the SQLite database, the only place with SQL.
+//! - [`store`]: the database (SQLite or PostgreSQL), the only place with SQL.
+//! - [`bus`]: Redis Streams between the nodes that share a PostgreSQL database.
 //! - [`views`]: the HTML pages. [`assets`]: the embedded CSS and JS. [`health`]: `/healthz`.
 //! - The room document and the protocol codec live in the `chatspace-crdt` crate (no I/O).
 
 pub mod accounts;
 pub mod assets;
 pub mod auth;
+pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod error;

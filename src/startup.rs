@@ -18,6 +18,7 @@ use crate::auth::hashing::Hashing;
 use crate::auth::password;
 use crate::auth::signup_limit::SignupLimit;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
+use crate::bus::Bus;
 use crate::config::Config;
 use crate::realtime::Rooms;
 use crate::state::AppState;
@@ -74,8 +75,17 @@ impl Application {
         let hashing = Hashing::new(config.hash_slots(), config.hash_queue);
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
+        let bus = match &config.redis_url {
+            Some(url) => {
+                let node = config.node_id.as_deref().unwrap_or_default();
+                let bus = Bus::connect(url, &config.redis_prefix, node, &tasks, shutdown.clone());
+                Some(bus.await?)
+            }
+            None => None,
+        };
         let rooms = Rooms::new(
             store.clone(),
+            bus.clone(),
             Arc::clone(&config),
             shutdown.clone(),
             tasks.clone(),
@@ -83,6 +93,7 @@ impl Application {
         let state = AppState {
             config,
             store,
+            bus,
             throttle,
             signups,
             hashing,

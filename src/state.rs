@@ -8,6 +8,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::hashing::Hashing;
 use crate::auth::signup_limit::SignupLimit;
 use crate::auth::throttle::LoginThrottle;
+use crate::bus::Bus;
 use crate::config::Config;
 use crate::realtime::Rooms;
 use crate::store::Store;
@@ -16,6 +17,8 @@ use crate::store::Store;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
+    /// The bus to the other nodes, when `--redis-url` is set.
+    pub bus: Option<Bus>,
     pub throttle: LoginThrottle,
     pub signups: SignupLimit,
     /// The gate every password hash of a request passes.

@@ -109,3 +109,31 @@ fn a_stored_update_that_would_leave_a_hole_is_left_out() {
         .collect();
     assert_eq!(skipped, vec![1, 2]);
 }
+
+/// Two nodes append to one room's log, each the edits of its own client, numbered in the order
+/// the nodes commit: an entry may come before the one it builds on, and a client's next entry
+/// then does not follow on from what the replay has of it yet. The log loads whole.
+#[test]
+fn a_log_whose_entries_come_before_ones_they_build_on_loads_whole() {
+    let (a, text_a) = client(1);
+    let (b, text_b) = client(2);
+    let mut of_a = Vec::new();
+    let mut of_b = Vec::new();
+    // They take turns typing at the start, each building on the other's last character.
+    for _ in 0..3 {
+        let update = edit(&a, |txn| text_a.insert(txn, 0, "a"));
+        apply(&b, &update);
+        of_a.push(update);
+        let update = edit(&b, |txn| text_b.insert(txn, 0, "b"));
+        apply(&a, &update);
+        of_b.push(update);
+    }
+    let typed = text_of(&a, &text_a);
+    assert_eq!(typed, "bababa");
+
+    // b's node committed all of b's edits before a's node committed a's second and third.
+    let log: Vec<Vec<u8>> = [&of_a[..1], &of_b[..], &of_a[1..]].concat();
+    let recovered = RoomDoc::load_recovering(None, &log).expect("loads");
+    assert!(recovered.skipped.is_empty(), "{:?}", recovered.skipped);
+    assert_eq!(recovered.doc.text(), typed);
+}

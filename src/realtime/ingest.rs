@@ -12,7 +12,9 @@ use super::handle::CloseCode;
 use super::handle::Command;
 use super::loading::load_room;
 use super::offload::RoomFailure;
+use super::remote::REMOTE;
 use super::room::LiveRoom;
+use crate::bus::Notice;
 
 /// Updates taken from the queue at once and applied together (the document applies them in
 /// transactions of up to 64): small batches are cheaper per update than single ones, giant ones
@@ -102,12 +104,23 @@ impl LiveRoom {
                 }
             };
             for a in ingested.applied.drain(..) {
+                if a.tag == REMOTE {
+                    // Another node's: its node stores it.
+                    self.broadcast(None, a.frame);
+                    continue;
+                }
                 self.broadcast(Some(a.tag), a.frame);
                 let author = self.subscribers.get(&a.tag).map(|sub| sub.user.id);
+                self.publish(Notice::Update(a.raw.clone()));
                 self.persistence.push(a.raw, author);
             }
             for refused in ingested.refused.drain(..) {
-                if let DecodeError::NotFollowingOn { .. } = refused.error {
+                if refused.tag == REMOTE {
+                    // Another node's update that does not follow on (one before it was lost or
+                    // is still on its way): what is stored fills the gap.
+                    tracing::info!(error = %refused.error, "an update from another node waits for a catch-up");
+                    self.catch_up_soon();
+                } else if let DecodeError::NotFollowingOn { .. } = refused.error {
                     // Client and room disagree about what the room has: resync, do not refuse.
                     tracing::info!(conn = refused.tag, error = %refused.error, "closing a connection to resync");
                     self.close(refused.tag, CloseCode::TryAgainLater);
@@ -151,6 +164,8 @@ impl LiveRoom {
         // Awareness states are not stored: carry them over to the reloaded document.
         let old = std::mem::replace(&mut self.doc, doc);
         self.doc.inherit_awareness(old);
+        // Other nodes' updates that were not stored yet went with the old document.
+        self.catch_up_soon();
         tracing::warn!(error = %failure.error, retry = failure.retry.len(), "room reloaded after a failed update");
         let mut retry = Vec::with_capacity(failure.retry.len());
         for (conn, raw) in failure.retry {

@@ -4,6 +4,7 @@
 
 mod chat;
 mod connection;
+mod coverage;
 mod handle;
 mod ingest;
 mod loading;
@@ -11,6 +12,7 @@ mod offload;
 mod persist;
 mod ratelimit;
 mod registry;
+mod remote;
 mod room;
 mod socket;
 

@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chatspace_crdt::codec::ChatRequest;
-use chatspace_crdt::SnapshotFormat;
+use chatspace_crdt::{encode_snapshot, SnapshotFormat};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::chat::{self, ChatReplies};
+use super::loading::load_room;
 use crate::auth::CurrentUser;
 use crate::store::{AuthoredUpdate, Store, StoredDocument};
 
@@ -43,8 +44,9 @@ const ATTEMPTS_AT_SHUTDOWN: u32 = 3;
 enum Job {
     /// Log entries, numbered by the database in this order.
     Append { updates: Vec<AuthoredUpdate> },
-    /// A snapshot of the document covering every entry appended before it, which replaces them.
-    Snapshot { data: Vec<u8> },
+    /// A snapshot covering every entry appended before it, which replaces them: of the live
+    /// document (`Some`), or rebuilt from the database (`None`, see [`Writer::covered_seq`]).
+    Snapshot { data: Option<Vec<u8>> },
     /// A chat request of `conn`'s user.
     Chat {
         conn: u64,
@@ -59,6 +61,8 @@ enum Job {
 pub enum Written {
     /// The frames a chat request produced, for `conn` and for everyone else.
     Chat { conn: u64, replies: ChatReplies },
+    /// Updates handed over were stored as log entries `first..=last`.
+    Appended { first: i64, last: i64 },
 }
 
 /// The room task's side of its persistence.
@@ -95,6 +99,7 @@ impl DocPersistence {
             report,
             shutdown,
             covered_seq: stored.last_seq,
+            shared_log: false,
         };
         tasks.spawn(writer.run(queue).in_current_span());
         let compact_after = compact_after.max(1);
@@ -142,8 +147,9 @@ impl DocPersistence {
     }
 
     /// Hands over a snapshot of the document as it is now, after the pending updates: it covers
-    /// every update handed over so far.
-    pub fn snapshot(&mut self, data: Vec<u8>) {
+    /// every update handed over so far. `None`: the writer rebuilds it from the database (a room
+    /// whose log other nodes append to).
+    pub fn snapshot(&mut self, data: Option<Vec<u8>>) {
         self.hand_over();
         self.send(Job::Snapshot { data });
         self.log_len = 0;
@@ -192,9 +198,14 @@ struct Writer {
     store: Store,
     report: mpsc::UnboundedSender<Written>,
     shutdown: CancellationToken,
-    /// The newest log entry the room's document holds, with every entry before it: the last
-    /// one loaded or appended here. A snapshot covers the log up to it.
+    /// The newest log entry the room's document holds with every entry before it: the last one
+    /// loaded, moved on by this writer's appends while they follow on from it. A snapshot of the
+    /// live document covers the log up to it. Once an append does not follow on (another node
+    /// appends to this room's log), snapshots are rebuilt from the database instead, whose
+    /// entries they then cover exactly.
     covered_seq: i64,
+    /// Whether someone else appends to this room's log.
+    shared_log: bool,
 }
 
 impl Writer {
@@ -218,18 +229,32 @@ impl Writer {
                     }
                     let count = updates.len();
                     let (store, room_id) = (&self.store, self.room_id);
-                    if let Some(last_seq) = self
+                    if let Some(last) = self
                         .retry("appending updates", || {
                             store.append_updates(room_id, &updates)
                         })
                         .await
                     {
-                        tracing::debug!(count, last_seq, "updates stored");
-                        self.covered_seq = last_seq;
+                        let first = last + 1 - count as i64;
+                        tracing::debug!(count, first, last, "updates stored");
+                        if first == self.covered_seq + 1 {
+                            self.covered_seq = last;
+                        } else if !self.shared_log {
+                            self.shared_log = true;
+                            tracing::info!("another node appends to this room's log; snapshots are rebuilt from the database");
+                        }
+                        let _ = self.report.send(Written::Appended { first, last });
                     }
                 }
                 Job::Snapshot { data } => {
-                    let (store, room_id, upto_seq) = (&self.store, self.room_id, self.covered_seq);
+                    let data = match data {
+                        Some(data) if !self.shared_log => Some((data, self.covered_seq)),
+                        _ => self.rebuild().await,
+                    };
+                    let Some((data, upto_seq)) = data else {
+                        continue;
+                    };
+                    let (store, room_id) = (&self.store, self.room_id);
                     let format = SNAPSHOT_FORMAT.as_i64();
                     if self
                         .retry("saving a snapshot", || {
@@ -256,6 +281,32 @@ impl Writer {
                 Job::Barrier(done) => {
                     let _ = done.send(());
                 }
+            }
+        }
+    }
+
+    /// A snapshot rebuilt from the database and the last log entry it covers: exactly what is
+    /// stored, whatever this node's document holds. `None` (logged) when it cannot be made now;
+    /// the log is kept and the next compaction tries again.
+    async fn rebuild(&self) -> Option<(Vec<u8>, i64)> {
+        let loaded = match load_room(&self.store, self.room_id).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                tracing::error!(%error, "rebuilding the room from the database for a snapshot failed");
+                return None;
+            }
+        };
+        let upto_seq = loaded.stored.last_seq;
+        let doc = loaded.doc;
+        match tokio::task::spawn_blocking(move || encode_snapshot(&doc, SNAPSHOT_FORMAT)).await {
+            Ok(Ok(data)) => Some((data, upto_seq)),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "encoding a snapshot failed; the log is kept");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, "encoding a snapshot panicked; the log is kept");
+                None
             }
         }
     }

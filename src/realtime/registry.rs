@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::handle::{Command, RoomHandle};
 use super::room;
+use crate::bus::Bus;
 use crate::config::Config;
 use crate::store::Store;
 
@@ -30,6 +31,7 @@ struct Inner {
     /// Room id to its task's handle. A std mutex: held only to look up, insert or remove.
     live: Mutex<HashMap<i64, RoomHandle>>,
     store: Store,
+    bus: Option<Bus>,
     config: Arc<Config>,
     shutdown: CancellationToken,
     tasks: TaskTracker,
@@ -41,6 +43,7 @@ struct Inner {
 impl Rooms {
     pub fn new(
         store: Store,
+        bus: Option<Bus>,
         config: Arc<Config>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
@@ -49,6 +52,7 @@ impl Rooms {
             inner: Arc::new(Inner {
                 live: Mutex::default(),
                 store,
+                bus,
                 config,
                 shutdown,
                 tasks,
@@ -127,6 +131,11 @@ impl Rooms {
     }
 
     /// Where the room tasks and their writers run, so that shutdown waits for them.
+    /// The bus to the other nodes, when there is one.
+    pub(super) fn bus(&self) -> Option<&Bus> {
+        self.inner.bus.as_ref()
+    }
+
     pub(super) fn tasks(&self) -> &TaskTracker {
         &self.inner.tasks
     }

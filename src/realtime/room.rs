@@ -19,7 +19,9 @@ use super::loading::{load_room, LoadedRoom};
 use super::offload::RoomFailure;
 use super::persist::{DocPersistence, Written, SNAPSHOT_FORMAT};
 use super::registry::Rooms;
+use super::remote::{self, RoomBus};
 use crate::auth::CurrentUser;
+use crate::bus::Notice;
 
 pub(super) struct Subscriber {
     pub(super) user: CurrentUser,
@@ -34,6 +36,12 @@ pub(super) struct Subscriber {
 /// Loads a room and runs it until it is idle, the server stops, or it fails.
 pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
     let store = rooms.store().clone();
+    // Subscribed before the database is read, so that nothing other nodes publish falls
+    // between the two.
+    let mut remote = match rooms.bus() {
+        Some(bus) => Some(RoomBus::subscribe(bus, room_id).await),
+        None => None,
+    };
     let loaded = match load_room(&store, room_id).await {
         Ok(loaded) => loaded,
         Err(reason) => {
@@ -54,6 +62,9 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         stored,
         compact_now,
     } = loaded;
+    if let Some(remote) = &mut remote {
+        remote.loaded(stored.last_seq);
+    }
     let persistence = DocPersistence::start(
         room_id,
         store,
@@ -76,6 +87,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         doc,
         persistence,
         buffers: IngestBuffers::default(),
+        remote,
     };
     // The log did not replay as a whole: a snapshot of what loaded replaces it.
     let exit = match compact_now {
@@ -126,6 +138,8 @@ pub(super) struct LiveRoom {
     pub(super) doc: RoomDoc,
     pub(super) persistence: DocPersistence,
     pub(super) buffers: IngestBuffers,
+    /// The room's side of the bus, when this node has other nodes.
+    pub(super) remote: Option<RoomBus>,
 }
 
 impl LiveRoom {
@@ -155,6 +169,12 @@ impl LiveRoom {
                         },
                         Some(written) = self.persistence.events.recv() => {
                             self.deliver(written);
+                            continue;
+                        }
+                        event = remote::next_event(&mut self.remote) => {
+                            if let Err(failure) = self.handle_bus_event(event).await {
+                                return Exit::Failed(failure);
+                            }
                             continue;
                         }
                         _ = flush.tick(), if self.persistence.has_pending() => {
@@ -275,9 +295,11 @@ impl LiveRoom {
                     self.send_to(conn, frame);
                 }
                 if let Some(frame) = replies.to_others {
+                    self.publish(Notice::Chat(frame.clone()));
                     self.broadcast(Some(conn), frame);
                 }
             }
+            Written::Appended { first, last } => self.stored(first, last),
         }
     }
 
@@ -287,11 +309,17 @@ impl LiveRoom {
         if !self.persistence.compaction_due(force) {
             return Ok(());
         }
+        if self.remote.is_some() {
+            // Other nodes append to the log too: the writer rebuilds the snapshot from what is
+            // stored, which this document may not hold all of yet.
+            self.persistence.snapshot(None);
+            return Ok(());
+        }
         match self
             .with_doc(|doc| encode_snapshot(doc, SNAPSHOT_FORMAT))
             .await?
         {
-            Ok(data) => self.persistence.snapshot(data),
+            Ok(data) => self.persistence.snapshot(Some(data)),
             Err(error) => {
                 // The log still holds everything; compaction waits for a healthy document.
                 tracing::error!(%error, "encoding a snapshot failed; the log is kept");
@@ -339,7 +367,9 @@ impl LiveRoom {
                     );
                 }
                 if let Some(frame) = change.frame {
-                    self.broadcast(Some(conn), Bytes::from(frame));
+                    let frame = Bytes::from(frame);
+                    self.publish(Notice::Awareness(frame.clone()));
+                    self.broadcast(Some(conn), frame);
                 }
             }
             Err(error) => self.reject(conn, &error),
@@ -394,7 +424,9 @@ impl LiveRoom {
             return;
         };
         if let Some(frame) = sub.awareness.leave(&mut self.doc) {
-            self.broadcast(None, Bytes::from(frame));
+            let frame = Bytes::from(frame);
+            self.publish(Notice::Awareness(frame.clone()));
+            self.broadcast(None, frame);
         }
     }
 

@@ -133,6 +133,17 @@ impl Store {
         })
     }
 
+    /// The number of the room's newest log entry (0 for none).
+    pub async fn log_end(&self, room_id: i64) -> sqlx::Result<i64> {
+        let (seq,): (i64,) = with_pool!(self, pool => sqlx::query_as(
+            "SELECT doc_seq FROM rooms WHERE id = $1",
+        )
+        .bind(room_id)
+        .fetch_one(pool)
+        .await)?;
+        Ok(seq)
+    }
+
     /// Appends updates to the room's log in one transaction and returns the sequence number of
     /// the last one. The database numbers them (the room's `doc_seq`, whose row stays locked
     /// until the commit), so that writers on several nodes never pick the same numbers.

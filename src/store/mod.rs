@@ -144,8 +144,8 @@ async fn connect_postgres(url: &str) -> anyhow::Result<PgPool> {
         .with_context(|| format!("failed to connect to PostgreSQL at {}", redacted(url)))
 }
 
-/// `url` without its user and password.
-fn redacted(url: &str) -> String {
+/// `url` without its user and password, for logs.
+pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

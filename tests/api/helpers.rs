@@ -139,6 +139,14 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server with the test defaults, adjusted by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = Arc::new(TestDatabase::create(crate::BACKEND).await);
+    spawn_app_on(database, configure).await
+}
+
+/// Starts a server on an existing test database (another node of a deployment).
+pub async fn spawn_app_on(
+    database: Arc<TestDatabase>,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let mut config = Config::defaults();
     config.database_url = database.url.clone();
     config.bind = "127.0.0.1:0".parse().expect("address");
@@ -170,6 +178,12 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The server's database, to start another node on.
+    #[allow(dead_code)] // Used by the multi-node suite.
+    pub fn database(&self) -> Arc<TestDatabase> {
+        Arc::clone(&self.database)
     }
 
     pub fn ws_url(&self, room: &str) -> String {
@@ -262,6 +276,16 @@ impl Browser {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// The same browser (its cookies) talking to another node of the deployment.
+    #[allow(dead_code)] // Used by the multi-node suite.
+    pub fn clone_on(&self, app: &TestApp) -> Browser {
+        Browser {
+            client: self.client.clone(),
+            jar: Arc::clone(&self.jar),
+            port: app.port,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {

@@ -114,14 +114,48 @@ impl RoomDoc {
         let mut out = Ingested::with_capacity(pending.len());
         let mut per_txn = MAX_UPDATES_PER_TXN;
         let mut failed = false;
+        // Entries that do not follow on from what their client has in the document yet. With
+        // several nodes appending to one log, the numbers follow the order of the commits, not
+        // always the order in which the edits were made: an entry may come before one it builds
+        // on. Such entries wait for the rest of the log and are tried again while that helps.
+        let mut deferred: Vec<(usize, DecodeError)> = Vec::new();
         loop {
             let result = doc.apply_updates_into(pending.drain(..), per_txn, &mut out);
+            let progress = !out.applied.is_empty();
             kept.extend(out.applied.drain(..).map(|applied| applied.tag));
-            skipped.extend(out.refused.drain(..).map(|refused| LoadError::LogDecode {
-                index: refused.tag,
-                source: refused.error,
-            }));
-            let Err(failure) = result else { break };
+            for refused in out.refused.drain(..) {
+                match refused.error {
+                    error @ DecodeError::NotFollowingOn { .. } => {
+                        deferred.push((refused.tag, error));
+                    }
+                    source => skipped.push(LoadError::LogDecode {
+                        index: refused.tag,
+                        source,
+                    }),
+                }
+            }
+            let Err(failure) = result else {
+                if deferred.is_empty() {
+                    break;
+                }
+                if !progress {
+                    // Nothing applied since they were put aside: they never will.
+                    skipped.extend(
+                        deferred
+                            .drain(..)
+                            .map(|(index, source)| LoadError::LogDecode { index, source }),
+                    );
+                    break;
+                }
+                pending = deferred
+                    .drain(..)
+                    .filter_map(|(index, _)| {
+                        let raw = entries[index].clone();
+                        IncomingUpdate::check_v1(raw).ok().map(|u| (index, u))
+                    })
+                    .collect();
+                continue;
+            };
             failed = true;
             match failure.culprit {
                 Some(index) => skipped.push(LoadError::LogApply {

@@ -169,6 +169,11 @@ impl RoomDoc {
         self.doc.transact().state_vector()
     }
 
+    /// What a peer at `sv` lacks, as one v1 update (the update of a sync step 2).
+    pub fn encode_missing_v1(&self, sv: &StateVector) -> Result<Vec<u8>, EncodeError> {
+        self.encode_for_peer(sv)
+    }
+
     /// The whole document as one v1 update (what a client with nothing receives).
     pub fn encode_state_as_update_v1(&self) -> Result<Vec<u8>, EncodeError> {
         self.encode_for_peer(&StateVector::default())

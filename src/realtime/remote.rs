@@ -1,0 +1,296 @@
+//! A room's side of the bus (see `crate::bus`): what its own clients do is published for the
+//! other nodes that have the room live, and what those publish is applied and relayed here.
+//!
+//! Other nodes' updates are applied as they arrive, relayed to this node's clients and not
+//! stored (their own node stores them). Their `stored` notices say which log entries the
+//! document now holds ([`Coverage`]). The room catches up from the database, merging what is
+//! stored into its document and relaying what its clients lacked, when a hole in those entries
+//! has not filled after [`HOLE_GRACE`], when an update does not follow on from the document,
+//! when its reader lost Redis, when a publisher says some of its notices were lost, and when
+//! the database's count of entries stays ahead of the room between two checks.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chatspace_crdt::{decode_client_frame, ClientMessage, IncomingUpdate, Limits};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::coverage::Coverage;
+use super::loading::load_room;
+use super::offload::RoomFailure;
+use super::room::LiveRoom;
+use crate::bus::{Bus, Notice, Remote, Subscribed, GAP_FETCHES};
+
+/// The connection tag of updates that came from other nodes (connection ids start at 1).
+pub(super) const REMOTE: u64 = 0;
+/// How long a hole in the stored entries may stay open before the room catches up: other
+/// nodes announce their entries within a flush interval and a round trip of having stored them.
+const HOLE_GRACE: Duration = Duration::from_secs(2);
+/// How often the room compares what it holds with the database's count of the room's entries.
+const CHECK_EVERY: Duration = Duration::from_secs(10);
+
+pub(super) struct RoomBus {
+    subscribed: Subscribed,
+    coverage: Coverage,
+    /// When a hole in the covered entries opened.
+    hole_since: Option<Instant>,
+    /// Catch up from the database at this moment.
+    catch_up_at: Option<Instant>,
+    next_check: Instant,
+    /// The database's count at the last check, when it was ahead of the room.
+    ahead: Option<i64>,
+    /// Answers of the database checks, which run beside the room.
+    checks: (mpsc::Sender<i64>, mpsc::Receiver<i64>),
+}
+
+/// What woke the room on the bus's account.
+pub(super) enum BusEvent {
+    Remote(Remote),
+    /// The database's last entry number for the room.
+    Checked(i64),
+    /// A deadline passed.
+    Tick,
+}
+
+impl RoomBus {
+    /// Subscribes to the room's stream. Call before loading the room (see `Bus::subscribe`).
+    pub(super) async fn subscribe(bus: &Bus, room_id: i64) -> Self {
+        Self {
+            subscribed: bus.subscribe(room_id).await,
+            coverage: Coverage::default(),
+            hole_since: None,
+            catch_up_at: None,
+            next_check: Instant::now() + CHECK_EVERY,
+            ahead: None,
+            checks: mpsc::channel(1),
+        }
+    }
+
+    /// The room loaded everything stored up to `last_seq`.
+    pub(super) fn loaded(&mut self, last_seq: i64) {
+        self.coverage = Coverage::new(last_seq);
+    }
+
+    pub(super) fn bus(&self) -> &Bus {
+        self.subscribed.bus()
+    }
+
+    /// The next thing for the room to handle.
+    pub(super) async fn next(&mut self) -> BusEvent {
+        let deadline = [self.hole_since.map(|t| t + HOLE_GRACE), self.catch_up_at]
+            .into_iter()
+            .flatten()
+            .fold(self.next_check, Instant::min);
+        tokio::select! {
+            Some(remote) = self.subscribed.notices.recv() => BusEvent::Remote(remote),
+            Some(count) = self.checks.1.recv() => BusEvent::Checked(count),
+            () = tokio::time::sleep_until(deadline) => BusEvent::Tick,
+        }
+    }
+
+    /// Asks to catch up from the database after `wait`.
+    fn catch_up_after(&mut self, wait: Duration) {
+        let at = Instant::now() + wait;
+        self.catch_up_at = Some(self.catch_up_at.map_or(at, |t| t.min(at)));
+    }
+
+    /// Entries `first..=last` are in the document (stored here, or announced by their node,
+    /// whose updates arrived before the announcement).
+    fn covered(&mut self, first: i64, last: i64) {
+        self.coverage.add(first, last);
+        self.hole_since = match (self.coverage.has_hole(), self.hole_since) {
+            (false, _) => None,
+            (true, since) => Some(since.unwrap_or_else(Instant::now)),
+        };
+    }
+}
+
+/// Awaits the next bus event of a room that has a bus; never completes for one that has not.
+pub(super) async fn next_event(remote: &mut Option<RoomBus>) -> BusEvent {
+    match remote {
+        Some(remote) => remote.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl LiveRoom {
+    /// Publishes `notice` for the other nodes, when there are any.
+    pub(super) fn publish(&self, notice: Notice) {
+        if let Some(remote) = &self.remote {
+            remote.bus().publish(self.room_id, notice);
+        }
+    }
+
+    /// This node's writer stored entries `first..=last`: tell the other nodes.
+    pub(super) fn stored(&mut self, first: i64, last: i64) {
+        if let Some(remote) = &mut self.remote {
+            remote.covered(first, last);
+            remote.bus().publish(
+                self.room_id,
+                Notice::Stored {
+                    first,
+                    last,
+                    refetch: false,
+                },
+            );
+        }
+    }
+
+    /// A remote update did not follow on from the document, or the document was reloaded
+    /// (losing other nodes' updates that were not stored yet): catch up once they are.
+    pub(super) fn catch_up_soon(&mut self) {
+        if let Some(remote) = &mut self.remote {
+            remote.catch_up_after(HOLE_GRACE);
+        }
+    }
+
+    pub(super) async fn handle_bus_event(&mut self, event: BusEvent) -> Result<(), RoomFailure> {
+        match event {
+            BusEvent::Remote(Remote::Notice(notice)) => self.handle_notice(notice).await?,
+            BusEvent::Remote(Remote::Reconnected) => self.catch_up_soon(),
+            BusEvent::Checked(count) => self.checked(count),
+            BusEvent::Tick => {}
+        }
+        self.catch_up_if_due().await
+    }
+
+    async fn handle_notice(&mut self, notice: Notice) -> Result<(), RoomFailure> {
+        match notice {
+            Notice::Update(update) => self.apply_remote(update).await?,
+            Notice::Stored {
+                first,
+                last,
+                refetch,
+            } => {
+                if let Some(remote) = &mut self.remote {
+                    remote.covered(first, last);
+                    if refetch {
+                        // Its node lost some notices while Redis was away; what they were
+                        // about is stored (or will be within a flush interval).
+                        remote.catch_up_after(HOLE_GRACE);
+                    }
+                }
+            }
+            Notice::Awareness(frame) => {
+                let limits = Limits::default();
+                match decode_client_frame(&frame, &limits) {
+                    Ok(ClientMessage::Awareness(update)) => {
+                        match self.doc.apply_awareness(update) {
+                            Ok(change) => {
+                                if let Some(frame) = change.frame {
+                                    self.broadcast(None, Bytes::from(frame));
+                                }
+                            }
+                            Err(error) => tracing::warn!(%error, "ignoring an awareness notice"),
+                        }
+                    }
+                    _ => tracing::warn!("ignoring an awareness notice that does not decode"),
+                }
+            }
+            Notice::Chat(frame) => self.broadcast(None, frame),
+        }
+        Ok(())
+    }
+
+    /// Applies another node's update and relays it to this node's clients.
+    async fn apply_remote(&mut self, update: Bytes) -> Result<(), RoomFailure> {
+        match IncomingUpdate::check_v1(update) {
+            Ok(update) => self.apply_batch(vec![(REMOTE, update)]).await,
+            Err(error) => {
+                // Another node accepted it from its client; this one would not. Take what is
+                // stored instead.
+                tracing::warn!(%error, "an update from another node does not pass the checks here");
+                self.catch_up_soon();
+                Ok(())
+            }
+        }
+    }
+
+    /// The database's count of entries: catch up when it was ahead at the last check too and
+    /// the room has not reached that count since.
+    fn checked(&mut self, count: i64) {
+        let Some(remote) = &mut self.remote else {
+            return;
+        };
+        if remote
+            .ahead
+            .is_some_and(|ahead| remote.coverage.have() < ahead)
+        {
+            tracing::info!(
+                have = remote.coverage.have(),
+                stored = count,
+                "the room is behind the database"
+            );
+            remote.catch_up_after(Duration::ZERO);
+        }
+        remote.ahead = (count > remote.coverage.have()).then_some(count);
+    }
+
+    /// Catches up when a deadline has passed, and starts the periodic check when it is due.
+    async fn catch_up_if_due(&mut self) -> Result<(), RoomFailure> {
+        let Some(remote) = &mut self.remote else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if remote.next_check <= now {
+            remote.next_check = now + CHECK_EVERY;
+            let (store, room_id, answer) = (
+                self.rooms.store().clone(),
+                self.room_id,
+                remote.checks.0.clone(),
+            );
+            tokio::spawn(async move {
+                match store.log_end(room_id).await {
+                    Ok(count) => {
+                        let _ = answer.try_send(count);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "checking the room's log in the database failed")
+                    }
+                }
+            });
+        }
+        let hole_open = remote
+            .hole_since
+            .is_some_and(|since| since + HOLE_GRACE <= now);
+        let asked = remote.catch_up_at.is_some_and(|at| at <= now);
+        if hole_open || asked {
+            remote.catch_up_at = None;
+            remote.hole_since = None;
+            return self.catch_up().await;
+        }
+        Ok(())
+    }
+
+    /// Merges what the database holds into the document and relays to this node's clients what
+    /// they lacked. Nothing of the document is dropped: other nodes' updates that are not
+    /// stored yet stay.
+    async fn catch_up(&mut self) -> Result<(), RoomFailure> {
+        metrics::counter!(GAP_FETCHES).increment(1);
+        let loaded = load_room(self.rooms.store(), self.room_id).await?;
+        let last_seq = loaded.stored.last_seq;
+        let stored = loaded.doc;
+        let have = self.doc.state_vector();
+        let missing = tokio::task::spawn_blocking(move || stored.encode_missing_v1(&have))
+            .await
+            .map_err(|join| RoomFailure::Panicked(join.to_string()))?;
+        match missing
+            .map_err(|e| e.to_string())
+            .and_then(|update| IncomingUpdate::check_v1(update).map_err(|e| e.to_string()))
+        {
+            Ok(update) => self.apply_batch(vec![(REMOTE, update)]).await?,
+            Err(error) => {
+                tracing::error!(%error, "catching up from the database failed; trying again later");
+                self.catch_up_soon();
+                return Ok(());
+            }
+        }
+        if let Some(remote) = &mut self.remote {
+            remote.coverage.caught_up(last_seq);
+            remote.hole_since = remote.coverage.has_hole().then(Instant::now);
+        }
+        tracing::info!(last_seq, "caught up from the database");
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! A deployment of several nodes for a test: one PostgreSQL database, one Redis key prefix.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use chatspace::config::Config;
+
+use crate::helpers::{spawn_app_on, Backend, TestApp, TestDatabase};
+
+/// The Redis server the tests use.
+pub fn redis_url() -> String {
+    std::env::var("CHATSPACE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A key prefix of the test's own; its keys are deleted when it is dropped.
+pub struct RedisPrefix {
+    pub prefix: String,
+}
+
+static PREFIXES: AtomicU32 = AtomicU32::new(0);
+
+impl RedisPrefix {
+    pub async fn new() -> Self {
+        let prefix = format!(
+            "chatspace_test_{}_{}",
+            std::process::id(),
+            PREFIXES.fetch_add(1, Ordering::Relaxed)
+        );
+        let client = redis::Client::open(redis_url()).expect("a Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "the multi-node suite needs Redis at {} (CHATSPACE_TEST_REDIS): {error}",
+                    redis_url()
+                )
+            });
+        let _: String = redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .expect("PING");
+        Self { prefix }
+    }
+
+    /// Every key under the prefix.
+    pub async fn keys(&self) -> Vec<String> {
+        let client = redis::Client::open(redis_url()).expect("a Redis URL");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis");
+        redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS")
+    }
+}
+
+impl Drop for RedisPrefix {
+    fn drop(&mut self) {
+        let pattern = format!("{}:*", self.prefix);
+        // Drop runs inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let cleaned = std::thread::spawn(move || {
+            let client = redis::Client::open(redis_url())?;
+            let mut conn = client.get_connection()?;
+            let keys: Vec<String> = redis::cmd("KEYS").arg(&pattern).query(&mut conn)?;
+            if !keys.is_empty() {
+                redis::cmd("DEL").arg(&keys).query::<()>(&mut conn)?;
+            }
+            Ok::<_, redis::RedisError>(())
+        })
+        .join();
+        if !matches!(cleaned, Ok(Ok(()))) {
+            eprintln!("test keys were left in Redis: {cleaned:?}");
+        }
+    }
+}
+
+/// Nodes sharing one database and one Redis prefix.
+pub struct Cluster {
+    pub nodes: Vec<TestApp>,
+    pub redis: RedisPrefix,
+    database: Arc<TestDatabase>,
+}
+
+impl Cluster {
+    /// `count` nodes, each configured by `configure` after the cluster's settings.
+    pub async fn start(count: usize, configure: impl Fn(&mut Config)) -> Self {
+        let database = Arc::new(TestDatabase::create(Backend::Postgres).await);
+        let redis = RedisPrefix::new().await;
+        let mut cluster = Cluster {
+            nodes: Vec::new(),
+            redis,
+            database,
+        };
+        for _ in 0..count {
+            let node = cluster.node(&redis_url(), &configure).await;
+            cluster.nodes.push(node);
+        }
+        cluster
+    }
+
+    /// One more node on the cluster's database, reaching Redis at `redis_url`.
+    pub async fn node(&self, redis_url: &str, configure: &impl Fn(&mut Config)) -> TestApp {
+        let prefix = self.redis.prefix.clone();
+        let url = redis_url.to_owned();
+        spawn_app_on(Arc::clone(&self.database), |config| {
+            config.redis_url = Some(url);
+            config.redis_prefix = prefix;
+            configure(config);
+        })
+        .await
+    }
+}

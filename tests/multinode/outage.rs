@@ -1,0 +1,104 @@
+//! A node cut off from Redis: it says it is not ready, keeps serving its own clients, and once
+//! Redis is back every node's clients converge on what was typed meanwhile, from the database.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+
+use crate::cluster::{redis_url, Cluster};
+use crate::helpers::TestApp;
+use crate::proxy::Proxy;
+use crate::ws::WsClient;
+
+/// Polls `/readyz` until it answers `status` (false after 30 s).
+async fn readiness_becomes(node: &TestApp, status: StatusCode) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if node.browser().get("/readyz").await.status() == status {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Reads until `done` holds, for up to 30 s (catching up waits out a grace period and a
+/// reconnection backoff).
+async fn eventually(client: &mut WsClient, done: impl Fn(&WsClient) -> bool) -> bool {
+    for _ in 0..3 {
+        if client.pump_until(&done).await {
+            return true;
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_redis_is_not_ready_and_its_clients_catch_up_when_it_is_back() {
+    let redis: SocketAddr = redis_url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("CHATSPACE_TEST_REDIS as redis://IP:PORT");
+    let proxy = Proxy::start(redis).await;
+    let cluster = Cluster::start(1, |_| {}).await;
+    let a = &cluster.nodes[0];
+    let b = cluster
+        .node(&format!("redis://127.0.0.1:{}", proxy.port), &|_| {})
+        .await;
+    let alice = a.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut on_a = WsClient::join(a, &alice, "notes", 1).await;
+    let mut on_b = WsClient::join(&b, &alice.clone_on(&b), "notes", 2).await;
+    on_a.insert(0, "before").await;
+    assert!(on_b.pump_until(|x| x.text() == "before").await);
+    assert_eq!(b.browser().get("/readyz").await.status(), StatusCode::OK);
+
+    proxy.cut();
+    assert!(
+        readiness_becomes(&b, StatusCode::SERVICE_UNAVAILABLE).await,
+        "the cut-off node says it is not ready"
+    );
+    assert_eq!(a.browser().get("/readyz").await.status(), StatusCode::OK);
+    // Both go on typing; each node still serves its own clients.
+    on_a.insert(6, " during").await;
+    on_b.insert(0, "B:").await;
+    on_b.roundtrip().await;
+
+    proxy.restore();
+    assert!(readiness_becomes(&b, StatusCode::OK).await, "ready again");
+    let expected = "B:before during";
+    assert!(
+        eventually(&mut on_b, |x| x.text() == expected).await,
+        "the cut-off node's client got what was typed elsewhere: {:?}",
+        on_b.text()
+    );
+    assert!(
+        eventually(&mut on_a, |x| x.text() == expected).await,
+        "and the others got what it typed: {:?}",
+        on_a.text()
+    );
+}
+
+#[tokio::test]
+async fn the_bus_keeps_its_keys_under_the_prefix_and_nodes_find_each_other() {
+    let cluster = Cluster::start(2, |_| {}).await;
+    let alice = cluster.nodes[0].browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut on_a = WsClient::join(&cluster.nodes[0], &alice, "notes", 1).await;
+    let mut on_b = WsClient::join(
+        &cluster.nodes[1],
+        &alice.clone_on(&cluster.nodes[1]),
+        "notes",
+        2,
+    )
+    .await;
+    on_a.insert(0, "x").await;
+    assert!(on_b.pump_until(|x| x.text() == "x").await);
+    let keys = cluster.redis.keys().await;
+    assert!(
+        !keys.is_empty() && keys.iter().all(|k| k.starts_with(&cluster.redis.prefix)),
+        "{keys:?}"
+    );
+}
