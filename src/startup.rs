@@ -24,7 +24,10 @@ use crate::realtime::Rooms;
 use crate::state::AppState;
 use crate::store::{SessionStorage, Store};
 
+mod heartbeat;
 mod serve;
+
+pub use heartbeat::NODES_OFF_BUS;
 
 /// How often expired sessions are deleted from the database.
 const SESSION_SWEEP: Duration = Duration::from_secs(3600);
@@ -141,6 +144,16 @@ impl Application {
         let shutdown = state.shutdown.clone();
         let tasks = state.tasks.clone();
         let store = state.store.clone();
+        let bus = match (&state.bus, &state.config.redis_url) {
+            (Some(_), Some(url)) => format!(
+                "{}#{}",
+                crate::store::redacted(url),
+                state.config.redis_prefix
+            ),
+            _ => String::new(),
+        };
+        let node = state.config.node_id.clone().unwrap_or_default();
+        tasks.spawn(heartbeat::run(store.clone(), node, bus, shutdown.clone()));
         let header_read_timeout = state.config.header_read_timeout();
         let app = match sessions {
             SessionStorage::Sqlite(sessions) => with_sessions(state, sessions),

@@ -6,6 +6,7 @@
 
 mod documents;
 mod messages;
+mod nodes;
 mod rooms;
 mod sessions;
 mod users;
@@ -20,6 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use documents::{AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot};
 pub use messages::{MessageRow, NewMessage};
+pub use nodes::Peer;
 pub use rooms::RoomSummary;
 pub use sessions::SessionStorage;
 pub use users::User;

@@ -180,6 +180,20 @@ impl TestApp {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
+    /// The value of a label-less series on the server's `/metrics` (0 when absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let text = reqwest::get(self.url("/metrics"))
+            .await
+            .expect("scrapes")
+            .text()
+            .await
+            .expect("a body");
+        text.lines()
+            .filter_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .next()
+            .unwrap_or(0.0)
+    }
+
     /// The server's database, to start another node on.
     #[allow(dead_code)] // Used by the multi-node suite.
     pub fn database(&self) -> Arc<TestDatabase> {

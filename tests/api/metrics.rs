@@ -10,16 +10,7 @@ use crate::ws::{open_socket, read_until_close};
 /// The value of the sample named `series` (name and labels as printed), 0 when absent. The
 /// recorder is the process's, shared by tests running at once: values only grow.
 pub async fn sample(app: &TestApp, series: &str) -> f64 {
-    let text = reqwest::get(app.url("/metrics"))
-        .await
-        .expect("scrapes")
-        .text()
-        .await
-        .expect("a body");
-    text.lines()
-        .filter_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .next()
-        .unwrap_or(0.0)
+    app.metric(series).await
 }
 
 #[tokio::test]

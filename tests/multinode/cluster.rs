@@ -102,6 +102,11 @@ impl Cluster {
         cluster
     }
 
+    /// One more node on the cluster's database that is not on the bus (a misconfiguration).
+    pub async fn node_without_bus(&self) -> TestApp {
+        spawn_app_on(Arc::clone(&self.database), |_| {}).await
+    }
+
     /// One more node on the cluster's database, reaching Redis at `redis_url`.
     pub async fn node(&self, redis_url: &str, configure: &impl Fn(&mut Config)) -> TestApp {
         let prefix = self.redis.prefix.clone();

@@ -15,5 +15,6 @@ mod ws;
 
 mod cluster;
 mod crossing;
+mod heartbeat;
 mod outage;
 mod proxy;

@@ -82,7 +82,7 @@ async fn a_node_cut_off_from_redis_is_not_ready_and_its_clients_catch_up_when_it
 }
 
 #[tokio::test]
-async fn the_bus_keeps_its_keys_under_the_prefix_and_nodes_find_each_other() {
+async fn the_bus_writes_only_under_its_key_prefix() {
     let cluster = Cluster::start(2, |_| {}).await;
     let alice = cluster.nodes[0].browser();
     alice.register_with_room("alice", "notes").await;
