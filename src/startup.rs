@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_sessions::session_store::ExpiredDeletion;
@@ -19,6 +20,7 @@ use crate::auth::password;
 use crate::auth::signup_limit::SignupLimit;
 use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
 use crate::bus::Bus;
+use crate::clock::now_millis;
 use crate::config::Config;
 use crate::realtime::Rooms;
 use crate::state::AppState;
@@ -31,6 +33,9 @@ pub use heartbeat::NODES_OFF_BUS;
 
 /// How often expired sessions are deleted from the database.
 const SESSION_SWEEP: Duration = Duration::from_secs(3600);
+/// How often expired login-failure and sign-up counts are deleted from the database: often,
+/// since a guesser trying many names adds a row for each.
+const COUNT_SWEEP: Duration = Duration::from_secs(60);
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -69,12 +74,15 @@ impl Application {
             .await
             .context("failed to prepare password hashing")?;
         let config = Arc::new(config);
-        let throttle = LoginThrottle::new(ThrottleLimits {
-            per_account: config.login_max_failures,
-            per_address: config.login_max_failures_per_address,
-            window: config.login_lockout(),
-        });
-        let signups = SignupLimit::new(config.register_max_per_hour);
+        let throttle = LoginThrottle::new(
+            store.clone(),
+            ThrottleLimits {
+                per_account: config.login_max_failures,
+                per_address: config.login_max_failures_per_address,
+                window: config.login_lockout(),
+            },
+        );
+        let signups = SignupLimit::new(store.clone(), config.register_max_per_hour);
         let hashing = Hashing::new(config.hash_slots(), config.hash_queue);
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
@@ -155,6 +163,7 @@ impl Application {
         let node = state.config.node_id.clone().unwrap_or_default();
         tasks.spawn(heartbeat::run(store.clone(), node, bus, shutdown.clone()));
         let header_read_timeout = state.config.header_read_timeout();
+        sweep_expired_counts(&state);
         let app = match sessions {
             SessionStorage::Sqlite(sessions) => with_sessions(state, sessions),
             SessionStorage::Postgres(sessions) => with_sessions(state, sessions),
@@ -206,6 +215,26 @@ where
         }
     });
     crate::http::router(state, sessions)
+}
+
+/// Deletes expired throttle counts every [`COUNT_SWEEP`] until shutdown. Every node sweeps;
+/// sweeps that overlap delete each row once.
+fn sweep_expired_counts(state: &AppState) {
+    let store = state.store.clone();
+    let stop = state.shutdown.clone();
+    state.tasks.spawn(async move {
+        let mut every = tokio::time::interval(COUNT_SWEEP);
+        every.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = stop.cancelled() => return,
+            }
+            if let Err(error) = store.delete_expired_counts(now_millis()).await {
+                tracing::warn!(%error, "expired throttle counts could not be deleted");
+            }
+        }
+    });
 }
 
 /// Completes on Ctrl-C or SIGTERM.

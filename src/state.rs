@@ -27,6 +27,7 @@ pub struct AppState {
     pub rooms: Rooms,
     /// Cancelled when the server shuts down: sockets close and rooms flush and stop.
     pub shutdown: CancellationToken,
-    /// Every background task (rooms, connections, session cleanup), awaited at shutdown.
+    /// Every background task (rooms, connections, session and throttle-count cleanup), awaited
+    /// at shutdown.
     pub tasks: TaskTracker,
 }

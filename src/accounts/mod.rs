@@ -13,6 +13,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::auth::hashing::HashError;
+use crate::auth::throttle::Refused;
 use crate::auth::{self, page_context, ClientAddress, CsrfForm, CurrentUser};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -48,6 +49,11 @@ const TAKEN: &str = "That username is taken. Pick another one.";
 /// The form error, and the `Retry-After`, of a login or sign-up turned away by a busy hasher.
 const BUSY: &str = "The server is busy checking other passwords. Try again in a moment.";
 const BUSY_RETRY: Duration = Duration::from_secs(1);
+/// The form error, and the `Retry-After`, of a login or sign-up whose count could not be taken
+/// because the database failed: refused, rather than let through uncounted.
+const UNAVAILABLE: &str =
+    "The server cannot take sign-ins or sign-ups right now. Try again in a moment.";
+const UNAVAILABLE_RETRY: Duration = Duration::from_secs(5);
 
 async fn register(
     State(state): State<AppState>,
@@ -77,9 +83,19 @@ async fn register(
         let ctx = page_context(&session).await?;
         return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
     }
-    let signup = match state.signups.begin(address) {
+    let signup = match state.signups.begin(address).await {
         Ok(signup) => signup,
-        Err(wait) => {
+        Err(Refused::Unavailable(error)) => {
+            tracing::error!(%error, %address, "registration refused: it could not be counted");
+            let ctx = page_context(&session).await?;
+            let page = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                vec![UNAVAILABLE.into()],
+                ctx,
+            );
+            return Ok(retry_after(UNAVAILABLE_RETRY, page));
+        }
+        Err(Refused::Locked(wait)) => {
             tracing::warn!(%address, "registration refused: too many from this address");
             let error = format!(
                 "Too many accounts were created from your network. Try again in {}.",
@@ -93,20 +109,20 @@ async fn register(
     let hash = match state.hashing.hash(form.password).await {
         Ok(hash) => hash,
         Err(HashError::Busy) => {
-            signup.not_created();
+            signup.not_created().await;
             let ctx = page_context(&session).await?;
             let page = refuse(StatusCode::SERVICE_UNAVAILABLE, vec![BUSY.to_owned()], ctx);
             return Ok(retry_after(BUSY_RETRY, page));
         }
         Err(HashError::Failed(error)) => {
-            signup.not_created();
+            signup.not_created().await;
             return Err(error.into());
         }
     };
     let id = match state.store.insert_user(username, &hash).await {
         Ok(id) => id,
         Err(e) if is_unique_violation(&e) => {
-            signup.not_created();
+            signup.not_created().await;
             let ctx = page_context(&session).await?;
             return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
         }
@@ -182,9 +198,15 @@ async fn login(
     };
     // Counted as a failure before the password is checked, so that a burst of guesses cannot
     // all be checked before the first failure is counted.
-    let attempt = match state.throttle.begin(username, address) {
+    let attempt = match state.throttle.begin(username, address).await {
         Ok(attempt) => attempt,
-        Err(wait) => {
+        Err(Refused::Unavailable(error)) => {
+            tracing::error!(%error, username, %address, "login refused: it could not be counted");
+            let ctx = page_context(&session).await?;
+            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE.into(), ctx);
+            return Ok(retry_after(UNAVAILABLE_RETRY, page));
+        }
+        Err(Refused::Locked(wait)) => {
             tracing::warn!(username, %address, "login refused: throttled");
             let error = format!(
                 "Too many failed attempts. Try again in {}.",
@@ -205,7 +227,7 @@ async fn login(
     let matched = match state.hashing.verify(password, stored).await {
         Ok(matched) => matched,
         Err(HashError::Busy) => {
-            attempt.not_checked();
+            attempt.not_checked().await;
             let ctx = page_context(&session).await?;
             let page = refuse(StatusCode::SERVICE_UNAVAILABLE, BUSY.to_owned(), ctx);
             return Ok(retry_after(BUSY_RETRY, page));
@@ -219,7 +241,7 @@ async fn login(
         let ctx = page_context(&session).await?;
         return Ok(refuse(StatusCode::UNAUTHORIZED, error, ctx));
     };
-    attempt.succeeded();
+    attempt.succeeded().await;
     auth::log_in(
         &session,
         &CurrentUser {

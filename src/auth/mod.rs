@@ -7,7 +7,6 @@ pub mod hashing;
 pub mod password;
 mod session;
 pub mod signup_limit;
-mod tally;
 pub mod throttle;
 
 use tower_sessions::Session;

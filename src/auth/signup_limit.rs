@@ -1,18 +1,21 @@
 //! The registration limit: accounts one client address may create per hour, so that a script
 //! cannot fill the database with accounts or keep the password hasher busy through sign-ups.
+//! Counted in the database with the login failures, so the limit holds across nodes.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::tally::Tally;
+use super::throttle::{give_back, Refused};
+use crate::clock::now_millis;
+use crate::store::Store;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Cheap-to-clone handle on the counts.
 #[derive(Debug, Clone)]
 pub struct SignupLimit {
+    store: Store,
     per_hour: u32,
-    tally: Tally<IpAddr>,
 }
 
 /// A registration that was let through and counts against its address. Dropping it leaves it
@@ -21,32 +24,32 @@ pub struct SignupLimit {
 #[derive(Debug)]
 pub struct Signup {
     limit: SignupLimit,
-    address: IpAddr,
+    subject: String,
 }
 
 impl SignupLimit {
-    pub fn new(per_hour: u32) -> Self {
-        Self {
-            per_hour,
-            tally: Tally::new(HOUR),
-        }
+    pub fn new(store: Store, per_hour: u32) -> Self {
+        Self { store, per_hour }
     }
 
-    /// Lets a registration through, or returns how long this address must wait.
-    pub fn begin(&self, address: IpAddr) -> Result<Signup, Duration> {
-        self.tally.take(&[(address, self.per_hour)])?;
+    /// Lets a registration through, or says why not.
+    pub async fn begin(&self, address: IpAddr) -> Result<Signup, Refused> {
+        let subject = format!("signup:{address}");
+        self.store
+            .take_counts(&[(&subject, self.per_hour)], HOUR, now_millis())
+            .await?
+            .map_err(Refused::Locked)?;
         Ok(Signup {
             limit: self.clone(),
-            address,
+            subject,
         })
     }
 }
 
 impl Signup {
     /// No account was created (the name was taken, or the server was too busy to hash).
-    pub fn not_created(self) {
-        let limit = &self.limit;
-        limit.tally.give_back(&[(self.address, limit.per_hour)]);
+    pub async fn not_created(self) {
+        give_back(&self.limit.store, &self.subject, self.limit.per_hour).await;
     }
 }
 
@@ -57,16 +60,17 @@ mod tests {
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn an_address_may_create_its_quota_per_hour_and_failed_ones_do_not_count() {
-        let limit = SignupLimit::new(2);
-        drop(limit.begin(HOME).unwrap());
-        limit.begin(HOME).unwrap().not_created();
-        drop(limit.begin(HOME).unwrap());
-        let wait = limit.begin(HOME).expect_err("two accounts were created");
-        assert!(wait > Duration::from_secs(3599));
-        assert!(limit.begin(OTHER).is_ok());
-        tokio::time::advance(HOUR).await;
-        assert!(limit.begin(HOME).is_ok());
+        let (_dir, store) = Store::temporary().await;
+        let limit = SignupLimit::new(store, 2);
+        drop(limit.begin(HOME).await.unwrap());
+        limit.begin(HOME).await.unwrap().not_created().await;
+        drop(limit.begin(HOME).await.unwrap());
+        match limit.begin(HOME).await {
+            Err(Refused::Locked(wait)) => assert!(wait > Duration::from_secs(3599)),
+            other => panic!("two accounts were created: {other:?}"),
+        }
+        assert!(limit.begin(OTHER).await.is_ok());
     }
 }

@@ -9,6 +9,7 @@ mod messages;
 mod nodes;
 mod rooms;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::str::FromStr;
@@ -107,6 +108,17 @@ impl Store {
             }
             Pool::Postgres(pool) => pool.close().await,
         }
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// A store on a fresh SQLite file, removed with the returned folder.
+    pub async fn temporary() -> (tempfile::TempDir, Self) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}", dir.path().join("chatspace.db").display());
+        let store = Self::connect(&url).await.expect("the database opens");
+        (dir, store)
     }
 }
 

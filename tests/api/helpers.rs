@@ -220,6 +220,20 @@ impl TestApp {
         }
     }
 
+    /// Starts another node: a second server on this test's database, with this one's
+    /// configuration but a port and node id of its own. The database stays until the last of
+    /// them is gone.
+    pub async fn another_node(&self) -> TestApp {
+        let mut config = self.config.clone();
+        config.bind.set_port(0);
+        config.node_id = None;
+        let app = Application::build(config.clone())
+            .await
+            .expect("another node builds");
+        config.bind.set_port(app.port());
+        TestApp::running(app, config, Arc::clone(&self.database))
+    }
+
     /// Stops the server and starts it again on the same database and port.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;

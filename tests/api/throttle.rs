@@ -1,13 +1,14 @@
 //! Login throttling engages after repeated failures and releases after the lockout; a burst of
 //! simultaneous logins gets no more guesses checked than the limit, and no more hashes than the
-//! hashing slots and queue take.
+//! hashing slots and queue take. The counts are shared by every node on one database, and a
+//! login whose count cannot be taken is refused.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use tokio::task::JoinSet;
 
-use crate::helpers::{retry_after_secs, spawn_app_with, Browser, TestApp, PASSWORD};
+use crate::helpers::{retry_after_secs, spawn_app, spawn_app_with, Browser, TestApp, PASSWORD};
 
 #[tokio::test]
 async fn repeated_failures_lock_the_account_and_the_lock_releases() {
@@ -66,6 +67,49 @@ async fn failures_across_accounts_lock_the_client_address() {
     }
     let response = app.browser().login("alice", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// Two nodes on one database where alice has an account that five failures lock (the address
+/// limit is out of the way).
+async fn two_nodes_with_alice() -> (TestApp, TestApp) {
+    let first = spawn_app_with(|c| {
+        c.login_max_failures = 5;
+        c.login_max_failures_per_address = 1000;
+    })
+    .await;
+    let second = first.another_node().await;
+    assert_eq!(
+        first.browser().register("alice").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    (first, second)
+}
+
+#[tokio::test]
+async fn failures_spread_over_two_nodes_lock_the_account_on_both() {
+    let (first, second) = two_nodes_with_alice().await;
+    let (on_first, on_second) = (first.browser(), second.browser());
+    for n in 0..5 {
+        let mallory = if n % 2 == 0 { &on_first } else { &on_second };
+        assert_eq!(
+            mallory.login("alice", "guess guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    for node in [&first, &second] {
+        let locked = node.browser().login("ALICE", PASSWORD).await;
+        assert_eq!(
+            locked.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "three failures on one node and two on the other lock the account on both"
+        );
+        let retry = retry_after_secs(&locked);
+        let lockout = first.config.login_lockout_secs;
+        assert!(
+            (lockout - 5..=lockout).contains(&retry),
+            "Retry-After: {retry}"
+        );
+    }
 }
 
 /// What one login POST got back.
@@ -166,6 +210,37 @@ async fn of_sixty_simultaneous_guesses_no_more_than_the_limit_are_checked() {
         StatusCode::TOO_MANY_REQUESTS,
         "the account stays locked"
     );
+}
+
+#[tokio::test]
+async fn of_twenty_simultaneous_guesses_over_two_nodes_no_more_than_the_limit_are_checked() {
+    let (first, second) = two_nodes_with_alice().await;
+    let mut forms = login_forms(&first, 10).await;
+    forms.extend(login_forms(&second, 10).await);
+    let mut guesses = JoinSet::new();
+    for (i, (browser, token)) in forms.into_iter().enumerate() {
+        let guess = format!("wrong guess {i}");
+        guesses.spawn(async move { post_login(&browser, &token, "alice", &guess).await });
+    }
+    let outcomes = guesses.join_all().await;
+    let statuses: Vec<u16> = outcomes.iter().map(|o| o.status.as_u16()).collect();
+    let checked: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.status != StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!(
+        checked.len(),
+        5,
+        "the two nodes together checked the limit of guesses: {statuses:?}"
+    );
+    for outcome in checked {
+        assert_eq!(outcome.status, StatusCode::UNAUTHORIZED, "{statuses:?}");
+        assert!(outcome.html.contains("Wrong username or password."));
+    }
+    assert!(outcomes
+        .iter()
+        .filter(|o| o.status == StatusCode::TOO_MANY_REQUESTS)
+        .all(|o| o.retry_after.is_some()));
 }
 
 #[tokio::test]
@@ -270,4 +345,35 @@ async fn a_forged_leading_forwarded_for_entry_does_not_dodge_the_address_limit()
         StatusCode::SEE_OTHER,
         "another client behind the same proxy is not"
     );
+}
+
+#[tokio::test]
+async fn a_login_whose_failure_count_cannot_be_taken_is_refused_not_checked() {
+    let app = spawn_app().await;
+    app.browser().register("alice").await;
+    let db = app.db().await;
+    sqlx::query("ALTER TABLE throttle_counts RENAME TO throttle_counts_away")
+        .execute(&db)
+        .await
+        .expect("the table is renamed");
+    let refused = app.browser().login("alice", PASSWORD).await;
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(retry_after_secs(&refused), 5);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("The server cannot take sign-ins or sign-ups right now."),
+        "{html}"
+    );
+    sqlx::query("ALTER TABLE throttle_counts_away RENAME TO throttle_counts")
+        .execute(&db)
+        .await
+        .expect("the table is back");
+    db.close().await;
+    let browser = app.browser();
+    assert_eq!(
+        browser.login("alice", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER,
+        "logins work again once the counts can be taken"
+    );
+    assert!(browser.get_text("/").await.contains("Signed in as"));
 }

@@ -12,9 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 async fn store_with_room() -> (tempfile::TempDir, Store, i64, CurrentUser) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let url = format!("sqlite://{}", dir.path().join("persist.db").display());
-    let store = Store::connect(&url).await.expect("the database opens");
+    let (dir, store) = Store::temporary().await;
     let user = store.insert_user("ada", "hash").await.expect("a user");
     let room = store.insert_room("notes", user).await.expect("a room");
     let author = CurrentUser {
