@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::cluster::{redis_url, Cluster};
-use crate::helpers::TestApp;
+use crate::helpers::{postgres_server, TestApp};
 use crate::proxy::Proxy;
 use crate::ws::WsClient;
 
@@ -100,5 +100,40 @@ async fn the_bus_writes_only_under_its_key_prefix() {
     assert!(
         !keys.is_empty() && keys.iter().all(|k| k.starts_with(&cluster.redis.prefix)),
         "{keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_whose_database_is_cut_off_is_not_ready_until_it_is_back() {
+    let cluster = Cluster::start(1, |_| {}).await;
+    let server = postgres_server();
+    let host_port = server
+        .rsplit(['@', '/'])
+        .next()
+        .expect("CHATSPACE_TEST_POSTGRES as postgres://USER@IP:PORT");
+    let postgres: SocketAddr = host_port.parse().expect("an IP address and port");
+    let proxy = Proxy::start(postgres).await;
+    let database = cluster.nodes[0].config.database_url.clone();
+    let through_proxy = database.replacen(host_port, &format!("127.0.0.1:{}", proxy.port), 1);
+    let node = cluster
+        .node(&redis_url(), &|config| {
+            config.database_url = through_proxy.clone()
+        })
+        .await;
+    assert_eq!(node.browser().get("/readyz").await.status(), StatusCode::OK);
+    proxy.cut();
+    assert!(
+        readiness_becomes(&node, StatusCode::SERVICE_UNAVAILABLE).await,
+        "not ready while the database is unreachable"
+    );
+    assert_eq!(
+        cluster.nodes[0].browser().get("/readyz").await.status(),
+        StatusCode::OK,
+        "the other node is"
+    );
+    proxy.restore();
+    assert!(
+        readiness_becomes(&node, StatusCode::OK).await,
+        "ready again"
     );
 }
