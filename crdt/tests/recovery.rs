@@ -135,5 +135,29 @@ fn a_log_whose_entries_come_before_ones_they_build_on_loads_whole() {
     let log: Vec<Vec<u8>> = [&of_a[..1], &of_b[..], &of_a[1..]].concat();
     let recovered = RoomDoc::load_recovering(None, &log).expect("loads");
     assert!(recovered.skipped.is_empty(), "{:?}", recovered.skipped);
+    assert!(recovered.waiting.is_empty(), "{:?}", recovered.waiting);
     assert_eq!(recovered.doc.text(), typed);
+
+    // Read while a's node had not committed a's second and third edits yet: b's entries that
+    // build on them wait, and are not lost; once the rest is stored the log loads whole.
+    let early: Vec<Vec<u8>> = [&of_a[..1], &of_b[..]].concat();
+    let recovered = RoomDoc::load_recovering(None, &early).expect("loads");
+    assert!(recovered.skipped.is_empty(), "{:?}", recovered.skipped);
+    let waiting: Vec<usize> = recovered
+        .waiting
+        .iter()
+        .filter_map(LoadError::log_index)
+        .collect();
+    assert_eq!(
+        waiting,
+        vec![3],
+        "b's third edit waits for a's second and third"
+    );
+    assert_eq!(
+        RoomDoc::load_recovering(None, &log)
+            .expect("loads")
+            .doc
+            .text(),
+        typed
+    );
 }

@@ -6,12 +6,24 @@
 //! not replay, it is replayed entry by entry; the entries that fail are moved to the
 //! `doc_quarantine` table with their sender, times and the reason (never deleted), the rest
 //! loads, and the room is compacted into a snapshot at once so that its next load is clean.
+//!
+//! An entry that does not follow on from what its client has in the document waits for its
+//! predecessor instead, while it is young: with several nodes appending to one log, the entry
+//! it builds on may be another node's edit that is not stored yet. It stays in the log, and no
+//! snapshot covers it until it loads (see [`LoadedRoom::covers`]). An entry still waiting after
+//! [`WAIT_FOR_PREDECESSOR`] never gets its predecessor (nodes store within seconds) and is
+//! quarantined.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chatspace_crdt::{LoadError, Recovered, RoomDoc, SnapshotFormat};
 
+use crate::clock::now_millis;
 use crate::store::{Quarantined, Store, StoredDocument};
+
+/// How long a log entry may wait for its predecessor before it is quarantined.
+const WAIT_FOR_PREDECESSOR: Duration = Duration::from_secs(3600);
 
 /// Why a room's document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +46,10 @@ pub(super) struct LoadedRoom {
     pub stored: StoredDocument,
     /// The log did not replay as a whole: compact the room into a snapshot now.
     pub compact_now: bool,
+    /// The newest log entry the document holds with every entry before it: the last one, unless
+    /// some entry waits for its predecessor; then the one before the first that waits. A
+    /// snapshot of this document may replace the log up to here, and no further.
+    pub covers: i64,
 }
 
 /// Reads the room's snapshot and log and rebuilds the document; quarantines the log entries
@@ -48,9 +64,27 @@ pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom,
     .await?;
     let Recovered {
         doc,
-        skipped,
+        mut skipped,
+        waiting,
         strict_replay_failed,
     } = recovered?;
+    let (too_old, still_waiting) = by_age(&stored, waiting);
+    skipped.extend(too_old);
+    let covers = match still_waiting.first().and_then(LoadError::log_index) {
+        Some(first) => {
+            let covers = first
+                .checked_sub(1)
+                .and_then(|i| stored.seqs.get(i).copied())
+                .unwrap_or_else(|| stored.snapshot.as_ref().map_or(0, |s| s.upto_seq));
+            tracing::info!(
+                waiting = still_waiting.len(),
+                covers,
+                "log entries wait for a predecessor another node has not stored yet"
+            );
+            covers
+        }
+        None => stored.last_seq,
+    };
     if !skipped.is_empty() {
         let quarantined = quarantine_list(&stored, &skipped);
         for entry in &quarantined {
@@ -71,6 +105,19 @@ pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom,
         doc,
         stored,
         compact_now: strict_replay_failed,
+        covers,
+    })
+}
+
+/// Splits the entries that wait for a predecessor into those waiting too long (or stored
+/// before the time of storing was recorded), to quarantine, and the rest.
+fn by_age(stored: &StoredDocument, waiting: Vec<LoadError>) -> (Vec<LoadError>, Vec<LoadError>) {
+    let limit = now_millis() - WAIT_FOR_PREDECESSOR.as_millis() as i64;
+    waiting.into_iter().partition(|error| {
+        let stored_at = error
+            .log_index()
+            .and_then(|i| stored.stored_at.get(i).copied().flatten());
+        stored_at.is_none_or(|at| at < limit)
     })
 }
 
@@ -109,10 +156,11 @@ fn drop_entries(stored: &mut StoredDocument, skipped: &[LoadError]) {
     let skip: HashSet<usize> = skipped.iter().filter_map(LoadError::log_index).collect();
     let rows = std::mem::take(&mut stored.seqs)
         .into_iter()
-        .zip(std::mem::take(&mut stored.updates));
-    (stored.seqs, stored.updates) = rows
-        .enumerate()
-        .filter(|(index, _)| !skip.contains(index))
-        .map(|(_, row)| row)
-        .unzip();
+        .zip(std::mem::take(&mut stored.updates))
+        .zip(std::mem::take(&mut stored.stored_at));
+    for (_, ((seq, update), stored_at)) in rows.enumerate().filter(|(i, _)| !skip.contains(i)) {
+        stored.seqs.push(seq);
+        stored.updates.push(update);
+        stored.stored_at.push(stored_at);
+    }
 }

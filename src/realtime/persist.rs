@@ -28,7 +28,7 @@ use tracing::Instrument;
 use super::chat::{self, ChatReplies};
 use super::loading::load_room;
 use crate::auth::CurrentUser;
-use crate::store::{AuthoredUpdate, Store, StoredDocument};
+use crate::store::{AuthoredUpdate, Store};
 
 /// Snapshots are written in v2, 28% smaller than v1 on a 104,852-character editing trace;
 /// loading reads both.
@@ -82,11 +82,13 @@ pub struct DocPersistence {
 }
 
 impl DocPersistence {
-    /// Picks up where the stored document ends and starts the room's writer.
+    /// Picks up where the loaded document ends (`covers`, see `LoadedRoom`; `log_len` entries
+    /// after the snapshot) and starts the room's writer.
     pub fn start(
         room_id: i64,
         store: Store,
-        stored: &StoredDocument,
+        covers: i64,
+        log_len: usize,
         compact_after: u64,
         tasks: &TaskTracker,
         shutdown: CancellationToken,
@@ -98,12 +100,12 @@ impl DocPersistence {
             store,
             report,
             shutdown,
-            covered_seq: stored.last_seq,
+            covered_seq: covers,
             shared_log: false,
         };
         tasks.spawn(writer.run(queue).in_current_span());
         let compact_after = compact_after.max(1);
-        let log_len = stored.updates.len() as u64;
+        let log_len = log_len as u64;
         Self {
             jobs,
             events,
@@ -296,7 +298,7 @@ impl Writer {
                 return None;
             }
         };
-        let upto_seq = loaded.stored.last_seq;
+        let upto_seq = loaded.covers;
         let doc = loaded.doc;
         match tokio::task::spawn_blocking(move || encode_snapshot(&doc, SNAPSHOT_FORMAT)).await {
             Ok(Ok(data)) => Some((data, upto_seq)),

@@ -269,7 +269,7 @@ impl LiveRoom {
     async fn catch_up(&mut self) -> Result<(), RoomFailure> {
         metrics::counter!(GAP_FETCHES).increment(1);
         let loaded = load_room(self.rooms.store(), self.room_id).await?;
-        let last_seq = loaded.stored.last_seq;
+        let last_seq = loaded.covers;
         let stored = loaded.doc;
         let have = self.doc.state_vector();
         let missing = tokio::task::spawn_blocking(move || stored.encode_missing_v1(&have))

@@ -61,14 +61,16 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         doc,
         stored,
         compact_now,
+        covers,
     } = loaded;
     if let Some(remote) = &mut remote {
-        remote.loaded(stored.last_seq);
+        remote.loaded(covers);
     }
     let persistence = DocPersistence::start(
         room_id,
         store,
-        &stored,
+        covers,
+        stored.updates.len(),
         rooms.config().compact_after_updates,
         rooms.tasks(),
         rooms.shutdown().clone(),

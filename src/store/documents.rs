@@ -26,6 +26,9 @@ pub struct StoredDocument {
     pub updates: Vec<Vec<u8>>,
     /// The sequence number of each of `updates`.
     pub seqs: Vec<i64>,
+    /// When each of `updates` was stored (unix milliseconds; none for rows older than that
+    /// column).
+    pub stored_at: Vec<Option<i64>>,
     /// The sequence number of the newest entry (the snapshot's when the log is empty).
     pub last_seq: i64,
 }
@@ -70,8 +73,8 @@ impl LogEntry for AuthoredUpdate {
 
 /// `format, data, upto_seq` of `doc_snapshots`.
 type SnapshotRow = (i64, Vec<u8>, i64);
-/// `seq, data` of `doc_updates`.
-type LogRow = (i64, Vec<u8>);
+/// `seq, data, stored_at` of `doc_updates`.
+type LogRow = (i64, Vec<u8>, Option<i64>);
 
 /// A log entry taken out of the log because the room could not replay it.
 #[derive(Debug, Clone)]
@@ -108,7 +111,7 @@ impl Store {
             .await?;
             let after = snapshot.as_ref().map_or(0, |s: &SnapshotRow| s.2);
             let rows = sqlx::query_as(
-                "SELECT seq, data FROM doc_updates WHERE room_id = $1 AND seq > $2 ORDER BY seq",
+                "SELECT seq, data, stored_at FROM doc_updates WHERE room_id = $1 AND seq > $2 ORDER BY seq",
             )
             .bind(room_id)
             .bind(after)
@@ -123,14 +126,18 @@ impl Store {
             upto_seq,
         });
         let after = snapshot.as_ref().map_or(0, |s| s.upto_seq);
-        let last_seq = rows.last().map_or(after, |(seq, _)| *seq);
-        let (seqs, updates) = rows.into_iter().unzip();
-        Ok(StoredDocument {
+        let last_seq = rows.last().map_or(after, |(seq, _, _)| *seq);
+        let mut stored = StoredDocument {
             snapshot,
-            updates,
-            seqs,
             last_seq,
-        })
+            ..StoredDocument::default()
+        };
+        for (seq, data, stored_at) in rows {
+            stored.seqs.push(seq);
+            stored.updates.push(data);
+            stored.stored_at.push(stored_at);
+        }
+        Ok(stored)
     }
 
     /// The number of the room's newest log entry (0 for none).

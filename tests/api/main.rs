@@ -15,6 +15,7 @@ mod realtime;
 mod restart;
 mod rooms;
 mod security;
+mod shared_log;
 mod sockets;
 mod throttle;
 mod websocket;

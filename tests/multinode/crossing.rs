@@ -148,6 +148,13 @@ async fn a_room_that_several_nodes_append_to_and_compact_keeps_every_edit() {
             == 1,
         "the log was compacted"
     );
+    assert_eq!(
+        cluster.nodes[0]
+            .count("SELECT COUNT(*) FROM doc_quarantine")
+            .await,
+        0,
+        "no entry was set aside"
+    );
     let fresh: TestApp = cluster.node(&redis_url(), &|_| {}).await;
     let reader = WsClient::join(&fresh, &alice.clone_on(&fresh), "notes", 3).await;
     assert_eq!(

@@ -27,6 +27,8 @@ mod restart;
 mod rooms;
 #[path = "../api/security.rs"]
 mod security;
+#[path = "../api/shared_log.rs"]
+mod shared_log;
 #[path = "../api/sockets.rs"]
 mod sockets;
 #[path = "../api/throttle.rs"]

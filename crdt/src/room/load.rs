@@ -48,6 +48,12 @@ pub struct Recovered {
     pub doc: RoomDoc,
     /// The log entries left out, by position in the log (0-based), with why; in log order.
     pub skipped: Vec<LoadError>,
+    /// The log entries that do not follow on from what their client has in the document, even
+    /// after the rest of the log: they wait for a predecessor the log does not hold (yet), and
+    /// are not in the document. With several nodes appending to one log, the predecessor may
+    /// be an edit another node has not stored yet; in a log one node wrote, it never comes.
+    /// The caller decides which to keep waiting. In log order.
+    pub waiting: Vec<LoadError>,
     /// The log did not replay as a whole (even when no entry had to be left out: some fail
     /// only in one transaction with others). Compact the document so the next load is clean.
     pub strict_replay_failed: bool,
@@ -99,6 +105,7 @@ impl RoomDoc {
         B: AsRef<[u8]>,
     {
         let mut skipped = Vec::new();
+        let mut waiting = Vec::new();
         let mut pending = Vec::new();
         let mut entries = Vec::new();
         for (index, entry) in log.into_iter().enumerate() {
@@ -139,8 +146,9 @@ impl RoomDoc {
                     break;
                 }
                 if !progress {
-                    // Nothing applied since they were put aside: they never will.
-                    skipped.extend(
+                    // Nothing applied since they were put aside: the rest of the log cannot
+                    // help them.
+                    waiting.extend(
                         deferred
                             .drain(..)
                             .map(|(index, source)| LoadError::LogDecode { index, source }),
@@ -174,10 +182,12 @@ impl RoomDoc {
                 .collect();
         }
         skipped.sort_by_key(|error| error.log_index());
+        waiting.sort_by_key(|error| error.log_index());
         Ok(Recovered {
             doc,
             strict_replay_failed: failed || !skipped.is_empty(),
             skipped,
+            waiting,
         })
     }
 }

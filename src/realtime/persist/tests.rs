@@ -45,7 +45,8 @@ async fn start(store: &Store, room: i64, compact_after: u64) -> DocPersistence {
     DocPersistence::start(
         room,
         store.clone(),
-        &stored,
+        stored.last_seq,
+        stored.updates.len(),
         compact_after,
         &tasks,
         CancellationToken::new(),
