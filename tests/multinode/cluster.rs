@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chatspace::config::Config;
 
-use crate::helpers::{spawn_app_on, Backend, TestApp, TestDatabase};
+use crate::helpers::{service_missing, spawn_app_on, Backend, TestApp, TestDatabase};
 
 /// The Redis server the tests use.
 pub fn redis_url() -> String {
@@ -27,19 +27,14 @@ impl RedisPrefix {
             PREFIXES.fetch_add(1, Ordering::Relaxed)
         );
         let client = redis::Client::open(redis_url()).expect("a Redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .unwrap_or_else(|error| {
-                panic!(
-                    "the multi-node suite needs Redis at {} (CHATSPACE_TEST_REDIS): {error}",
-                    redis_url()
-                )
-            });
-        let _: String = redis::cmd("PING")
-            .query_async(&mut conn)
-            .await
-            .expect("PING");
+        let answered = async {
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        };
+        if let Err(error) = answered.await {
+            let what = format!("Redis at {} (CHATSPACE_TEST_REDIS)", redis_url());
+            service_missing(&what, error);
+        }
         Self { prefix }
     }
 
@@ -88,8 +83,9 @@ pub struct Cluster {
 impl Cluster {
     /// `count` nodes, each configured by `configure` after the cluster's settings.
     pub async fn start(count: usize, configure: impl Fn(&mut Config)) -> Self {
-        let database = Arc::new(TestDatabase::create(Backend::Postgres).await);
+        // Redis first: a suite skipped for want of it leaves no database behind.
         let redis = RedisPrefix::new().await;
+        let database = Arc::new(TestDatabase::create(Backend::Postgres).await);
         let mut cluster = Cluster {
             nodes: Vec::new(),
             redis,

@@ -1,6 +1,7 @@
 //! The API suite (`tests/api`) again, every test on a PostgreSQL database of its own, created on
 //! the server at `CHATSPACE_TEST_POSTGRES` (default `postgres://postgres@127.0.0.1:5432`) and
-//! dropped when the test ends. Without that server these tests fail; they never skip.
+//! dropped when the test ends. Without that server they are skipped, saying so (see
+//! `helpers::service_missing`); under CI they fail.
 
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
