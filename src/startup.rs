@@ -129,6 +129,7 @@ impl Application {
         } = self;
         let shutdown = state.shutdown.clone();
         let tasks = state.tasks.clone();
+        let gauges = state.rooms.gauges().clone();
         let store = state.store.clone();
         let header_read_timeout = state.config.header_read_timeout();
         let app = match sessions {
@@ -139,7 +140,7 @@ impl Application {
         if let Some(listener) = metrics_listener {
             let stopped = shutdown.clone().cancelled_owned();
             tasks.spawn(async move {
-                let metrics = axum::serve(listener, crate::metrics::router())
+                let metrics = axum::serve(listener, crate::metrics::router(gauges))
                     .with_graceful_shutdown(stopped)
                     .await;
                 if let Err(error) = metrics {

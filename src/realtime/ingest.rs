@@ -13,6 +13,7 @@ use super::handle::Command;
 use super::loading::load_room;
 use super::offload::RoomFailure;
 use super::room::LiveRoom;
+use crate::metrics::Refusal;
 
 /// Updates taken from the queue at once and applied together (the document applies them in
 /// transactions of up to 64): small batches are cheaper per update than single ones, giant ones
@@ -96,6 +97,7 @@ impl LiveRoom {
                 Ok(done) => done,
                 Err(failure) => {
                     for conn in senders {
+                        crate::metrics::refused(Refusal::TooCostly);
                         self.close(conn, CloseCode::UpdateTooCostly);
                     }
                     return Err(failure);
@@ -107,6 +109,7 @@ impl LiveRoom {
                 self.persistence.push(a.raw, author);
             }
             for refused in ingested.refused.drain(..) {
+                crate::metrics::refused(Refusal::of_update(&refused.error));
                 if let DecodeError::NotFollowingOn { .. } = refused.error {
                     // Client and room disagree about what the room has: resync, do not refuse.
                     tracing::info!(conn = refused.tag, error = %refused.error, "closing a connection to resync");
@@ -143,6 +146,7 @@ impl LiveRoom {
         failure: BatchFailure<u64>,
     ) -> Result<Vec<(u64, IncomingUpdate)>, RoomFailure> {
         if let Some(conn) = failure.culprit {
+            crate::metrics::refused(Refusal::RefusedUpdate);
             self.reject(conn, &failure.error);
         }
         self.persistence.settle().await;
@@ -156,7 +160,10 @@ impl LiveRoom {
         for (conn, raw) in failure.retry {
             match IncomingUpdate::check_v1(raw) {
                 Ok(update) => retry.push((conn, update)),
-                Err(error) => self.reject(conn, &error),
+                Err(error) => {
+                    crate::metrics::refused(Refusal::of_frame(&error));
+                    self.reject(conn, &error);
+                }
             }
         }
         Ok(retry)

@@ -20,6 +20,7 @@ use super::offload::RoomFailure;
 use super::persist::{DocPersistence, Written, SNAPSHOT_FORMAT};
 use super::registry::Rooms;
 use crate::auth::CurrentUser;
+use crate::metrics::{timed_blocking, Refusal, SNAPSHOT_ENCODE_SECONDS};
 
 pub(super) struct Subscriber {
     pub(super) user: CurrentUser,
@@ -288,7 +289,11 @@ impl LiveRoom {
             return Ok(());
         }
         match self
-            .with_doc(|doc| encode_snapshot(doc, SNAPSHOT_FORMAT))
+            .with_doc(|doc| {
+                timed_blocking(SNAPSHOT_ENCODE_SECONDS, || {
+                    encode_snapshot(doc, SNAPSHOT_FORMAT)
+                })
+            })
             .await?
         {
             Ok(data) => self.persistence.snapshot(data),
@@ -342,7 +347,10 @@ impl LiveRoom {
                     self.broadcast(Some(conn), Bytes::from(frame));
                 }
             }
-            Err(error) => self.reject(conn, &error),
+            Err(error) => {
+                crate::metrics::refused(Refusal::of_awareness(&error));
+                self.reject(conn, &error);
+            }
         }
     }
 
