@@ -1,5 +1,6 @@
 //! The one place where every resource's router is merged and the layers every request passes
-//! through are set: sessions, request logging, body limit, security and caching headers.
+//! through are set: sessions, request logging and metrics, body limit, security and caching
+//! headers.
 
 use axum::http::{header, HeaderValue, Request};
 use axum::Router;
@@ -52,7 +53,7 @@ pub fn router<S: SessionStore + Clone>(state: AppState, sessions: S) -> Router {
         .merge(health::router())
         .merge(match state.config.metrics_bind {
             Some(_) => Router::new(),
-            None => crate::metrics::router(),
+            None => crate::metrics::router(state.rooms.gauges().clone()),
         })
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
@@ -62,5 +63,7 @@ pub fn router<S: SessionStore + Clone>(state: AppState, sessions: S) -> Router {
             HeaderValue::from_static(value),
         ));
     }
-    app.layer(session_layer).layer(trace)
+    app.layer(session_layer)
+        .layer(trace)
+        .layer(axum::middleware::from_fn(crate::metrics::track_request))
 }

@@ -151,6 +151,7 @@ impl Application {
         } = self;
         let shutdown = state.shutdown.clone();
         let tasks = state.tasks.clone();
+        let gauges = state.rooms.gauges().clone();
         let store = state.store.clone();
         let bus = match (&state.bus, &state.config.redis_url) {
             (Some(_), Some(url)) => format!(
@@ -172,7 +173,7 @@ impl Application {
         if let Some(listener) = metrics_listener {
             let stopped = shutdown.clone().cancelled_owned();
             tasks.spawn(async move {
-                let metrics = axum::serve(listener, crate::metrics::router())
+                let metrics = axum::serve(listener, crate::metrics::router(gauges))
                     .with_graceful_shutdown(stopped)
                     .await;
                 if let Err(error) = metrics {

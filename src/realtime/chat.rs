@@ -47,6 +47,7 @@ pub async fn handle(
     match request {
         ChatRequest::Send { client_id, text } => {
             if let Err(reason) = validate_text(&text, &Limits::default()) {
+                crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
                 return ChatReplies {
                     to_sender: frame(&ChatEvent::Rejected { client_id, reason }),
                     ..ChatReplies::default()

@@ -14,6 +14,7 @@ use super::handle::{CloseCode, Command, Outbound, RoomHandle};
 use super::ratelimit::{RateLimiter, RateLimits};
 use super::registry::Rooms;
 use crate::auth::CurrentUser;
+use crate::metrics::Refusal;
 
 /// A client that has not taken a frame off its socket for this long is gone; its queue would
 /// overflow anyway.
@@ -47,6 +48,8 @@ pub async fn serve(
     user: CurrentUser,
     mut socket: WebSocket,
 ) {
+    // Counted as open until this returns, whichever way.
+    let _open = rooms.gauges().connection();
     let conn = rooms.connection_id();
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(rooms.config().send_queue.max(1));
     let handle = match join(&rooms, room_id, name, conn, &user, out_tx).await {
@@ -142,11 +145,15 @@ async fn write_queued(
     out_rx: &mut mpsc::Receiver<Outbound>,
 ) -> Result<(), Ending> {
     let write = async {
+        let mut bytes = first.len();
         socket.feed(Message::Binary(first)).await?;
         let mut close = None;
         for _ in 1..WRITE_BATCH {
             match out_rx.try_recv() {
-                Ok(Outbound::Frame(frame)) => socket.feed(Message::Binary(frame)).await?,
+                Ok(Outbound::Frame(frame)) => {
+                    bytes += frame.len();
+                    socket.feed(Message::Binary(frame)).await?;
+                }
                 Ok(Outbound::Close(code)) => {
                     close = Some(code);
                     break;
@@ -154,7 +161,9 @@ async fn write_queued(
                 Err(_) => break,
             }
         }
-        socket.flush().await.map(|()| close)
+        socket.flush().await?;
+        crate::metrics::bytes_sent(bytes);
+        Ok::<_, axum::Error>(close)
     };
     match tokio::time::timeout(WRITE_TIMEOUT, write).await {
         Ok(Ok(close)) => close.map_or(Ok(()), |code| Err(Ending::Close(code))),
@@ -185,7 +194,9 @@ impl Reader<'_> {
         let conn = self.conn;
         if let Ok(Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes)) = &incoming
         {
+            crate::metrics::bytes_received(bytes.len());
             if !rate.allow(bytes.len()) {
+                crate::metrics::refused(Refusal::RateLimited);
                 return Err(Ending::Close(CloseCode::RateLimited));
             }
         }
@@ -193,15 +204,20 @@ impl Reader<'_> {
             Ok(Message::Binary(bytes)) => {
                 let message = decode_client_bytes(bytes, self.limits).map_err(|error| {
                     tracing::warn!(conn, %error, "malformed frame; closing the socket");
+                    crate::metrics::refused(Refusal::of_frame(&error));
                     Ending::Close(CloseCode::Malformed)
                 })?;
+                crate::metrics::received(&message);
                 if self.handle.send(Command::Message { conn, message }).await {
                     Ok(())
                 } else {
                     Err(Ending::Close(CloseCode::TryAgainLater))
                 }
             }
-            Ok(Message::Text(_)) => Err(Ending::Close(CloseCode::UnsupportedData)),
+            Ok(Message::Text(_)) => {
+                crate::metrics::refused(Refusal::TextFrame);
+                Err(Ending::Close(CloseCode::UnsupportedData))
+            }
             // tungstenite queued the answer to a ping; it goes out with the next read or write.
             Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
             Ok(Message::Close(_)) => Err(Ending::ClientClosed),
@@ -215,19 +231,20 @@ impl Reader<'_> {
 /// answered with that code; anything else means the connection is gone.
 fn read_failure(conn: u64, error: &axum::Error) -> Ending {
     let source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
-    let code = match source.and_then(|s| s.downcast_ref::<tungstenite::Error>()) {
-        Some(tungstenite::Error::Capacity(_)) => CloseCode::TooBig,
+    let (code, refusal) = match source.and_then(|s| s.downcast_ref::<tungstenite::Error>()) {
+        Some(tungstenite::Error::Capacity(_)) => (CloseCode::TooBig, Refusal::TooLarge),
         Some(tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
             tracing::debug!(conn, %error, "the connection ended without a close frame");
             return Ending::Gone;
         }
-        Some(tungstenite::Error::Protocol(_)) => CloseCode::ProtocolError,
-        Some(tungstenite::Error::Utf8(_)) => CloseCode::InvalidPayload,
+        Some(tungstenite::Error::Protocol(_)) => (CloseCode::ProtocolError, Refusal::ProtocolError),
+        Some(tungstenite::Error::Utf8(_)) => (CloseCode::InvalidPayload, Refusal::ProtocolError),
         _ => {
             tracing::debug!(conn, %error, "socket read failed");
             return Ending::Gone;
         }
     };
+    crate::metrics::refused(refusal);
     tracing::warn!(conn, %error, code = code as u16, "frame breaks the WebSocket protocol; closing the socket");
     Ending::Broken(code)
 }

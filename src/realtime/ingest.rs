@@ -15,6 +15,7 @@ use super::offload::RoomFailure;
 use super::remote::REMOTE;
 use super::room::LiveRoom;
 use crate::bus::Notice;
+use crate::metrics::Refusal;
 
 /// Updates taken from the queue at once and applied together (the document applies them in
 /// transactions of up to 64): small batches are cheaper per update than single ones, giant ones
@@ -98,6 +99,7 @@ impl LiveRoom {
                 Ok(done) => done,
                 Err(failure) => {
                     for conn in senders {
+                        crate::metrics::refused(Refusal::TooCostly);
                         self.close(conn, CloseCode::UpdateTooCostly);
                     }
                     return Err(failure);
@@ -120,7 +122,10 @@ impl LiveRoom {
                     // is still on its way): what is stored fills the gap.
                     tracing::info!(error = %refused.error, "an update from another node waits for a catch-up");
                     self.catch_up_soon();
-                } else if let DecodeError::NotFollowingOn { .. } = refused.error {
+                    continue;
+                }
+                crate::metrics::refused(Refusal::of_update(&refused.error));
+                if let DecodeError::NotFollowingOn { .. } = refused.error {
                     // Client and room disagree about what the room has: resync, do not refuse.
                     tracing::info!(conn = refused.tag, error = %refused.error, "closing a connection to resync");
                     self.close(refused.tag, CloseCode::TryAgainLater);
@@ -156,6 +161,7 @@ impl LiveRoom {
         failure: BatchFailure<u64>,
     ) -> Result<Vec<(u64, IncomingUpdate)>, RoomFailure> {
         if let Some(conn) = failure.culprit {
+            crate::metrics::refused(Refusal::RefusedUpdate);
             self.reject(conn, &failure.error);
         }
         self.persistence.settle().await;
@@ -171,7 +177,10 @@ impl LiveRoom {
         for (conn, raw) in failure.retry {
             match IncomingUpdate::check_v1(raw) {
                 Ok(update) => retry.push((conn, update)),
-                Err(error) => self.reject(conn, &error),
+                Err(error) => {
+                    crate::metrics::refused(Refusal::of_frame(&error));
+                    self.reject(conn, &error);
+                }
             }
         }
         Ok(retry)

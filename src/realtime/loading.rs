@@ -56,6 +56,11 @@ pub(super) struct LoadedRoom {
 /// that do not replay. An error means the snapshot itself is unreadable (or the database is
 /// unreachable): nothing is written then, the rows stay exactly as they are.
 pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom, LoadFailure> {
+    crate::metrics::timed(crate::metrics::DOC_LOAD_SECONDS, load(store, room_id)).await
+}
+
+/// [`load_room`], untimed.
+async fn load(store: &Store, room_id: i64) -> Result<LoadedRoom, LoadFailure> {
     let stored = store.load_document(room_id).await?;
     let (recovered, mut stored) = tokio::task::spawn_blocking(move || {
         let recovered = rebuild(&stored);

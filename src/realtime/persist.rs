@@ -28,6 +28,7 @@ use tracing::Instrument;
 use super::chat::{self, ChatReplies};
 use super::loading::load_room;
 use crate::auth::CurrentUser;
+use crate::metrics::{timed, LOG_APPEND_SECONDS, SNAPSHOT_WRITE_SECONDS};
 use crate::store::{AuthoredUpdate, Store};
 
 /// Snapshots are written in v2, 28% smaller than v1 on a 104,852-character editing trace;
@@ -233,7 +234,7 @@ impl Writer {
                     let (store, room_id) = (&self.store, self.room_id);
                     if let Some(last) = self
                         .retry("appending updates", || {
-                            store.append_updates(room_id, &updates)
+                            timed(LOG_APPEND_SECONDS, store.append_updates(room_id, &updates))
                         })
                         .await
                     {
@@ -260,7 +261,10 @@ impl Writer {
                     let format = SNAPSHOT_FORMAT.as_i64();
                     if self
                         .retry("saving a snapshot", || {
-                            store.save_snapshot(room_id, format, &data, upto_seq)
+                            timed(
+                                SNAPSHOT_WRITE_SECONDS,
+                                store.save_snapshot(room_id, format, &data, upto_seq),
+                            )
                         })
                         .await
                         .is_some()

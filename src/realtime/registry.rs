@@ -15,6 +15,7 @@ use super::handle::{Command, RoomHandle};
 use super::room;
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::metrics::Gauges;
 use crate::store::Store;
 
 /// Commands queued for one room before senders wait; a waiting socket stops reading, which is
@@ -38,6 +39,8 @@ struct Inner {
     next_connection: AtomicU64,
     /// Open sockets per user id (users with none are absent).
     user_sockets: Mutex<HashMap<i64, usize>>,
+    /// The open connections and live rooms, for `/metrics`.
+    gauges: Gauges,
 }
 
 impl Rooms {
@@ -58,6 +61,7 @@ impl Rooms {
                 tasks,
                 next_connection: AtomicU64::new(1),
                 user_sockets: Mutex::default(),
+                gauges: Gauges::default(),
             }),
         }
     }
@@ -99,9 +103,13 @@ impl Rooms {
         let handle = RoomHandle::new(tx);
         live.insert(room_id, handle.clone());
         let span = tracing::info_span!("room", room = name, room_id);
-        self.inner
-            .tasks
-            .spawn(room::run(room_id, self.clone(), rx).instrument(span));
+        // Live from here until the task ends, however it ends.
+        let task = self
+            .inner
+            .gauges
+            .room()
+            .during(room::run(room_id, self.clone(), rx));
+        self.inner.tasks.spawn(task.instrument(span));
         handle
     }
 
@@ -146,6 +154,10 @@ impl Rooms {
 
     pub(super) fn shutdown(&self) -> &CancellationToken {
         &self.inner.shutdown
+    }
+
+    pub fn gauges(&self) -> &Gauges {
+        &self.inner.gauges
     }
 }
 

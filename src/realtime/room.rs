@@ -22,6 +22,7 @@ use super::registry::Rooms;
 use super::remote::{self, RoomBus};
 use crate::auth::CurrentUser;
 use crate::bus::Notice;
+use crate::metrics::{timed_blocking, Refusal, SNAPSHOT_ENCODE_SECONDS};
 
 pub(super) struct Subscriber {
     pub(super) user: CurrentUser,
@@ -318,7 +319,11 @@ impl LiveRoom {
             return Ok(());
         }
         match self
-            .with_doc(|doc| encode_snapshot(doc, SNAPSHOT_FORMAT))
+            .with_doc(|doc| {
+                timed_blocking(SNAPSHOT_ENCODE_SECONDS, || {
+                    encode_snapshot(doc, SNAPSHOT_FORMAT)
+                })
+            })
             .await?
         {
             Ok(data) => self.persistence.snapshot(Some(data)),
@@ -374,7 +379,10 @@ impl LiveRoom {
                     self.broadcast(Some(conn), frame);
                 }
             }
-            Err(error) => self.reject(conn, &error),
+            Err(error) => {
+                crate::metrics::refused(Refusal::of_awareness(&error));
+                self.reject(conn, &error);
+            }
         }
     }
 
