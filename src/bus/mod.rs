@@ -4,11 +4,10 @@
 //! and chat.
 //!
 //! PostgreSQL stays the system of record; the bus only carries news. A document update is
-//! published as soon as its room applied it (so that a reader on another node sees it without
-//! waiting for the database), and once its node has stored it, a `stored` notice with the
-//! sequence numbers the database gave it. A node that sees a hole in those numbers that does not
-//! fill, or that lost its connection to Redis, catches up from the database
-//! (`realtime::remote`). Losing Redis, or everything in it, loses nothing durable.
+//! published once its node has stored it, with the sequence number the database gave it. A node
+//! that sees a hole in those numbers that does not fill, or that lost its connection to Redis,
+//! catches up from the database (`realtime::remote`). Losing Redis, or everything in it, loses
+//! nothing durable.
 
 mod message;
 mod publisher;
@@ -164,9 +163,9 @@ impl Bus {
     }
 
     /// Starts delivering what other nodes publish for `room_id` from this moment on. Call it
-    /// before reading the room from the database: whatever is published after the database
-    /// read is then delivered, and what was published before it is in the database or will be
-    /// (its `stored` notice comes after this moment).
+    /// before reading the room from the database: whatever is published after this moment is
+    /// delivered, and what was published before it was stored before it was published, so the
+    /// database read has it.
     pub async fn subscribe(&self, room_id: i64) -> Subscribed {
         let last_id = self.last_entry_id(room_id).await;
         let (to_room, notices) = mpsc::unbounded_channel();

@@ -26,8 +26,8 @@ pub(super) async fn run(
     let mut wait = FIRST_RECONNECT_WAIT;
     // No connection attempt before this (after a failure).
     let mut next_attempt = Instant::now();
-    // Rooms some of whose notices were lost. Once Redis is back, each gets a `stored` notice
-    // asking the other nodes to catch up from the database.
+    // Rooms some of whose notices were lost. Once Redis is back, each gets a notice asking the
+    // other nodes to catch up from the database.
     let mut lossy: HashSet<i64> = HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
@@ -45,14 +45,7 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        batch.extend(lossy.iter().map(|&room_id| {
-            let refetch = Notice::Stored {
-                first: 0,
-                last: 0,
-                refetch: true,
-            };
-            (room_id, refetch)
-        }));
+        batch.extend(lossy.iter().map(|&room_id| (room_id, Notice::Refetch)));
         if conn.is_none() && Instant::now() >= next_attempt {
             match connection(&bus.inner.client, RESPONSE_TIMEOUT).await {
                 Ok(fresh) => conn = Some(fresh),

@@ -14,7 +14,6 @@ use super::loading::load_room;
 use super::offload::RoomFailure;
 use super::remote::REMOTE;
 use super::room::LiveRoom;
-use crate::bus::Notice;
 use crate::metrics::Refusal;
 
 /// Updates taken from the queue at once and applied together (the document applies them in
@@ -113,7 +112,6 @@ impl LiveRoom {
                 }
                 self.broadcast(Some(a.tag), a.frame);
                 let author = self.subscribers.get(&a.tag).map(|sub| sub.user.id);
-                self.publish(Notice::Update(a.raw.clone()));
                 self.persistence.push(a.raw, author);
             }
             for refused in ingested.refused.drain(..) {
@@ -134,6 +132,11 @@ impl LiveRoom {
                 }
             }
             let Err(failure) = outcome else {
+                if self.remote.is_some() {
+                    // Other nodes get an update once it is stored (see `remote`): no waiting
+                    // for the flush tick, the writer groups what queues up meanwhile.
+                    self.persistence.hand_over();
+                }
                 break Ok(());
             };
             // When the failure could not be pinned on one update, the rest goes one update per

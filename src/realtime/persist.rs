@@ -28,6 +28,7 @@ use tracing::Instrument;
 use super::chat::{self, ChatReplies};
 use super::loading::load_room;
 use crate::auth::CurrentUser;
+use crate::bus::{Bus, Notice};
 use crate::metrics::{timed, LOG_APPEND_SECONDS, SNAPSHOT_WRITE_SECONDS};
 use crate::store::{AuthoredUpdate, Store};
 
@@ -86,8 +87,7 @@ impl DocPersistence {
     /// Picks up where the loaded document ends (`covers`, see `LoadedRoom`; `log_len` entries
     /// after the snapshot) and starts the room's writer.
     pub fn start(
-        room_id: i64,
-        store: Store,
+        target: Target,
         covers: i64,
         log_len: usize,
         compact_after: u64,
@@ -97,8 +97,9 @@ impl DocPersistence {
         let (jobs, queue) = mpsc::unbounded_channel();
         let (report, events) = mpsc::unbounded_channel();
         let writer = Writer {
-            room_id,
-            store,
+            room_id: target.room_id,
+            store: target.store,
+            bus: target.bus,
             report,
             shutdown,
             covered_seq: covers,
@@ -195,10 +196,19 @@ impl DocPersistence {
     }
 }
 
+/// Where a room's writer writes: the room's rows in the store and, with other nodes, the room's
+/// stream, where each update goes once it is stored.
+pub struct Target {
+    pub room_id: i64,
+    pub store: Store,
+    pub bus: Option<Bus>,
+}
+
 /// The writer task of one room.
 struct Writer {
     room_id: i64,
     store: Store,
+    bus: Option<Bus>,
     report: mpsc::UnboundedSender<Written>,
     shutdown: CancellationToken,
     /// The newest log entry the room's document holds with every entry before it: the last one
@@ -245,6 +255,12 @@ impl Writer {
                         } else if !self.shared_log {
                             self.shared_log = true;
                             tracing::info!("another node appends to this room's log; snapshots are rebuilt from the database");
+                        }
+                        if let Some(bus) = &self.bus {
+                            for (seq, update) in (first..).zip(&updates) {
+                                let data = update.data.clone();
+                                bus.publish(room_id, Notice::Update { seq, data });
+                            }
                         }
                         let _ = self.report.send(Written::Appended { first, last });
                     }

@@ -1,13 +1,20 @@
 //! A room's side of the bus (see `crate::bus`): what its own clients do is published for the
 //! other nodes that have the room live, and what those publish is applied and relayed here.
 //!
-//! Other nodes' updates are applied as they arrive, relayed to this node's clients and not
-//! stored (their own node stores them). Their `stored` notices say which log entries the
-//! document now holds ([`Coverage`]). The room catches up from the database, merging what is
-//! stored into its document and relaying what its clients lacked, when a hole in those entries
-//! has not filled after [`HOLE_GRACE`], when an update does not follow on from the document,
-//! when its reader lost Redis, when a publisher says some of its notices were lost, and when
-//! the database's count of entries stays ahead of the room between two checks.
+//! A document update is published by the room's writer once it is stored, with the sequence
+//! number the database gave it: an update is never on another node before it is durable, so a
+//! node that dies before its next write cannot leave an edit that only the others' memory
+//! holds (its clients still have it, and send it to the node they reconnect to). The cost is
+//! the commit: the room hands its updates to the writer as soon as they apply (the writer
+//! groups what queues up while a commit runs), not at the flush tick.
+//!
+//! Other nodes' updates are applied as they arrive and relayed to this node's clients; their
+//! numbers say which log entries the document holds ([`Coverage`]). The room catches up from
+//! the database, merging what is stored into its document and relaying what its clients
+//! lacked, when a hole in those numbers has not filled after [`HOLE_GRACE`], when an update does
+//! not follow on from the document, when its reader lost Redis, when a publisher says some of
+//! its notices were lost, and when the database's count of entries stays ahead of the room
+//! between two checks.
 
 use std::time::Duration;
 
@@ -24,8 +31,8 @@ use crate::bus::{Bus, Notice, Remote, Subscribed, GAP_FETCHES};
 
 /// The connection tag of updates that came from other nodes (connection ids start at 1).
 pub(super) const REMOTE: u64 = 0;
-/// How long a hole in the stored entries may stay open before the room catches up: other
-/// nodes announce their entries within a flush interval and a round trip of having stored them.
+/// How long a hole in the stored entries may stay open before the room catches up: nodes
+/// publish their entries right after storing them, but not always in the order of the numbers.
 const HOLE_GRACE: Duration = Duration::from_secs(2);
 /// How often the room compares what it holds with the database's count of the room's entries.
 const CHECK_EVERY: Duration = Duration::from_secs(10);
@@ -95,8 +102,7 @@ impl RoomBus {
         self.catch_up_at = Some(self.catch_up_at.map_or(at, |t| t.min(at)));
     }
 
-    /// Entries `first..=last` are in the document (stored here, or announced by their node,
-    /// whose updates arrived before the announcement).
+    /// Entries `first..=last` are in the document (stored here, or received from their node).
     fn covered(&mut self, first: i64, last: i64) {
         self.coverage.add(first, last);
         self.hole_since = match (self.coverage.has_hole(), self.hole_since) {
@@ -122,18 +128,10 @@ impl LiveRoom {
         }
     }
 
-    /// This node's writer stored entries `first..=last`: tell the other nodes.
+    /// This node's writer stored entries `first..=last` (and published them).
     pub(super) fn stored(&mut self, first: i64, last: i64) {
         if let Some(remote) = &mut self.remote {
             remote.covered(first, last);
-            remote.bus().publish(
-                self.room_id,
-                Notice::Stored {
-                    first,
-                    last,
-                    refetch: false,
-                },
-            );
         }
     }
 
@@ -157,19 +155,15 @@ impl LiveRoom {
 
     async fn handle_notice(&mut self, notice: Notice) -> Result<(), RoomFailure> {
         match notice {
-            Notice::Update(update) => self.apply_remote(update).await?,
-            Notice::Stored {
-                first,
-                last,
-                refetch,
-            } => {
+            Notice::Update { seq, data } => {
+                self.apply_remote(data).await?;
                 if let Some(remote) = &mut self.remote {
-                    remote.covered(first, last);
-                    if refetch {
-                        // Its node lost some notices while Redis was away; what they were
-                        // about is stored (or will be within a flush interval).
-                        remote.catch_up_after(HOLE_GRACE);
-                    }
+                    remote.covered(seq, seq);
+                }
+            }
+            Notice::Refetch => {
+                if let Some(remote) = &mut self.remote {
+                    remote.catch_up_after(Duration::ZERO);
                 }
             }
             Notice::Awareness(frame) => {

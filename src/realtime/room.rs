@@ -17,7 +17,7 @@ use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
 use super::loading::{load_room, LoadedRoom};
 use super::offload::RoomFailure;
-use super::persist::{DocPersistence, Written, SNAPSHOT_FORMAT};
+use super::persist::{DocPersistence, Target, Written, SNAPSHOT_FORMAT};
 use super::registry::Rooms;
 use super::remote::{self, RoomBus};
 use crate::auth::CurrentUser;
@@ -67,9 +67,13 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
     if let Some(remote) = &mut remote {
         remote.loaded(covers);
     }
-    let persistence = DocPersistence::start(
+    let target = Target {
         room_id,
         store,
+        bus: rooms.bus().cloned(),
+    };
+    let persistence = DocPersistence::start(
+        target,
         covers,
         stored.updates.len(),
         rooms.config().compact_after_updates,

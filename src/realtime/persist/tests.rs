@@ -42,9 +42,13 @@ async fn refuse_appends(store: &Store, refuse: bool) {
 async fn start(store: &Store, room: i64, compact_after: u64) -> DocPersistence {
     let stored = store.load_document(room).await.expect("loads");
     let tasks = TaskTracker::new();
+    let target = super::Target {
+        room_id: room,
+        store: store.clone(),
+        bus: None,
+    };
     DocPersistence::start(
-        room,
-        store.clone(),
+        target,
         stored.last_seq,
         stored.updates.len(),
         compact_after,
