@@ -34,9 +34,9 @@ const converged = async (typing, clients, initial) => {
 }
 
 /** Fresh clients of `user`, one on each of `servers`, hold exactly `text`. */
-const joinersGet = async (h, user, room, servers, text) => {
+const joinersGet = async (h, user, room, servers, text, where = servers.map((s) => s.name).join(', ')) => {
   const joiners = servers.map((server) => h.stock(user, room, `joiner on ${server.name}`, { server }))
-  await eventually(`fresh clients on ${servers.map((s) => s.name).join(', ')} to receive the text`, () =>
+  await eventually(`fresh clients on ${where} to receive the text`, () =>
     joiners.every((j) => j.connected && j.value === text), {
     describe: () => joiners.map((j) => `${j.name}: synced ${j.connected}, length ${j.value.length}`).join('; ')
   })
@@ -105,10 +105,10 @@ clusterScenario('a node killed while its clients type loses nothing: they move t
   typing.check(final, initial, seed)
   await joinersGet(h, dave, room, [node1, node3], final)
 
-  // Restarted on the same database, node-2 serves that text too.
+  // Restarted on the same database, node-2 serves that text too: the database holds it all.
   await node2.start()
   await node2.waitReady()
-  await joinersGet(h, dave, room, [node2], final)
+  await joinersGet(h, dave, room, [node2], final, 'node-2, restarted (it loads the room from the database),')
 })
 
 clusterScenario('chat sent on each node reaches the sockets on the others once, and the history on every node has it all', 3, async (h) => {
