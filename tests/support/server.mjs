@@ -31,6 +31,16 @@ const freePort = () =>
     })
   })
 
+/**
+ * Servers still running. They are killed when the test process exits without having stopped them
+ * (an uncaught error, `process.exit`), so that no server outlives its suite holding a port, a
+ * database or a cluster's Redis keys.
+ */
+const running = new Set()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
 export class ChatspaceServer {
   /**
    * @param {string} dir a temporary directory for the log (and the database, by default)
@@ -76,6 +86,8 @@ export class ChatspaceServer {
       stdio: ['ignore', log, log]
     })
     closeSync(log)
+    running.add(child)
+    child.once('exit', () => running.delete(child))
     this.child = child
     this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })))
     await this.waitHealthy()

@@ -72,9 +72,12 @@ export class Harness {
     await Promise.all(this.rustClients.map((client) => client.quit()))
     for (const socket of this.chatSockets) socket.close()
     await closeStraySockets()
-    if (this.cluster) await this.cluster.stop()
-    else await this.server.stop()
-    if (process.env.KEEP_TEST_DIR === undefined) rmSync(this.dir, { recursive: true, force: true })
+    try {
+      if (this.cluster) await this.cluster.stop()
+      else await this.server.stop()
+    } finally {
+      if (process.env.KEEP_TEST_DIR === undefined) rmSync(this.dir, { recursive: true, force: true })
+    }
   }
 }
 
