@@ -1,5 +1,6 @@
 // Boots the real `chatspace` binary for the Node suites (tests/interop, tests/browser): a free
-// port on 127.0.0.1, a fresh SQLite file in a temporary directory, ready once GET /healthz
+// port on 127.0.0.1, a fresh SQLite file in a temporary directory (or a database it is given,
+// such as the PostgreSQL database of a cluster, see cluster.mjs), ready once GET /healthz
 // answers 200. `stop()` + `start()` restarts it on the same port and database, which is how the
 // restart tests check persistence and reconnection. Node built-ins only, so both suites import
 // it although each has its own package.json.
@@ -30,16 +31,27 @@ const freePort = () =>
     })
   })
 
+/**
+ * Servers still running. They are killed when the test process exits without having stopped them
+ * (an uncaught error, `process.exit`), so that no server outlives its suite holding a port, a
+ * database or a cluster's Redis keys.
+ */
+const running = new Set()
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
 export class ChatspaceServer {
   /**
-   * @param {string} dir a temporary directory for the database and the log
-   * @param {{ args?: string[] }} [options] flags besides `--bind` and `--database-url`
+   * @param {string} dir a temporary directory for the log (and the database, by default)
+   * @param {{ args?: string[], databaseUrl?: string }} [options] flags besides `--bind` and
+   *   `--database-url`; the database to use instead of a fresh SQLite file in `dir`
    */
-  constructor (dir, { args = [] } = {}) {
+  constructor (dir, { args = [], databaseUrl = `sqlite://${join(dir, 'test.db')}` } = {}) {
     this.dir = dir
     this.args = args
     this.bin = binary('CHATSPACE_BIN', 'chatspace')
-    this.databaseUrl = `sqlite://${join(dir, 'test.db')}`
+    this.databaseUrl = databaseUrl
     this.logPath = join(dir, 'server.log')
     this.port = 0
     this.child = null
@@ -74,26 +86,40 @@ export class ChatspaceServer {
       stdio: ['ignore', log, log]
     })
     closeSync(log)
+    running.add(child)
+    child.once('exit', () => running.delete(child))
     this.child = child
     this.exited = new Promise((resolveExit) => child.once('exit', (code, signal) => resolveExit({ code, signal })))
     await this.waitHealthy()
   }
 
-  async waitHealthy (timeoutMs = 60_000) {
+  /** Resolves once GET /healthz answers 200: the server listens and its database answers. */
+  waitHealthy (timeoutMs = 60_000) {
+    return this.waitForOk('/healthz', timeoutMs)
+  }
+
+  /** Resolves once GET /readyz answers 200: the database and, for a node of a cluster, Redis answer. */
+  waitReady (timeoutMs = 60_000) {
+    return this.waitForOk('/readyz', timeoutMs)
+  }
+
+  async waitForOk (path, timeoutMs) {
     const deadline = Date.now() + timeoutMs
     let exit = null
+    let last = 'no answer'
     this.exited.then((e) => { exit = e })
     while (Date.now() < deadline) {
       if (exit) throw new Error(`server exited during start (${JSON.stringify(exit)}):\n${this.logTail()}`)
       try {
-        const response = await fetch(this.url('/healthz'))
+        const response = await fetch(this.url(path))
         if (response.status === 200) return
+        last = `${response.status} ${(await response.text()).slice(0, 200)}`
       } catch {
         // not listening yet
       }
       await sleep(100)
     }
-    throw new Error(`server did not answer /healthz with 200 within ${timeoutMs} ms:\n${this.logTail()}`)
+    throw new Error(`server did not answer ${path} with 200 within ${timeoutMs} ms (last: ${last}):\n${this.logTail()}`)
   }
 
   /** SIGTERM (a normal shutdown), SIGKILL if it has not exited after 20 s; the exit status. */

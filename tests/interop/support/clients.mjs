@@ -71,6 +71,7 @@ export class StockClient {
    */
   constructor ({ wsBase, room, cookie = '', name, connect = true, providerOptions = {}, observer }) {
     this.name = name
+    this.room = room
     this.doc = new Y.Doc()
     this.text = this.doc.getText('colabspace')
     /** connection attempts and the type of every frame received, over all attempts */
@@ -80,16 +81,32 @@ export class StockClient {
     /** `closed` events: the server said not to reconnect */
     this.terminal = []
     this.statuses = []
-    this.provider = new WebsocketProvider(wsBase, room, this.doc, {
+    this.providerOptions = {
       WebSocketPolyfill: cookieWebSocket(cookie, this.log, observer),
       disableBc: true,
-      connect,
       ...providerOptions
-    })
-    this.provider.on('connection-close', (event) => this.closeCodes.push(event ? event.code : null))
-    this.provider.on('closed', (event) => this.terminal.push(event.code))
-    this.provider.on('status', ({ status }) => this.statuses.push(status))
+    }
+    this.provider = this.connectTo(wsBase, { connect })
     this.awareness = this.provider.awareness
+  }
+
+  /** A provider for this client's document on the room at `wsBase`. */
+  connectTo (wsBase, options) {
+    const provider = new WebsocketProvider(wsBase, this.room, this.doc, { ...this.providerOptions, ...options })
+    provider.on('connection-close', (event) => this.closeCodes.push(event ? event.code : null))
+    provider.on('closed', (event) => this.terminal.push(event.code))
+    provider.on('status', ({ status }) => this.statuses.push(status))
+    return provider
+  }
+
+  /**
+   * Continues on another server (another node of a cluster), as a load balancer would send a
+   * client whose server is gone: a new provider on the same document and presence, so that
+   * whatever was typed meanwhile is sent by the usual sync.
+   */
+  moveTo (wsBase) {
+    this.provider.destroy()
+    this.provider = this.connectTo(wsBase, { awareness: this.awareness })
   }
 
   get value () {
@@ -134,6 +151,7 @@ export class ChatSocket {
     this.socket = new WebSocket(`${wsBase}/${room}`, { headers: { cookie } })
     sockets.add(this.socket)
     this.socket.binaryType = 'arraybuffer'
+    this.firstFrame = new Promise((resolve) => this.socket.once('message', resolve))
     this.socket.on('message', (data) => {
       const decoder = decoding.createDecoder(new Uint8Array(data))
       if (decoding.readVarUint(decoder) === MESSAGE_CHAT) this.chat.push(JSON.parse(decoding.readVarString(decoder)))
@@ -146,6 +164,14 @@ export class ChatSocket {
       this.socket.once('open', resolve)
       this.socket.once('error', reject)
     }))
+  }
+
+  /**
+   * Resolves once the server's first frame has arrived: it sends its sync step 1 once the room is
+   * loaded, and a room subscribes to the other nodes' news before it loads.
+   */
+  joined () {
+    return within('the chat socket\'s first frame', 10_000, this.firstFrame)
   }
 
   /** Sends one chat object: varUint 100, then the JSON as a lib0 varString. */
