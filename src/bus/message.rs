@@ -23,10 +23,12 @@ pub enum Notice {
 /// What a room receives from the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remote {
-    /// A notice another node published.
-    Notice(Notice),
+    /// A notice another node (`from`) published.
+    Notice { from: String, notice: Notice },
     /// This node's reader lost Redis for a while: notices may have been missed.
     Reconnected,
+    /// A node stopped refreshing its liveness key: it is gone, and so are its clients.
+    NodeGone(String),
 }
 
 impl Notice {

@@ -9,11 +9,12 @@
 //! catches up from the database (`realtime::remote`). Losing Redis, or everything in it, loses
 //! nothing durable.
 
+mod liveness;
 mod message;
 mod publisher;
 mod reader;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,6 +76,8 @@ struct Inner {
     reader_up: AtomicBool,
     /// Numbers the subscriptions.
     subscriptions: AtomicU64,
+    /// The other nodes whose clients' presence the rooms here show: watched by `liveness`.
+    watched: Mutex<HashSet<String>>,
 }
 
 struct Subscription {
@@ -144,10 +147,12 @@ impl Bus {
                 publisher_up: AtomicBool::new(true),
                 reader_up: AtomicBool::new(true),
                 subscriptions: AtomicU64::new(0),
+                watched: Mutex::default(),
             }),
         };
         tasks.spawn(publisher::run(bus.clone(), queue, shutdown.clone()));
-        tasks.spawn(reader::run(bus.clone(), shutdown));
+        tasks.spawn(reader::run(bus.clone(), shutdown.clone()));
+        tasks.spawn(liveness::run(bus.clone(), shutdown));
         Ok(bus)
     }
 

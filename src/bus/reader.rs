@@ -139,13 +139,16 @@ impl Bus {
                     let lag = (now - published).max(0) as f64 / 1000.0;
                     metrics::histogram!(super::LAG_SECONDS).record(lag);
                 }
-                let _ = sub.to_room.send(Remote::Notice(notice));
+                if matches!(notice, Notice::Awareness(_)) {
+                    self.watch(&node);
+                }
+                let _ = sub.to_room.send(Remote::Notice { from: node, notice });
             }
         }
     }
 
     /// Tells every live room `remote`.
-    fn deliver_to_all(&self, remote: Remote) {
+    pub(super) fn deliver_to_all(&self, remote: Remote) {
         for sub in self.rooms().values() {
             let _ = sub.to_room.send(remote.clone());
         }

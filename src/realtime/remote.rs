@@ -16,10 +16,11 @@
 //! its notices were lost, and when the database's count of entries stays ahead of the room
 //! between two checks.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use chatspace_crdt::{decode_client_frame, ClientMessage, IncomingUpdate, Limits};
+use chatspace_crdt::{decode_client_frame, ClientID, ClientMessage, IncomingUpdate, Limits};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -49,6 +50,9 @@ pub(super) struct RoomBus {
     ahead: Option<i64>,
     /// Answers of the database checks, which run beside the room.
     checks: (mpsc::Sender<i64>, mpsc::Receiver<i64>),
+    /// The awareness client ids each other node's clients have present here, so that they can
+    /// be removed when that node is gone.
+    presence_of: HashMap<String, HashSet<ClientID>>,
 }
 
 /// What woke the room on the bus's account.
@@ -71,6 +75,7 @@ impl RoomBus {
             next_check: Instant::now() + CHECK_EVERY,
             ahead: None,
             checks: mpsc::channel(1),
+            presence_of: HashMap::new(),
         }
     }
 
@@ -145,15 +150,18 @@ impl LiveRoom {
 
     pub(super) async fn handle_bus_event(&mut self, event: BusEvent) -> Result<(), RoomFailure> {
         match event {
-            BusEvent::Remote(Remote::Notice(notice)) => self.handle_notice(notice).await?,
+            BusEvent::Remote(Remote::Notice { from, notice }) => {
+                self.handle_notice(from, notice).await?
+            }
             BusEvent::Remote(Remote::Reconnected) => self.catch_up_soon(),
+            BusEvent::Remote(Remote::NodeGone(node)) => self.node_gone(&node),
             BusEvent::Checked(count) => self.checked(count),
             BusEvent::Tick => {}
         }
         self.catch_up_if_due().await
     }
 
-    async fn handle_notice(&mut self, notice: Notice) -> Result<(), RoomFailure> {
+    async fn handle_notice(&mut self, from: String, notice: Notice) -> Result<(), RoomFailure> {
         match notice {
             Notice::Update { seq, data } => {
                 self.apply_remote(data).await?;
@@ -166,25 +174,52 @@ impl LiveRoom {
                     remote.catch_up_after(Duration::ZERO);
                 }
             }
-            Notice::Awareness(frame) => {
-                let limits = Limits::default();
-                match decode_client_frame(&frame, &limits) {
-                    Ok(ClientMessage::Awareness(update)) => {
-                        match self.doc.apply_awareness(update) {
-                            Ok(change) => {
-                                if let Some(frame) = change.frame {
-                                    self.broadcast(None, Bytes::from(frame));
-                                }
-                            }
-                            Err(error) => tracing::warn!(%error, "ignoring an awareness notice"),
-                        }
-                    }
-                    _ => tracing::warn!("ignoring an awareness notice that does not decode"),
-                }
-            }
+            Notice::Awareness(frame) => self.apply_remote_awareness(from, &frame),
             Notice::Chat(frame) => self.broadcast(None, frame),
         }
         Ok(())
+    }
+
+    /// Applies an awareness frame another node relayed, remembering whose clients' states it
+    /// holds, and relays what changed to this node's clients.
+    fn apply_remote_awareness(&mut self, from: String, frame: &[u8]) {
+        let Ok(ClientMessage::Awareness(update)) = decode_client_frame(frame, &Limits::default())
+        else {
+            tracing::warn!("ignoring an awareness notice that does not decode");
+            return;
+        };
+        if let Some(remote) = &mut self.remote {
+            let present = remote.presence_of.entry(from).or_default();
+            for entry in &update.entries {
+                match entry.state {
+                    Some(_) => present.insert(entry.client_id),
+                    None => present.remove(&entry.client_id),
+                };
+            }
+        }
+        match self.doc.apply_awareness(update) {
+            Ok(change) => {
+                if let Some(frame) = change.frame {
+                    self.broadcast(None, Bytes::from(frame));
+                }
+            }
+            Err(error) => tracing::warn!(%error, "ignoring an awareness notice"),
+        }
+    }
+
+    /// `node` is gone: its clients' presence goes too, for this node's clients.
+    fn node_gone(&mut self, node: &str) {
+        let Some(present) = self
+            .remote
+            .as_mut()
+            .and_then(|r| r.presence_of.remove(node))
+        else {
+            return;
+        };
+        let ids: Vec<ClientID> = present.into_iter().collect();
+        if let Some(frame) = self.doc.remove_awareness(&ids) {
+            self.broadcast(None, Bytes::from(frame));
+        }
     }
 
     /// Applies another node's update and relays it to this node's clients.

@@ -12,6 +12,15 @@ pub fn redis_url() -> String {
     std::env::var("CHATSPACE_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
+/// The Redis server's address, for a proxy in front of it.
+pub fn redis_address() -> std::net::SocketAddr {
+    redis_url()
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("CHATSPACE_TEST_REDIS as redis://IP:PORT")
+}
+
 /// A key prefix of the test's own; its keys are deleted when it is dropped.
 pub struct RedisPrefix {
     pub prefix: String,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::cluster::{redis_url, Cluster};
+use crate::cluster::{redis_address, redis_url, Cluster};
 use crate::helpers::{postgres_server, TestApp};
 use crate::proxy::Proxy;
 use crate::ws::WsClient;
@@ -34,23 +34,46 @@ async fn eventually(client: &mut WsClient, done: impl Fn(&WsClient) -> bool) -> 
     false
 }
 
-#[tokio::test]
-async fn a_node_cut_off_from_redis_is_not_ready_and_its_clients_catch_up_when_it_is_back() {
-    let redis: SocketAddr = redis_url()
-        .trim_start_matches("redis://")
-        .trim_end_matches('/')
-        .parse()
-        .expect("CHATSPACE_TEST_REDIS as redis://IP:PORT");
-    let proxy = Proxy::start(redis).await;
+/// Node a reaches Redis directly, node b through a proxy the test can cut; alice has a client
+/// in room "notes" on each.
+struct Split {
+    proxy: Proxy,
+    cluster: Cluster,
+    b: TestApp,
+    on_a: WsClient,
+    on_b: WsClient,
+}
+
+async fn split() -> Split {
+    let proxy = Proxy::start(redis_address()).await;
     let cluster = Cluster::start(1, |_| {}).await;
-    let a = &cluster.nodes[0];
     let b = cluster
         .node(&format!("redis://127.0.0.1:{}", proxy.port), &|_| {})
         .await;
+    let a = &cluster.nodes[0];
     let alice = a.browser();
     alice.register_with_room("alice", "notes").await;
-    let mut on_a = WsClient::join(a, &alice, "notes", 1).await;
-    let mut on_b = WsClient::join(&b, &alice.clone_on(&b), "notes", 2).await;
+    let on_a = WsClient::join(a, &alice, "notes", 1).await;
+    let on_b = WsClient::join(&b, &alice.clone_on(&b), "notes", 2).await;
+    Split {
+        proxy,
+        cluster,
+        b,
+        on_a,
+        on_b,
+    }
+}
+
+#[tokio::test]
+async fn a_node_cut_off_from_redis_is_not_ready_and_its_clients_catch_up_when_it_is_back() {
+    let Split {
+        proxy,
+        cluster,
+        b,
+        mut on_a,
+        mut on_b,
+    } = split().await;
+    let a = &cluster.nodes[0];
     on_a.insert(0, "before").await;
     assert!(on_b.pump_until(|x| x.text() == "before").await);
     assert_eq!(b.browser().get("/readyz").await.status(), StatusCode::OK);
@@ -136,4 +159,28 @@ async fn a_node_whose_database_is_cut_off_is_not_ready_until_it_is_back() {
         readiness_becomes(&node, StatusCode::OK).await,
         "ready again"
     );
+}
+
+#[tokio::test]
+async fn the_presence_of_a_vanished_nodes_clients_leaves_the_other_nodes_within_15_s() {
+    // Node b stays up throughout: only its link to Redis is cut.
+    let mut split = split().await;
+    split
+        .on_b
+        .send_awareness(&[(2, 1, Some(r#"{"user":{"name":"alice"}}"#))])
+        .await;
+    assert!(
+        split.on_a.pump_until(|x| x.presence.contains_key(&2)).await,
+        "b's client is shown on a"
+    );
+
+    // To the others, a node cut off from Redis is as gone as a crashed one.
+    split.proxy.cut();
+    let cut_at = tokio::time::Instant::now();
+    assert!(
+        eventually(&mut split.on_a, |x| !x.presence.contains_key(&2)).await,
+        "b's client's presence was removed"
+    );
+    let took = cut_at.elapsed();
+    assert!(took < Duration::from_secs(15), "removed after {took:?}");
 }
