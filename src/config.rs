@@ -117,6 +117,12 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_FLUSH_INTERVAL_MS", default_value_t = 100)]
     pub flush_interval_ms: u64,
 
+    /// Bytes of applied updates a room may hold that the database has not stored yet (while it
+    /// is slow or unreachable); beyond them the room closes the sockets that send more with
+    /// 1013, and their clients keep their edits until they reconnect.
+    #[arg(long, env = "CHATSPACE_MAX_UNSTORED_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_unstored_bytes: usize,
+
     /// Stored updates of a room after which they are compacted into a snapshot.
     #[arg(long, env = "CHATSPACE_COMPACT_AFTER_UPDATES", default_value_t = 2000)]
     pub compact_after_updates: u64,

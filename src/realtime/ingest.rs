@@ -83,6 +83,7 @@ impl LiveRoom {
         &mut self,
         batch: Vec<(u64, IncomingUpdate)>,
     ) -> Result<(), RoomFailure> {
+        let batch = self.refuse_unstorable(batch);
         // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
         let mut pending = prepare_batch(batch);
         let mut ingested = std::mem::take(&mut self.buffers.ingested);
@@ -154,6 +155,31 @@ impl LiveRoom {
             ingested,
         };
         result
+    }
+
+    /// While the database lags by more than `--max-unstored-bytes`, updates from this node's
+    /// clients are not applied: their senders are closed with 1013 and keep their edits (their
+    /// client sends them again when it reconnects), rather than the room holding in memory
+    /// without bound what it cannot store. Other nodes' updates are stored already.
+    fn refuse_unstorable(
+        &mut self,
+        batch: Vec<(u64, IncomingUpdate)>,
+    ) -> Vec<(u64, IncomingUpdate)> {
+        if self.persistence.unstored_bytes() <= self.rooms.config().max_unstored_bytes {
+            return batch;
+        }
+        let (kept, refused): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|(conn, _)| *conn == REMOTE);
+        if !refused.is_empty() {
+            tracing::warn!(
+                unstored = self.persistence.unstored_bytes(),
+                "the database lags too far behind; closing the senders of new updates"
+            );
+        }
+        for (conn, _) in refused {
+            self.close(conn, CloseCode::TryAgainLater);
+        }
+        kept
     }
 
     /// After an update failed, the document cannot be trusted: store what was applied, reload

@@ -63,8 +63,8 @@ enum Job {
 pub enum Written {
     /// The frames a chat request produced, for `conn` and for everyone else.
     Chat { conn: u64, replies: ChatReplies },
-    /// Updates handed over were stored as log entries `first..=last`.
-    Appended { first: i64, last: i64 },
+    /// Updates handed over (`bytes` of them) were stored as log entries `first..=last`.
+    Appended { first: i64, last: i64, bytes: usize },
 }
 
 /// The room task's side of its persistence.
@@ -78,6 +78,8 @@ pub struct DocPersistence {
     pending: Vec<AuthoredUpdate>,
     /// Log entries since the last snapshot (handed over or pending).
     log_len: u64,
+    /// Bytes of the updates applied and not stored yet (pending or with the writer).
+    unstored_bytes: usize,
     /// `log_len` at which to compact next.
     compact_at: u64,
     compact_after: u64,
@@ -113,6 +115,7 @@ impl DocPersistence {
             events,
             pending: Vec::new(),
             log_len,
+            unstored_bytes: 0,
             compact_at: log_len.max(compact_after),
             compact_after,
         }
@@ -120,11 +123,22 @@ impl DocPersistence {
 
     /// Queues an applied update for the next tick, with the user whose connection sent it.
     pub fn push(&mut self, update: Bytes, author_id: Option<i64>) {
+        self.unstored_bytes += update.len();
         self.pending.push(AuthoredUpdate {
             data: update,
             author_id,
         });
         self.log_len += 1;
+    }
+
+    /// The writer stored `bytes` of the updates handed to it.
+    pub fn stored(&mut self, bytes: usize) {
+        self.unstored_bytes = self.unstored_bytes.saturating_sub(bytes);
+    }
+
+    /// Bytes of applied updates the database does not hold yet.
+    pub fn unstored_bytes(&self) -> usize {
+        self.unstored_bytes
     }
 
     /// True while applied updates wait for the next tick.
@@ -262,7 +276,8 @@ impl Writer {
                                 bus.publish(room_id, Notice::Update { seq, data });
                             }
                         }
-                        let _ = self.report.send(Written::Appended { first, last });
+                        let bytes = updates.iter().map(|u| u.data.len()).sum();
+                        let _ = self.report.send(Written::Appended { first, last, bytes });
                     }
                 }
                 Job::Snapshot { data } => {

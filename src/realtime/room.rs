@@ -306,7 +306,10 @@ impl LiveRoom {
                     self.broadcast(Some(conn), frame);
                 }
             }
-            Written::Appended { first, last } => self.stored(first, last),
+            Written::Appended { first, last, bytes } => {
+                self.persistence.stored(bytes);
+                self.stored(first, last);
+            }
         }
     }
 

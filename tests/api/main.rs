@@ -16,6 +16,7 @@ mod restart;
 mod rooms;
 mod security;
 mod shared_log;
+mod slow_database;
 mod sockets;
 mod throttle;
 mod websocket;

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, Browser, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, Browser, TestApp};
 use crate::ws::{open_socket, read_until_close, WsClient};
 
-async fn alice_with_room(app: &TestApp) -> Browser {
+pub async fn alice_with_room(app: &TestApp) -> Browser {
     let alice = app.browser();
     alice.register_with_room("alice", "notes").await;
     alice
@@ -31,7 +31,7 @@ async fn the_document_and_the_chat_survive_a_restart() {
 }
 
 /// The text the room's stored update log replays to (no snapshot is involved here).
-async fn logged_text(app: &TestApp) -> String {
+pub async fn logged_text(app: &TestApp) -> String {
     let pool = app.db().await;
     let rows: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT data FROM doc_updates ORDER BY seq")
         .fetch_all(&pool)
@@ -197,76 +197,4 @@ async fn clients_that_join_without_editing_store_and_relay_nothing() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(app.count("SELECT COUNT(*) FROM doc_updates").await, 1);
-}
-
-#[tokio::test]
-async fn the_room_keeps_relaying_while_the_database_is_locked_and_acknowledges_chat_after() {
-    let app = spawn_app().await;
-    let alice = alice_with_room(&app).await;
-    let mut a = WsClient::join(&app, &alice, "notes", 1).await;
-    let mut b = WsClient::join(&app, &alice, "notes", 2).await;
-
-    // Another process holds the write lock on the chat and the update log (as a backup or a
-    // migration would).
-    let pool = app.db().await;
-    let mut locker = pool.acquire().await.expect("a connection");
-    let lock: &[&str] = match app.backend {
-        Backend::Sqlite => &["BEGIN IMMEDIATE"],
-        Backend::Postgres => &[
-            "BEGIN",
-            "LOCK TABLE messages, doc_updates IN EXCLUSIVE MODE",
-        ],
-    };
-    for statement in lock {
-        sqlx::query(statement)
-            .execute(&mut *locker)
-            .await
-            .expect("takes the write lock");
-    }
-    let locked_at = tokio::time::Instant::now();
-
-    a.send_chat("held", "written while the disk was busy").await;
-    // For two seconds the two clients keep editing, twenty times a second each (a typist's
-    // pace, well within the rate limit): every edit is a round trip through the room, and none
-    // can wait for the database.
-    let mut pace = tokio::time::interval(Duration::from_millis(50));
-    let mut typed = 0;
-    while locked_at.elapsed() < Duration::from_secs(2) {
-        pace.tick().await;
-        typed += 1;
-        a.insert(0, "a").await;
-        assert!(
-            b.pump_until(|b| b.text_len() == typed).await,
-            "relayed while locked"
-        );
-        typed += 1;
-        b.insert(0, "b").await;
-        assert!(
-            a.pump_until(|a| a.text_len() == typed).await,
-            "relayed while locked"
-        );
-    }
-    assert!(
-        a.acks().is_empty(),
-        "nothing is acknowledged before it is stored"
-    );
-
-    sqlx::query("ROLLBACK")
-        .execute(&mut *locker)
-        .await
-        .expect("releases the lock");
-    drop(locker);
-    pool.close().await;
-    assert!(
-        a.pump_until(|a| !a.acks().is_empty()).await,
-        "acknowledged once stored"
-    );
-    assert!(
-        b.pump_until(|b| !b.broadcasts().is_empty()).await,
-        "and then broadcast"
-    );
-    assert!(
-        app.count("SELECT COUNT(*) FROM messages").await == 1,
-        "stored once"
-    );
 }

@@ -30,6 +30,8 @@ mod rooms;
 mod security;
 #[path = "../api/shared_log.rs"]
 mod shared_log;
+#[path = "../api/slow_database.rs"]
+mod slow_database;
 #[path = "../api/sockets.rs"]
 mod sockets;
 #[path = "../api/throttle.rs"]

@@ -132,7 +132,10 @@ async fn a_chat_message_is_acknowledged_once_stored_and_settle_waits_for_everyth
         },
     );
     persistence.settle().await;
-    let Ok(Written::Appended { first: 1, last: 2 }) = persistence.events.try_recv() else {
+    let Ok(Written::Appended {
+        first: 1, last: 2, ..
+    }) = persistence.events.try_recv()
+    else {
         panic!("the append of both updates, numbered from 1, was reported first");
     };
     let Ok(Written::Chat { replies, .. }) = persistence.events.try_recv() else {
