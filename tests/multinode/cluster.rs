@@ -21,6 +21,15 @@ pub fn redis_address() -> std::net::SocketAddr {
         .expect("CHATSPACE_TEST_REDIS as redis://IP:PORT")
 }
 
+/// A connection to the tests' Redis.
+async fn connection() -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(redis_url()).expect("a Redis URL");
+    client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers")
+}
+
 /// A key prefix of the test's own; its keys are deleted when it is dropped.
 pub struct RedisPrefix {
     pub prefix: String,
@@ -49,16 +58,24 @@ impl RedisPrefix {
 
     /// Every key under the prefix.
     pub async fn keys(&self) -> Vec<String> {
-        let client = redis::Client::open(redis_url()).expect("a Redis URL");
-        let mut conn = client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("Redis");
         redis::cmd("KEYS")
             .arg(format!("{}:*", self.prefix))
-            .query_async(&mut conn)
+            .query_async(&mut connection().await)
             .await
             .expect("KEYS")
+    }
+
+    /// Deletes every key under the prefix, as a Redis restarted without persistence loses them.
+    pub async fn wipe(&self) {
+        let keys = self.keys().await;
+        if keys.is_empty() {
+            return;
+        }
+        redis::cmd("DEL")
+            .arg(&keys)
+            .query_async::<i64>(&mut connection().await)
+            .await
+            .expect("DEL");
     }
 }
 

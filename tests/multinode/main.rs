@@ -18,3 +18,4 @@ mod crossing;
 mod heartbeat;
 mod outage;
 mod proxy;
+mod reconnect;
