@@ -188,13 +188,15 @@ impl LiveRoom {
             tracing::warn!("ignoring an awareness notice that does not decode");
             return;
         };
+        let (shown, gone): (Vec<_>, Vec<_>) =
+            update.entries.iter().partition(|e| e.state.is_some());
+        let shown: Vec<ClientID> = shown.iter().map(|e| e.client_id).collect();
+        self.claim_presence(Some(&from), &shown);
         if let Some(remote) = &mut self.remote {
             let present = remote.presence_of.entry(from).or_default();
-            for entry in &update.entries {
-                match entry.state {
-                    Some(_) => present.insert(entry.client_id),
-                    None => present.remove(&entry.client_id),
-                };
+            present.extend(shown);
+            for entry in gone {
+                present.remove(&entry.client_id);
             }
         }
         match self.doc.apply_awareness(update) {
@@ -204,6 +206,22 @@ impl LiveRoom {
                 }
             }
             Err(error) => tracing::warn!(%error, "ignoring an awareness notice"),
+        }
+    }
+
+    /// The awareness states of `ids` now come from node `from` (`None`: this node's clients):
+    /// another node that showed them before no longer speaks for them, so that its going does
+    /// not remove a client that has moved (its browser reconnected through another node).
+    pub(super) fn claim_presence(&mut self, from: Option<&str>, ids: &[ClientID]) {
+        let Some(remote) = &mut self.remote else {
+            return;
+        };
+        for (node, present) in &mut remote.presence_of {
+            if Some(node.as_str()) != from {
+                for id in ids {
+                    present.remove(id);
+                }
+            }
         }
     }
 

@@ -380,6 +380,8 @@ impl LiveRoom {
                         "awareness client ids beyond the per-connection cap ignored"
                     );
                 }
+                let ids = sub.awareness.live_ids().to_vec();
+                self.claim_presence(None, &ids);
                 if let Some(frame) = change.frame {
                     let frame = Bytes::from(frame);
                     self.publish(Notice::Awareness(frame.clone()));

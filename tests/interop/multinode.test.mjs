@@ -17,6 +17,8 @@ const OPS_PER_CLIENT = 40
 const STARTING_FILLER = 300
 /** Far below y-protocols' `outdatedTimeout` (30 s), so a pass cannot come from the timeout. */
 const GONE_WITHIN_MS = 10_000
+/** A crashed node's clients: its liveness key expires (10 s) and the others check every 3 s. */
+const GONE_AFTER_CRASH_MS = 15_000
 
 const userOf = (observer, subject) => observer.awareness.getStates().get(subject.doc.clientID)?.user
 
@@ -69,7 +71,7 @@ clusterScenario('stock clients on three nodes typing at once converge, a client 
   await eventually('alice to disappear for carol', () => !c.awareness.getStates().has(a.doc.clientID), { timeout: GONE_WITHIN_MS })
 })
 
-clusterScenario('a node killed while its clients type loses nothing: they move to the other nodes and everyone converges', 3, async (h) => {
+clusterScenario('a node killed while its clients type loses nothing: they move to the other nodes and everyone converges, and the presence of those left on it goes within 15 s', 3, async (h) => {
   const [node1, node2, node3] = h.servers
   const [alice, bob, carol, dave] = await Promise.all(['alice', 'bob', 'carol', 'dave'].map((p) => h.user(p)))
   const room = await alice.createRoom(uniqueName('crash'))
@@ -79,7 +81,15 @@ clusterScenario('a node killed while its clients type loses nothing: they move t
   const c = h.stock(carol, room, 'carol on node-2', { server: node2 })
   const d = h.stock(dave, room, 'dave on node-3', { server: node3 })
   const clients = [a, b, c, d]
-  await Promise.all(clients.map((client) => client.waitSynced()))
+  // Eve only watches, on node-2, and stays with it when it dies: nobody should still see her
+  // there after it is gone. Bob moves to another node and should be seen throughout.
+  const eve = await h.user('eve')
+  const e = h.stock(eve, room, 'eve on node-2', { server: node2 })
+  await Promise.all([...clients, e].map((client) => client.waitSynced()))
+  b.awareness.setLocalStateField('user', { name: bob.username, color: '#ee6352' })
+  e.awareness.setLocalStateField('user', { name: eve.username, color: '#59cd90' })
+  await eventually('alice and dave to see bob and eve', () =>
+    [a, d].every((observer) => userOf(observer, b) && userOf(observer, e)))
 
   const initial = MARKER + typing.filler(STARTING_FILLER)
   b.insert(0, initial)
@@ -93,11 +103,19 @@ clusterScenario('a node killed while its clients type loses nothing: they move t
   await eventually('a third of the typing to be done', () => typing.edits >= clients.length * ops / 3, { interval: 5 })
   const exit = await node2.kill()
   assert.equal(exit.signal, 'SIGKILL')
+  const killedAt = Date.now()
   const editsAtKill = typing.edits
   await eventually('the clients of node-2 to notice that it is gone', () => !b.provider.wsconnected && !c.provider.wsconnected)
   b.moveTo(node1.wsBase)
   c.moveTo(node3.wsBase)
   await Promise.all([b.waitSynced(), c.waitSynced()])
+  await eventually('eve, left on the dead node, to disappear for alice and dave', () =>
+    [a, d].every((observer) => !userOf(observer, e)), { timeout: GONE_AFTER_CRASH_MS - (Date.now() - killedAt) })
+  // Bob moved to node-1 before that, with the same awareness clock, which the nodes do not
+  // count as news; if his state went with node-2's clients, his client answers its own
+  // removal (as y-protocols does) and is shown again at once.
+  await eventually('bob, who moved to node-1, to be shown to alice and dave', () =>
+    [a, d].every((observer) => userOf(observer, b)?.name === bob.username), { timeout: 3_000 })
   await typed
   assert.ok(editsAtKill < typing.edits, 'nobody typed after node-2 was killed')
 
