@@ -136,8 +136,8 @@ async fn the_bus_writes_only_under_its_key_prefix() {
 }
 
 #[tokio::test]
-async fn a_node_whose_database_is_cut_off_is_not_ready_until_it_is_back() {
-    let cluster = Cluster::start(1, |_| {}).await;
+async fn a_node_cut_off_from_the_database_keeps_relaying_and_stores_everything_once_it_is_back() {
+    let mut cluster = Cluster::start(1, |_| {}).await;
     let server = postgres_server();
     let host_port = server
         .rsplit(['@', '/'])
@@ -147,27 +147,52 @@ async fn a_node_whose_database_is_cut_off_is_not_ready_until_it_is_back() {
     let proxy = Proxy::start(postgres).await;
     let database = cluster.nodes[0].config.database_url.clone();
     let through_proxy = database.replacen(host_port, &format!("127.0.0.1:{}", proxy.port), 1);
-    let node = cluster
+    let mut b = cluster
         .node(&redis_url(), &|config| {
             config.database_url = through_proxy.clone()
         })
         .await;
-    assert_eq!(node.browser().get("/readyz").await.status(), StatusCode::OK);
+    let a = &cluster.nodes[0];
+    let alice = a.browser();
+    alice.register_with_room("alice", "notes").await;
+    let mut on_a = WsClient::join(a, &alice, "notes", 1).await;
+    let mut on_b = WsClient::join(&b, &alice.clone_on(&b), "notes", 2).await;
+    let mut also_on_b = WsClient::join(&b, &alice.clone_on(&b), "notes", 3).await;
+    assert_eq!(b.browser().get("/readyz").await.status(), StatusCode::OK);
+
     proxy.cut();
     assert!(
-        readiness_becomes(&node, StatusCode::SERVICE_UNAVAILABLE).await,
-        "not ready while the database is unreachable"
+        readiness_becomes(&b, StatusCode::SERVICE_UNAVAILABLE).await,
+        "not ready while its database is unreachable"
     );
-    assert_eq!(
-        cluster.nodes[0].browser().get("/readyz").await.status(),
-        StatusCode::OK,
-        "the other node is"
-    );
-    proxy.restore();
+    assert_eq!(a.browser().get("/readyz").await.status(), StatusCode::OK);
+    on_b.insert(0, "b").await;
     assert!(
-        readiness_becomes(&node, StatusCode::OK).await,
-        "ready again"
+        also_on_b.pump_until(|x| x.text() == "b").await,
+        "its clients keep seeing each other's edits"
     );
+    on_a.insert(0, "a").await;
+    assert!(
+        on_b.pump_until(|x| x.text().contains('a')).await,
+        "and the edits stored elsewhere reach them"
+    );
+
+    proxy.restore();
+    assert!(readiness_becomes(&b, StatusCode::OK).await, "ready again");
+    let text = on_b.text();
+    assert!(
+        eventually(&mut on_a, |x| x.text() == text).await,
+        "its clients' edits reach the others once it has stored them: {:?}",
+        on_a.text()
+    );
+    drop((on_a, on_b, also_on_b));
+    b.stop().await;
+    for node in &mut cluster.nodes {
+        node.stop().await;
+    }
+    let fresh = cluster.node(&redis_url(), &|_| {}).await;
+    let reader = WsClient::join(&fresh, &alice.clone_on(&fresh), "notes", 4).await;
+    assert_eq!(reader.text(), text, "the database holds every edit");
 }
 
 #[tokio::test]
