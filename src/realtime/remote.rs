@@ -35,6 +35,8 @@ pub(super) const REMOTE: u64 = 0;
 /// How long a hole in the stored entries may stay open before the room catches up: nodes
 /// publish their entries right after storing them, but not always in the order of the numbers.
 const HOLE_GRACE: Duration = Duration::from_secs(2);
+/// How long a room waits before it tries again to catch up when the database did not answer.
+const CATCH_UP_RETRY: Duration = Duration::from_secs(5);
 /// How often the room compares what it holds with the database's count of the room's entries.
 const CHECK_EVERY: Duration = Duration::from_secs(10);
 
@@ -315,7 +317,18 @@ impl LiveRoom {
     /// stored yet stay.
     async fn catch_up(&mut self) -> Result<(), RoomFailure> {
         metrics::counter!(GAP_FETCHES).increment(1);
-        let loaded = load_room(self.rooms.store(), self.room_id).await?;
+        let loaded = match load_room(self.rooms.store(), self.room_id).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                // The room's own document is fine: it goes on serving and tries again later
+                // (the database may be down for a while).
+                tracing::warn!(%error, retry_in = ?CATCH_UP_RETRY, "catching up from the database failed");
+                if let Some(remote) = &mut self.remote {
+                    remote.catch_up_after(CATCH_UP_RETRY);
+                }
+                return Ok(());
+            }
+        };
         let last_seq = loaded.covers;
         let stored = loaded.doc;
         let have = self.doc.state_vector();
