@@ -117,6 +117,18 @@ fn an_item_whose_origin_is_itself_or_later_is_refused() {
 }
 
 #[test]
+fn an_item_with_the_same_item_on_both_sides_is_refused() {
+    // Found by fuzzing (fuzz/findings/room_reload): yrs placed such an item differently
+    // depending on what it integrated in the same transaction, so the log no longer replayed
+    // to the text the room had shown.
+    assert_eq!(
+        refused(item(5, 3, Some((2, 7)), Some((2, 7)))),
+        "an item's left and right origins are the same item"
+    );
+    assert!(IncomingUpdate::check_v1(item(5, 3, Some((2, 7)), Some((2, 8)))).is_ok());
+}
+
+#[test]
 fn an_origin_is_compared_with_its_item_clock_in_utf16_units() {
     // A two-byte character is one clock tick: the second item of client 5 starts at clock 1,
     // so an origin at clock 1 is the item itself.

@@ -341,6 +341,15 @@ fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<Walked, Decode
             if origin.0 == at.0 && origin.1 >= at.1 {
                 return Err(malformed("an item's origin is itself or comes after it"));
             }
+            // An item goes between two neighbours, never on both sides of one: with the same
+            // item as left and right origin, yrs places it differently depending on what it
+            // integrates in the same transaction (found by fuzzing), so a reload would not give
+            // back the text the room showed.
+            if flag == HAS_RIGHT_ORIGIN && left == Some(origin) {
+                return Err(malformed(
+                    "an item's left and right origins are the same item",
+                ));
+            }
             if flag == HAS_ORIGIN {
                 left = Some(origin);
             }
