@@ -35,6 +35,8 @@ pub struct Report {
     /// Letters per edit, and edits typed in a row before a writer jumps to a random position.
     pub chunk: usize,
     pub run_length: u32,
+    /// Seconds of typing before the window.
+    pub warmup_s: f64,
     /// Length of the measurement window in seconds (for a replay: from start to last delivery).
     pub window_s: f64,
     /// Edits made in all / inside the measurement window.
@@ -292,6 +294,7 @@ pub fn summarise(
         rate_hz: args.rate,
         chunk: args.chunk,
         run_length: args.run_length,
+        warmup_s: args.warmup,
         window_s,
         sent_edits: sent,
         sent_measured,
