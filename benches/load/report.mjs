@@ -212,7 +212,10 @@ if (compared.length > 0) {
 // (PostgreSQL + Redis, writers on node 1, readers on node 2), in rotating rounds (files
 // multinode-WAY-ROUND.json, with -backing.json: PostgreSQL's and Redis's CPU seconds, and
 // -nodeN.metrics: each node's /metrics at the end of the run).
-const ways = { sqlite: 'one node, SQLite', pg: 'one node, PostgreSQL', two: 'two nodes, PostgreSQL + Redis' }
+const ways = {
+  sqlite: 'one node, SQLite', pg: 'one node, PostgreSQL', two: 'two nodes, PostgreSQL + Redis',
+  same: 'two nodes, everyone on node 1',
+}
 const metricsOf = (file) => {
   try {
     return readFileSync(join(dir, file), 'utf8')
@@ -226,7 +229,7 @@ const metric = (text, series) => {
   return line ? Number(line.slice(series.length + 1)) : undefined
 }
 const multi = readdirSync(dir)
-  .map((f) => f.match(/^multinode-(sqlite|pg|two)-(\d+)\.json$/))
+  .map((f) => f.match(/^multinode-(sqlite|pg|two|same)-(\d+)\.json$/))
   .filter(Boolean)
   .map(([f, way, round]) => {
     const base = f.replace(/\.json$/, '')
@@ -272,7 +275,7 @@ if (multi.length > 0) {
       spread(ok.map((m) => typingPct(m, 'postgres_cpu_s')), 0, '%'), spread(ok.map((m) => typingPct(m, 'redis_cpu_s')), 1, '%'),
       way === 'two' ? [median(ok.map(lagMeanMs)), median(ok.map((m) => lagMs(m, '0.99'))), Math.max(...ok.map((m) => lagMs(m, '1')))]
         .map((x, i) => fmt(x, i === 0 ? 2 : 0)).join(' / ') : '',
-      way === 'two' ? fmt(ok.reduce((n, m) => n + m.gaps, 0)) : '',
+      ok.some((m) => m.node2) ? fmt(ok.reduce((n, m) => n + m.gaps, 0)) : '',
       ok.length === ms.length && rs.every((r) => r.converged && r.errors === 0 && r.delivery_ratio >= 0.999) ? 'yes' : 'no']
   }))
   const med = Object.fromEntries(byWay.map(([way, ms]) => {
@@ -283,11 +286,12 @@ if (multi.length > 0) {
     }]
   }))
   out.push('PostgreSQL and Redis CPU: their CPU seconds over the whole generator run (connecting and draining included) over the typing time; both are the machine\'s shared services, so the SQLite row shows what others cost them meanwhile. Bus lag: node 2\'s `chatspace_bus_lag_seconds` over every notice of the run (publication on node 1 to reading on node 2, read off Redis entry ids, so whole milliseconds: the mean is the telling figure), medians of the rounds and the highest max. Catch-ups: both nodes\' `chatspace_bus_gap_fetches_total`, all rounds.', '')
-  table(['ratio of medians', ...['pg', 'two'].map((w) => `${ways[w]} / ${ways.sqlite}`)], [
-    ['p50 edit-to-delivery', ...['pg', 'two'].map((w) => ratio(med[w].p50, med.sqlite.p50))],
-    ['p99 edit-to-delivery', ...['pg', 'two'].map((w) => ratio(med[w].p99, med.sqlite.p99))],
-    ['delivered updates/s', ...['pg', 'two'].map((w) => ratio(med[w].delivered, med.sqlite.delivered))],
-    ['ChatSpace CPU per delivered update (both nodes)', ...['pg', 'two'].map((w) => ratio(med[w].cpu, med.sqlite.cpu))],
+  const compared = byWay.filter(([w, ms]) => w !== 'sqlite' && ms.length > 0).map(([w]) => w)
+  table(['ratio of medians', ...compared.map((w) => `${ways[w]} / ${ways.sqlite}`)], [
+    ['p50 edit-to-delivery', ...compared.map((w) => ratio(med[w].p50, med.sqlite.p50))],
+    ['p99 edit-to-delivery', ...compared.map((w) => ratio(med[w].p99, med.sqlite.p99))],
+    ['delivered updates/s', ...compared.map((w) => ratio(med[w].delivered, med.sqlite.delivered))],
+    ['ChatSpace CPU per delivered update (both nodes)', ...compared.map((w) => ratio(med[w].cpu, med.sqlite.cpu))],
   ])
 }
 console.log(out.join('\n'))

@@ -22,7 +22,10 @@
 #   pg      one node on a fresh PostgreSQL database;
 #   two     two nodes on a fresh PostgreSQL database and Redis key prefix: each room's writers
 #           (and the sign-up) on node 1, its readers on node 2 (the generator's --reader-url), so
-#           every edit a reader gets crossed Redis.
+#           every edit a reader gets crossed Redis;
+#   same    (only when WAYS names it) the same two nodes with every client on node 1: node 1
+#           publishes every edit to Redis as in `two`, but no edit crosses (the bus's cost to the
+#           publishing node alone).
 # The databases are made with psql on PG_SERVER and dropped after each measurement, the prefix's
 # keys deleted from REDIS_URL (also when the script is interrupted). Besides the generator's
 # figures it records the CPU of the local PostgreSQL and Redis processes over each run (shared
@@ -37,7 +40,8 @@
 #        MULTINODE=1 benches/load/run.sh                                     (about 6 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
 #   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN PROFILE OUT SERVERS PORT MIX MIX_COMPARE BEFORE_BIN
-#   ROUNDS MULTINODE PG_SERVER REDIS_URL NODE2_CPU
+#   ROUNDS MULTINODE WAYS PG_SERVER REDIS_URL NODE2_CPU CHATSPACE_FLAGS (more flags for every ChatSpace
+#   server started, e.g. "--flush-interval-ms 1000")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -68,6 +72,8 @@ MULTINODE=${MULTINODE:-0}
 PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 NODE2_CPU=${NODE2_CPU:-0}
+WAYS=${WAYS:-"sqlite pg two"}
+read -r -a CHATSPACE_FLAGS <<<"${CHATSPACE_FLAGS:-}"
 if [[ $PROFILE == 1 ]] && ! command -v perf >/dev/null; then
   echo "NOTICE: perf not found (Debian package linux-perf); the TCP send profile is skipped"
   PROFILE=0
@@ -104,7 +110,7 @@ launch_chatspace() {
     cap=(--max-sockets-per-user 1000000)
   fi
   RUST_LOG=warn "${pin[@]}" "$SERVER_BIN" --bind "127.0.0.1:$port" --database-url "$database" \
-    "${cap[@]}" --rate-limit-messages 1000000 "$@" >>"$OUT/$name.log" 2>&1 &
+    "${cap[@]}" --rate-limit-messages 1000000 "${CHATSPACE_FLAGS[@]}" "$@" >>"$OUT/$name.log" 2>&1 &
 }
 
 # The PostgreSQL database (also the Redis key prefix) of the running servers (MULTINODE=1).
@@ -148,13 +154,15 @@ start_server() { # name
       new_deployment
       launch_chatspace chatspace-pg "$PORT" "$PG_SERVER/$DEPLOYMENT"
       BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket CLIENT=(--sign-up) ;;
-    chatspace-two)
+    chatspace-two | chatspace-same)
       new_deployment
       local bus=(--redis-url "$REDIS_URL" --redis-prefix "$DEPLOYMENT")
       launch_chatspace chatspace-node2 "$((PORT + 1))" "$PG_SERVER/$DEPLOYMENT" "${bus[@]}" \
         --node-id node2
       SERVER2_PID=$!
-      READER=(--reader-url "ws://127.0.0.1:$((PORT + 1))/ws" --reader-server-pid "$SERVER2_PID")
+      if [[ $name == chatspace-two ]]; then
+        READER=(--reader-url "ws://127.0.0.1:$((PORT + 1))/ws" --reader-server-pid "$SERVER2_PID")
+      fi
       launch_chatspace chatspace-node1 "$PORT" "$PG_SERVER/$DEPLOYMENT" "${bus[@]}" --node-id node1
       BASE=ws://127.0.0.1:$PORT/ws FRAMING=y-websocket CLIENT=(--sign-up) ;;
     y-websocket)
@@ -278,12 +286,13 @@ LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 LOADARGS=(--rooms "$ROOMS" --clients "$CLIENTS" --writers "$WRITERS" --run-length "$RUN_LENGTH")
 OFFERED=(run "${LOADARGS[@]}" --rate "$RATE" --duration "$DURATION")
 if [[ $MULTINODE == 1 ]]; then
-  WAYS=(sqlite pg two)
+  read -r -a ways <<<"$WAYS"
   for round in $(seq 1 "$ROUNDS"); do
     # Each round starts one way further on, so that no way always goes first.
-    for i in 0 1 2; do
-      way=${WAYS[(i + round - 1) % 3]}
-      case $way in sqlite) name=chatspace ;; pg) name=chatspace-pg ;; two) name=chatspace-two ;; esac
+    for i in "${!ways[@]}"; do
+      way=${ways[(i + round - 1) % ${#ways[@]}]}
+      name=chatspace-$way
+      if [[ $way == sqlite ]]; then name=chatspace; fi
       WITH_MIX=$MIX measure "$name" "multinode-$way-$round.json" "${OFFERED[@]}" || true
     done
   done
@@ -339,6 +348,7 @@ echo "== results ($OUT), $(($(date +%s) - START)) s"
   echo "Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src crdt benches/load Cargo.toml || echo ' + uncommitted changes')"
   echo "Pinning: PIN=$PIN (server on CPU 0, generator on CPU 1 when 1)$(
     [[ $MULTINODE == 1 ]] && echo "; MULTINODE: node 1 on CPU 0, node 2 on CPU $NODE2_CPU")"
+  if [[ ${#CHATSPACE_FLAGS[@]} -gt 0 ]]; then echo "ChatSpace flags: ${CHATSPACE_FLAGS[*]}"; fi
   if [[ $MIX_COMPARE == 1 ]]; then
     echo "Servers: after = $ROOT/target/release/chatspace${BEFORE_BIN:+; before = $(realpath "$BEFORE_BIN")}"
   fi
