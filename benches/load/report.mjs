@@ -264,7 +264,7 @@ if (multi.length > 0) {
   const r0 = multi.find((m) => m.r)?.r
   out.push(`### Several nodes${r0 ? `: ${r0.rooms} rooms x ${r0.clients_per_room} clients, ${r0.writers_per_room} writers per room at ${r0.rate_hz} Hz${r0.mix ? ' with the chat mix' : ''}, ${fmt(r0.window_s)} s measured` : ''}, median (lowest-highest) of the rounds`, '')
   table(['way', 'p50 ms', 'p99 ms', 'p99 ms per round', 'max ms', 'delivered updates/s', 'node 1 CPU', 'node 2 CPU',
-    'PostgreSQL CPU', 'Redis CPU', 'bus lag mean / p99 / max ms', 'catch-ups', 'all converged, every edit delivered'],
+    'PostgreSQL CPU', 'Redis CPU', 'wait for a CPU per run us (node 1 / 2)', 'bus lag mean / p99 / max ms', 'catch-ups', 'all converged, every edit delivered'],
   byWay.filter(([, ms]) => ms.length > 0).map(([way, ms]) => {
     const ok = ms.filter((m) => m.r)
     const rs = ok.map((m) => m.r)
@@ -273,6 +273,7 @@ if (multi.length > 0) {
       spread(rs.map((r) => r.delivered_per_s)), spread(rs.map((r) => r.server?.cpu_mean_pct), 0, '%'),
       way === 'two' ? spread(rs.map((r) => r.reader_server?.cpu_mean_pct), 0, '%') : '',
       spread(ok.map((m) => typingPct(m, 'postgres_cpu_s')), 0, '%'), spread(ok.map((m) => typingPct(m, 'redis_cpu_s')), 1, '%'),
+      [1, 2].map((n) => fmt(median(ok.map((m) => m.backing?.[`node${n}_wait_us`])))).filter((x, i) => i === 0 || x !== 'n/a').join(' / '),
       way === 'two' ? [median(ok.map(lagMeanMs)), median(ok.map((m) => lagMs(m, '0.99'))), Math.max(...ok.map((m) => lagMs(m, '1')))]
         .map((x, i) => fmt(x, i === 0 ? 2 : 0)).join(' / ') : '',
       ok.some((m) => m.node2) ? fmt(ok.reduce((n, m) => n + m.gaps, 0)) : '',
@@ -285,7 +286,7 @@ if (multi.length > 0) {
       delivered: median(rs.map((r) => r.delivered_per_s)), cpu: median(rs.map(cpuPerUpdateAll)),
     }]
   }))
-  out.push('PostgreSQL and Redis CPU: their CPU seconds over the whole generator run (connecting and draining included) over the typing time; both are the machine\'s shared services, so the SQLite row shows what others cost them meanwhile. Bus lag: node 2\'s `chatspace_bus_lag_seconds` over every notice of the run (publication on node 1 to reading on node 2, read off Redis entry ids, so whole milliseconds: the mean is the telling figure), medians of the rounds and the highest max. Catch-ups: both nodes\' `chatspace_bus_gap_fetches_total`, all rounds.', '')
+  out.push('PostgreSQL and Redis CPU: their CPU seconds over the whole generator run (connecting and draining included) over the typing time; both are the machine\'s shared services, so the SQLite row shows what others cost them meanwhile. Bus lag: node 2\'s `chatspace_bus_lag_seconds` over every notice of the run (publication on node 1 to reading on node 2, read off Redis entry ids, so whole milliseconds: the mean is the telling figure), medians of the rounds and the highest max. Wait for a CPU: how long the node\'s threads waited for the core after becoming runnable, per time they ran (/proc schedstat, whole run). Catch-ups: both nodes\' `chatspace_bus_gap_fetches_total`, all rounds.', '')
   const compared = byWay.filter(([w, ms]) => w !== 'sqlite' && ms.length > 0).map(([w]) => w)
   table(['ratio of medians', ...compared.map((w) => `${ways[w]} / ${ways.sqlite}`)], [
     ['p50 edit-to-delivery', ...compared.map((w) => ratio(med[w].p50, med.sqlite.p50))],

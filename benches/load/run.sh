@@ -29,15 +29,15 @@
 # The databases are made with psql on PG_SERVER and dropped after each measurement, the prefix's
 # keys deleted from REDIS_URL (also when the script is interrupted). Besides the generator's
 # figures it records the CPU of the local PostgreSQL and Redis processes over each run (shared
-# services: the sqlite rows show what the machine's other users cost them) and node 2's bus
-# metrics. With PIN=1 both nodes run on CPU 0 with the generator on CPU 1: the servers of every
+# services: the sqlite rows show what the machine's other users cost them), how long the nodes'
+# threads waited for a CPU each time they became runnable, and the nodes' bus metrics. With PIN=1 both nodes run on CPU 0 with the generator on CPU 1: the servers of every
 # way get the same one core, so the two-node row shows what the second node and the bus cost, not
 # a core more (NODE2_CPU=1 gives node 2 the generator's core instead). PostgreSQL and Redis are
 # not pinned: they are the machine's own services and float over both cores for every way alike.
 #
 # Usage: benches/load/run.sh            (from anywhere; about 8 minutes)
 #        MIX_COMPARE=1 BEFORE_BIN=/path/to/old/chatspace benches/load/run.sh   (about 6 minutes)
-#        MULTINODE=1 benches/load/run.sh                                     (about 6 minutes)
+#        MULTINODE=1 benches/load/run.sh                                     (about 4 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
 #   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN PROFILE OUT SERVERS PORT MIX MIX_COMPARE BEFORE_BIN
 #   ROUNDS MULTINODE WAYS PG_SERVER REDIS_URL NODE2_CPU CHATSPACE_FLAGS (more flags for every ChatSpace
@@ -211,25 +211,36 @@ backing_ticks() {
 }
 
 # backing_usage BEFORE AFTER: the CPU seconds PostgreSQL and Redis used between two backing_ticks
-# readings, as JSON (a process that ended in between is not counted, one that started is in full;
-# null for a service with no local process).
+# readings, as JSON fields (a process that ended in between is not counted, one that started is
+# in full; null for a service with no local process).
 backing_usage() {
   awk -v hz="$(getconf CLK_TCK)" '
     NR == FNR { before[$2] = $3; next }
     { used[$1] += $3 - (($2 in before) ? before[$2] : 0); seen[$1] = 1 }
     END {
-      printf "{\"postgres_cpu_s\": %s, \"redis_cpu_s\": %s}\n",
+      printf "\"postgres_cpu_s\": %s, \"redis_cpu_s\": %s",
         ("postgres" in seen) ? used["postgres"] / hz : "null",
         ("redis-server" in seen) ? used["redis-server"] / hz : "null"
     }' <(echo "$1") <(echo "$2")
+}
+
+# waits PID: "WAIT_NS SLICES" summed over the process's threads: how long they waited for a CPU
+# after becoming runnable, and how many times they ran (/proc/PID/task/*/schedstat).
+waits() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ w += $2; n += $3 } END { print w + 0, n + 0 }'
+}
+
+# wait_per_run BEFORE AFTER: the mean wait for a CPU per run between two `waits` readings, in us.
+wait_per_run() {
+  echo "$1 $2" | awk '{ n = $4 - $2; if (n > 0) print ($3 - $1) / n / 1000; else print "null" }'
 }
 
 # measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop. With PERF_DATA
 # set, `perf record` samples the server from 6 s to 12 s after the generator starts (inside the
 # measured window of a run of at least 12 s: connecting and the 2 s warm-up come first). With
 # WITH_MIX=1 the generator sends the chat mix too. With MULTINODE=1 the CPU of PostgreSQL and
-# Redis over the generator's run goes to OUTFILE-backing.json and each node's /metrics at the end
-# to OUTFILE-nodeN.metrics.
+# Redis and how long the nodes' threads waited for a CPU, over the generator's run, go to
+# OUTFILE-backing.json and each node's /metrics at the end to OUTFILE-nodeN.metrics.
 measure() {
   local name=$1 file=$2 sub=$3
   shift 3
@@ -237,8 +248,11 @@ measure() {
   local mix=()
   if [[ ${WITH_MIX:-0} == 1 ]]; then mix=(--mix); fi
   echo "-- $name: $sub ${mix[*]} $*"
-  local status=0 backing=
-  if [[ $MULTINODE == 1 ]]; then backing=$(backing_ticks); fi
+  local status=0 backing= waits1= waits2=
+  if [[ $MULTINODE == 1 ]]; then
+    backing=$(backing_ticks) waits1=$(waits "$SERVER_PID")
+    if [[ -n $SERVER2_PID ]]; then waits2=$(waits "$SERVER2_PID"); fi
+  fi
   "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
     --label "$name" --json "${CLIENT[@]}" "${READER[@]}" "${mix[@]}" "$@" >"$OUT/$file" \
     2>>"$OUT/load-errors.log" &
@@ -249,7 +263,10 @@ measure() {
   fi
   wait "$generator" || status=$?
   if [[ $MULTINODE == 1 ]]; then
-    backing_usage "$backing" "$(backing_ticks)" >"$OUT/${file%.json}-backing.json"
+    local node2=null
+    if [[ -n $SERVER2_PID ]]; then node2=$(wait_per_run "$waits2" "$(waits "$SERVER2_PID")"); fi
+    echo "{$(backing_usage "$backing" "$(backing_ticks)"), \"node1_wait_us\": $(wait_per_run \
+      "$waits1" "$(waits "$SERVER_PID")"), \"node2_wait_us\": $node2}" >"$OUT/${file%.json}-backing.json"
     curl -s "http://127.0.0.1:$PORT/metrics" >"$OUT/${file%.json}-node1.metrics" || true
     if [[ -n $SERVER2_PID ]]; then
       curl -s "http://127.0.0.1:$((PORT + 1))/metrics" >"$OUT/${file%.json}-node2.metrics" || true
