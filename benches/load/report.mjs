@@ -273,7 +273,8 @@ if (multi.length > 0) {
       spread(rs.map((r) => r.delivered_per_s)), spread(rs.map((r) => r.server?.cpu_mean_pct), 0, '%'),
       way === 'two' ? spread(rs.map((r) => r.reader_server?.cpu_mean_pct), 0, '%') : '',
       spread(ok.map((m) => typingPct(m, 'postgres_cpu_s')), 0, '%'), spread(ok.map((m) => typingPct(m, 'redis_cpu_s')), 1, '%'),
-      [1, 2].map((n) => fmt(median(ok.map((m) => m.backing?.[`node${n}_wait_us`])))).filter((x, i) => i === 0 || x !== 'n/a').join(' / '),
+      [1, 2].map((n) => fmt(median(ok.map((m) => m.backing?.[`node${n}_wait_us`]).filter((x) => x >= 0))))
+        .filter((x, i) => i === 0 || way === 'two').join(' / '),
       way === 'two' ? [median(ok.map(lagMeanMs)), median(ok.map((m) => lagMs(m, '0.99'))), Math.max(...ok.map((m) => lagMs(m, '1')))]
         .map((x, i) => fmt(x, i === 0 ? 2 : 0)).join(' / ') : '',
       ok.some((m) => m.node2) ? fmt(ok.reduce((n, m) => n + m.gaps, 0)) : '',

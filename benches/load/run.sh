@@ -230,9 +230,10 @@ waits() {
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ w += $2; n += $3 } END { print w + 0, n + 0 }'
 }
 
-# wait_per_run BEFORE AFTER: the mean wait for a CPU per run between two `waits` readings, in us.
+# wait_per_run BEFORE AFTER: the mean wait for a CPU per run between two `waits` readings, in us
+# (null when a thread that ended in between took more with it than the others added).
 wait_per_run() {
-  echo "$1 $2" | awk '{ n = $4 - $2; if (n > 0) print ($3 - $1) / n / 1000; else print "null" }'
+  echo "$1 $2" | awk '{ n = $4 - $2; w = $3 - $1; if (n > 0 && w >= 0) print w / n / 1000; else print "null" }'
 }
 
 # measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop. With PERF_DATA
@@ -251,7 +252,7 @@ measure() {
   local status=0 backing= waits1= waits2=
   if [[ $MULTINODE == 1 ]]; then
     backing=$(backing_ticks) waits1=$(waits "$SERVER_PID")
-    if [[ -n $SERVER2_PID ]]; then waits2=$(waits "$SERVER2_PID"); fi
+    if [[ ${#READER[@]} -gt 0 ]]; then waits2=$(waits "$SERVER2_PID"); fi
   fi
   "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
     --label "$name" --json "${CLIENT[@]}" "${READER[@]}" "${mix[@]}" "$@" >"$OUT/$file" \
@@ -264,7 +265,7 @@ measure() {
   wait "$generator" || status=$?
   if [[ $MULTINODE == 1 ]]; then
     local node2=null
-    if [[ -n $SERVER2_PID ]]; then node2=$(wait_per_run "$waits2" "$(waits "$SERVER2_PID")"); fi
+    if [[ -n $waits2 ]]; then node2=$(wait_per_run "$waits2" "$(waits "$SERVER2_PID")"); fi
     echo "{$(backing_usage "$backing" "$(backing_ticks)"), \"node1_wait_us\": $(wait_per_run \
       "$waits1" "$(waits "$SERVER_PID")"), \"node2_wait_us\": $node2}" >"$OUT/${file%.json}-backing.json"
     curl -s "http://127.0.0.1:$PORT/metrics" >"$OUT/${file%.json}-node1.metrics" || true
