@@ -207,4 +207,93 @@ if (compared.length > 0) {
         ok.length === g.runs.length && ok.every((r) => r.converged && r.errors === 0) ? 'yes' : 'no']
     }))
 }
+
+// 6. MULTINODE=1: the offered load on one node (SQLite), one node (PostgreSQL) and two nodes
+// (PostgreSQL + Redis, writers on node 1, readers on node 2), in rotating rounds (files
+// multinode-WAY-ROUND.json, with -backing.json: PostgreSQL's and Redis's CPU seconds, and
+// -nodeN.metrics: each node's /metrics at the end of the run).
+const ways = {
+  sqlite: 'one node, SQLite', pg: 'one node, PostgreSQL', two: 'two nodes, PostgreSQL + Redis',
+  same: 'two nodes, everyone on node 1',
+}
+const metricsOf = (file) => {
+  try {
+    return readFileSync(join(dir, file), 'utf8')
+  } catch {
+    return ''
+  }
+}
+/** The value of `series` (its whole name with labels, as exported) in a /metrics text. */
+const metric = (text, series) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+  return line ? Number(line.slice(series.length + 1)) : undefined
+}
+const multi = readdirSync(dir)
+  .map((f) => f.match(/^multinode-(sqlite|pg|two|same)-(\d+)\.json$/))
+  .filter(Boolean)
+  .map(([f, way, round]) => {
+    const base = f.replace(/\.json$/, '')
+    const [node1, node2] = [1, 2].map((n) => metricsOf(`${base}-node${n}.metrics`))
+    return {
+      way, round: Number(round), r: load(f), backing: load(`${base}-backing.json`), node2,
+      gaps: [node1, node2].map((t) => metric(t, 'chatspace_bus_gap_fetches_total') ?? 0).reduce((a, b) => a + b, 0),
+    }
+  })
+if (multi.length > 0) {
+  const median = (xs) => {
+    const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b)
+    return v.length === 0 ? undefined : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+  }
+  /** "median (lowest-highest)" of the rounds. */
+  const spread = (xs, digits = 0, unit = '') => {
+    const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x))
+    if (v.length === 0) return 'n/a'
+    const [lo, hi] = [Math.min(...v), Math.max(...v)]
+    return `${fmt(median(v), digits)}${unit} (${fmt(lo, digits)}-${fmt(hi, digits)})`
+  }
+  /** Percent of one core a service used while the writers typed (its CPU seconds of the whole run). */
+  const typingPct = (m, key) => {
+    const cpu = m.backing?.[key]
+    return typeof cpu === 'number' && m.r ? (cpu / (m.r.warmup_s + m.r.window_s)) * 100 : undefined
+  }
+  const lagMs = (m, q) => (metric(m.node2, `chatspace_bus_lag_seconds{quantile="${q}"}`) ?? NaN) * 1000
+  const lagMeanMs = (m) => (metric(m.node2, 'chatspace_bus_lag_seconds_sum') / metric(m.node2, 'chatspace_bus_lag_seconds_count')) * 1000
+  const serverCpu = (r) => (r?.server?.cpu_mean_pct ?? 0) + (r?.reader_server?.cpu_mean_pct ?? 0)
+  const cpuPerUpdateAll = (r) => (r?.delivered_per_s ? (serverCpu(r) / 100) * 1e6 / r.delivered_per_s : undefined)
+  const byWay = Object.keys(ways).map((way) => [way, multi.filter((m) => m.way === way).sort((a, b) => a.round - b.round)])
+  const r0 = multi.find((m) => m.r)?.r
+  out.push(`### Several nodes${r0 ? `: ${r0.rooms} rooms x ${r0.clients_per_room} clients, ${r0.writers_per_room} writers per room at ${r0.rate_hz} Hz${r0.mix ? ' with the chat mix' : ''}, ${fmt(r0.window_s)} s measured` : ''}, median (lowest-highest) of the rounds`, '')
+  table(['way', 'p50 ms', 'p99 ms', 'p99 ms per round', 'max ms', 'delivered updates/s', 'node 1 CPU', 'node 2 CPU',
+    'PostgreSQL CPU', 'Redis CPU', 'wait for a CPU per run us (node 1 / 2)', 'bus lag mean / p99 / max ms', 'catch-ups', 'all converged, every edit delivered'],
+  byWay.filter(([, ms]) => ms.length > 0).map(([way, ms]) => {
+    const ok = ms.filter((m) => m.r)
+    const rs = ok.map((m) => m.r)
+    return [ways[way], spread(rs.map((r) => r.latency_ms.p50), 2), spread(rs.map((r) => r.latency_ms.p99), 1),
+      ms.map((m) => (m.r ? fmt(m.r.latency_ms.p99, 1) : 'failed')).join(', '), spread(rs.map((r) => r.latency_ms.max), 1),
+      spread(rs.map((r) => r.delivered_per_s)), spread(rs.map((r) => r.server?.cpu_mean_pct), 0, '%'),
+      way === 'two' ? spread(rs.map((r) => r.reader_server?.cpu_mean_pct), 0, '%') : '',
+      spread(ok.map((m) => typingPct(m, 'postgres_cpu_s')), 0, '%'), spread(ok.map((m) => typingPct(m, 'redis_cpu_s')), 1, '%'),
+      [1, 2].map((n) => fmt(median(ok.map((m) => m.backing?.[`node${n}_wait_us`]).filter((x) => x >= 0))))
+        .filter((x, i) => i === 0 || way === 'two').join(' / '),
+      way === 'two' ? [median(ok.map(lagMeanMs)), median(ok.map((m) => lagMs(m, '0.99'))), Math.max(...ok.map((m) => lagMs(m, '1')))]
+        .map((x, i) => fmt(x, i === 0 ? 2 : 0)).join(' / ') : '',
+      ok.some((m) => m.node2) ? fmt(ok.reduce((n, m) => n + m.gaps, 0)) : '',
+      ok.length === ms.length && rs.every((r) => r.converged && r.errors === 0 && r.delivery_ratio >= 0.999) ? 'yes' : 'no']
+  }))
+  const med = Object.fromEntries(byWay.map(([way, ms]) => {
+    const rs = ms.map((m) => m.r).filter(Boolean)
+    return [way, {
+      p50: median(rs.map((r) => r.latency_ms.p50)), p99: median(rs.map((r) => r.latency_ms.p99)),
+      delivered: median(rs.map((r) => r.delivered_per_s)), cpu: median(rs.map(cpuPerUpdateAll)),
+    }]
+  }))
+  out.push('PostgreSQL and Redis CPU: their CPU seconds over the whole generator run (connecting and draining included) over the typing time; both are the machine\'s shared services, so the SQLite row shows what others cost them meanwhile. Bus lag: node 2\'s `chatspace_bus_lag_seconds` over every notice of the run (publication on node 1 to reading on node 2, read off Redis entry ids, so whole milliseconds: the mean is the telling figure), medians of the rounds and the highest max. Wait for a CPU: how long the node\'s threads waited for the core after becoming runnable, per time they ran (/proc schedstat, whole run). Catch-ups: both nodes\' `chatspace_bus_gap_fetches_total`, all rounds.', '')
+  const compared = byWay.filter(([w, ms]) => w !== 'sqlite' && ms.length > 0).map(([w]) => w)
+  table(['ratio of medians', ...compared.map((w) => `${ways[w]} / ${ways.sqlite}`)], [
+    ['p50 edit-to-delivery', ...compared.map((w) => ratio(med[w].p50, med.sqlite.p50))],
+    ['p99 edit-to-delivery', ...compared.map((w) => ratio(med[w].p99, med.sqlite.p99))],
+    ['delivered updates/s', ...compared.map((w) => ratio(med[w].delivered, med.sqlite.delivered))],
+    ['ChatSpace CPU per delivered update (both nodes)', ...compared.map((w) => ratio(med[w].cpu, med.sqlite.cpu))],
+  ])
+}
 console.log(out.join('\n'))

@@ -20,6 +20,7 @@
 //! chatspace-load run --url ws://127.0.0.1:PORT/ws --rooms R --clients C --writers W --rate HZ
 //!                    --duration SECS [--framing y-websocket|hocuspocus] [--server-pid PID]
 //!                    [--sign-up [--mix]] [--trace PATH] [--json]
+//!                    [--reader-url ws://HOST:PORT2/ws [--reader-server-pid PID2]]
 //! ```
 //! Idle connections and the server memory they cost:
 //! ```text
@@ -31,7 +32,9 @@
 //! Hocuspocus (`--framing hocuspocus`). ChatSpace needs `--sign-up`: the generator registers an
 //! account through the server's forms, creates its rooms through the "create room" form and
 //! opens every socket with that account's session cookie, so the server must allow one user
-//! that many sockets (`--max-sockets-per-user`). `--mix` adds the room page's chat traffic
+//! that many sockets (`--max-sockets-per-user`). `--reader-url` sends each room's receivers to
+//! another node of the same deployment (writers and sign-up stay on `--url`), so that every
+//! edit is measured across the nodes' bus. `--mix` adds the room page's chat traffic
 //! (ChatSpace only; see `mix`). Results are explained in `docs/benchmarks.md`;
 //! `benches/load/run.sh` runs everything.
 //!

@@ -21,6 +21,8 @@ use crate::wire::Framing;
 pub struct Report {
     pub label: Option<String>,
     pub url: String,
+    /// Where the receivers connected, when not `url` (another node of the deployment).
+    pub reader_url: Option<String>,
     pub framing: Framing,
     /// `typing`, or `trace:NAME` for a replay.
     pub mode: String,
@@ -33,6 +35,8 @@ pub struct Report {
     /// Letters per edit, and edits typed in a row before a writer jumps to a random position.
     pub chunk: usize,
     pub run_length: u32,
+    /// Seconds of typing before the window.
+    pub warmup_s: f64,
     /// Length of the measurement window in seconds (for a replay: from start to last delivery).
     pub window_s: f64,
     /// Edits made in all / inside the measurement window.
@@ -58,6 +62,8 @@ pub struct Report {
     pub reconnects: u32,
     pub error_samples: Vec<String>,
     pub server: Option<Usage>,
+    /// The readers' server (`--reader-server-pid`), when it is another process.
+    pub reader_server: Option<Usage>,
     pub generator: Usage,
     /// Clients holding a full yrs document (writers, agents and the per-room sample).
     pub full_docs: usize,
@@ -134,6 +140,9 @@ impl Report {
             "server",
             self.label.clone().unwrap_or_else(|| self.url.clone()),
         );
+        if let Some(reader_url) = &self.reader_url {
+            row("readers connected to", reader_url.clone());
+        }
         row(
             "framing / mode",
             format!("{:?} / {}", self.framing, self.mode),
@@ -200,15 +209,20 @@ impl Report {
                 );
             }
         }
-        if let Some(s) = &self.server {
-            row(
-                "server CPU mean",
-                format!("{:.0}% of one core", s.cpu_mean_pct),
-            );
-            row(
-                "server RSS peak",
-                format!("{:.1} MiB", s.rss_peak_kib as f64 / 1024.0),
-            );
+        for (name, usage) in [
+            ("server", &self.server),
+            ("reader server", &self.reader_server),
+        ] {
+            if let Some(s) = usage {
+                row(
+                    &format!("{name} CPU mean"),
+                    format!("{:.0}% of one core", s.cpu_mean_pct),
+                );
+                row(
+                    &format!("{name} RSS peak"),
+                    format!("{:.1} MiB", s.rss_peak_kib as f64 / 1024.0),
+                );
+            }
         }
         row(
             "generator CPU mean",
@@ -243,7 +257,7 @@ pub fn summarise(
     trace: Option<&Trace>,
     peers: &[PeerReport],
     schedule: &Schedule,
-    server: Option<procstat::Usage>,
+    [server, reader_server]: [Option<procstat::Usage>; 2],
     generator: procstat::Usage,
 ) -> Report {
     let mut latencies: Vec<u32> = Vec::new();
@@ -271,6 +285,7 @@ pub fn summarise(
     Report {
         label: args.target.label.clone(),
         url: args.target.url.clone(),
+        reader_url: args.reader_url.clone(),
         framing: args.target.framing,
         mode: trace.map_or_else(|| "typing".into(), |t| format!("trace:{}", t.name)),
         rooms: args.rooms,
@@ -279,6 +294,7 @@ pub fn summarise(
         rate_hz: args.rate,
         chunk: args.chunk,
         run_length: args.run_length,
+        warmup_s: args.warmup,
         window_s,
         sent_edits: sent,
         sent_measured,
@@ -304,6 +320,7 @@ pub fn summarise(
         reconnects: peers.iter().map(|p| p.reconnects).sum(),
         error_samples: errors.iter().take(5).map(|e| e.to_string()).collect(),
         server,
+        reader_server,
         generator,
         full_docs: peers.iter().filter(|p| p.doc.is_some()).count(),
         converged,

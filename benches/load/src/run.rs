@@ -1,5 +1,6 @@
-//! `chatspace-load run`: R rooms × C clients against one server. Every client connects and
-//! syncs first; then W writers per room type for a warm-up and the measured window (or the
+//! `chatspace-load run`: R rooms × C clients against one server, or against two nodes of one
+//! deployment (writers on one, receivers on the other: `--reader-url`). Every client connects
+//! and syncs first; then W writers per room type for a warm-up and the measured window (or the
 //! agents of a trace replay it); then everyone drains until each writer's last edit has
 //! arrived, and the rooms are checked for convergence.
 
@@ -25,6 +26,15 @@ use crate::tracker::{Schedule, Tracker};
 pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Base URL the receivers of each room connect to, when not `--url`: another node of the
+    /// same deployment, so that every edit crosses from the writers' node to the readers'.
+    /// Accounts and rooms are still made through `--url` (the nodes share their sessions).
+    #[arg(long)]
+    pub reader_url: Option<String>,
+    /// The readers' server process (with --reader-url), sampled for CPU and RSS like
+    /// `--server-pid`.
+    #[arg(long)]
+    pub reader_server_pid: Option<u32>,
     #[arg(long, default_value_t = 10)]
     pub rooms: usize,
     /// Clients per room.
@@ -71,6 +81,17 @@ pub struct RunArgs {
     pub mix: MixArgs,
 }
 
+impl RunArgs {
+    /// The base URL client `i` of a room connects to: writers and agents (the first clients)
+    /// to `--url`, the receivers to `--reader-url` when there is one.
+    pub fn base_url(&self, i: usize) -> &str {
+        match (&self.reader_url, i < self.writers) {
+            (Some(reader), false) => reader,
+            _ => &self.target.url,
+        }
+    }
+}
+
 pub async fn run(mut args: RunArgs) -> ExitCode {
     let trace = match load_trace(&args) {
         Ok(trace) => trace,
@@ -79,6 +100,10 @@ pub async fn run(mut args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.reader_server_pid.is_some() && args.reader_url.is_none() {
+        eprintln!("--reader-server-pid is the process behind --reader-url: give both");
+        return ExitCode::FAILURE;
+    }
     if let Some(problem) = mix_problem(&args, trace.is_some()) {
         eprintln!("{problem}");
         return ExitCode::FAILURE;
@@ -175,7 +200,6 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     });
     let mut handles = Vec::with_capacity(total);
     for (room, name) in rooms.names.iter().enumerate() {
-        let url = room_url(&args.target.url, name);
         let room_trace = trace.as_ref().map(|t| {
             Arc::new(RoomTrace::new(
                 t.clone(),
@@ -197,7 +221,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
                 (_, false) => Role::Receiver,
             };
             let full = i < args.writers + args.doc_sample;
-            let peer = Peer::new(room, id(room, i), url.clone(), role, full, shared.clone());
+            let url = room_url(args.base_url(i), name);
+            let peer = Peer::new(room, id(room, i), url, role, full, shared.clone());
             handles.push(tokio::spawn(peer.run()));
         }
     }
@@ -239,7 +264,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     tracker.set_schedule(schedule);
     let _ = go_tx.send(Some(schedule));
     tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
-    let server = args.target.server_pid.map(|pid| Sampler::start(Some(pid)));
+    let servers = [args.target.server_pid, args.reader_server_pid]
+        .map(|pid| pid.map(|pid| Sampler::start(Some(pid))));
     let generator = Sampler::start(None);
 
     // Writers and agents report their final clocks when they stop.
@@ -252,10 +278,12 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
             Ok(None) | Err(_) => break,
         }
     }
-    let server = match server {
-        Some(sampler) => Some(sampler.finish().await),
-        None => None,
-    };
+    let mut server_usage = [None, None];
+    for (usage, sampler) in server_usage.iter_mut().zip(servers) {
+        if let Some(sampler) = sampler {
+            *usage = Some(sampler.finish().await);
+        }
+    }
     let generator = generator.finish().await;
     let _ = targets_tx.send(Some(Arc::new(targets)));
 
@@ -271,7 +299,37 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         trace.as_deref(),
         &peers,
         &schedule,
-        server,
+        server_usage,
         generator,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::RunArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: RunArgs,
+    }
+
+    fn args(extra: &[&str]) -> RunArgs {
+        let base = ["chatspace-load", "--url", "ws://one/ws", "--writers", "2"];
+        Cli::parse_from(base.iter().chain(extra)).run
+    }
+
+    #[test]
+    fn writers_connect_to_the_url_and_receivers_to_the_reader_url() {
+        let split = args(&["--reader-url", "ws://two/ws"]);
+        let bases: Vec<&str> = (0..4).map(|i| split.base_url(i)).collect();
+        assert_eq!(
+            bases,
+            ["ws://one/ws", "ws://one/ws", "ws://two/ws", "ws://two/ws"]
+        );
+        let one = args(&[]);
+        assert!((0..4).all(|i| one.base_url(i) == "ws://one/ws"));
+    }
 }
