@@ -199,7 +199,8 @@ impl LiveRoom {
         // Awareness states are not stored: carry them over to the reloaded document.
         let old = std::mem::replace(&mut self.doc, doc);
         self.doc.inherit_awareness(old);
-        // Other nodes' updates that were not stored yet went with the old document.
+        // Other nodes' updates that arrived while the database was being read went with the old
+        // document.
         self.catch_up_soon();
         tracing::warn!(error = %failure.error, retry = failure.retry.len(), "room reloaded after a failed update");
         let mut retry = Vec::with_capacity(failure.retry.len());

@@ -142,8 +142,9 @@ impl LiveRoom {
         }
     }
 
-    /// A remote update did not follow on from the document, or the document was reloaded
-    /// (losing other nodes' updates that were not stored yet): catch up once they are.
+    /// A remote update did not follow on from the document (one before it is still on its way
+    /// or was lost), or the document was reloaded while other nodes' updates were arriving:
+    /// catch up shortly.
     pub(super) fn catch_up_soon(&mut self) {
         if let Some(remote) = &mut self.remote {
             remote.catch_up_after(HOLE_GRACE);
