@@ -46,7 +46,11 @@ pub(super) async fn run(
             }
         }
         batch.extend(lossy.iter().map(|&room_id| (room_id, Notice::Refetch)));
+        // Whether this round talks to Redis (a round that only waits for the next attempt must
+        // not move that attempt further away, or steady traffic would put it off for ever).
+        let mut tried = conn.is_some();
         if conn.is_none() && Instant::now() >= next_attempt {
+            tried = true;
             match connection(&bus.inner.client, RESPONSE_TIMEOUT).await {
                 Ok(fresh) => conn = Some(fresh),
                 Err(error) => {
@@ -71,8 +75,8 @@ pub(super) async fn run(
             Err(error) => {
                 if conn.take().is_some() {
                     tracing::warn!(%error, "publishing to Redis failed");
-                    next_attempt = Instant::now();
-                } else {
+                }
+                if tried {
                     next_attempt = Instant::now() + wait;
                     wait = backoff(wait);
                 }

@@ -218,3 +218,42 @@ async fn the_presence_of_a_vanished_nodes_clients_leaves_the_other_nodes_within_
     let took = cut_at.elapsed();
     assert!(took < Duration::from_secs(15), "removed after {took:?}");
 }
+
+/// Types a keystroke every 20 ms for `time`.
+async fn keep_typing(client: &mut WsClient, time: Duration) {
+    let until = tokio::time::Instant::now() + time;
+    while tokio::time::Instant::now() < until {
+        client.insert(0, "b").await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_node_whose_clients_type_all_through_a_redis_outage_gets_back_on_the_bus() {
+    let Split {
+        proxy,
+        cluster: _cluster,
+        b,
+        mut on_a,
+        mut on_b,
+    } = split().await;
+    proxy.cut();
+    assert!(readiness_becomes(&b, StatusCode::SERVICE_UNAVAILABLE).await);
+    // Typing goes on through the outage and after it: the node must find its way back to
+    // Redis while its clients never pause.
+    keep_typing(&mut on_b, Duration::from_secs(1)).await;
+    proxy.restore();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while b.browser().get("/readyz").await.status() != StatusCode::OK {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node got back on the bus while its clients kept typing"
+        );
+        keep_typing(&mut on_b, Duration::from_millis(200)).await;
+    }
+    on_b.insert(0, "!").await;
+    assert!(
+        eventually(&mut on_a, |x| x.text().starts_with('!')).await,
+        "and the others get its edits again"
+    );
+}
