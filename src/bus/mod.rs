@@ -127,7 +127,12 @@ impl Bus {
         let client = redis::Client::open(url).context("invalid Redis URL")?;
         let mut probe = connection(&client, RESPONSE_TIMEOUT)
             .await
-            .with_context(|| format!("failed to connect to Redis at {}", redacted(url)))?;
+            .with_context(|| {
+                format!(
+                    "failed to connect to Redis at {}",
+                    crate::store::redacted(url)
+                )
+            })?;
         let _: String = redis::cmd("PING")
             .query_async(&mut probe)
             .await
@@ -343,9 +348,4 @@ async fn connection(
 /// The next wait before reconnecting.
 fn backoff(wait: Duration) -> Duration {
     (wait * 2).min(MAX_RECONNECT_WAIT)
-}
-
-/// `url` without its password.
-fn redacted(url: &str) -> String {
-    crate::store::redacted(url)
 }
