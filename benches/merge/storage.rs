@@ -29,7 +29,7 @@ impl TempDb {
             .await
             .context("failed to insert a user")?;
         let room_id = store
-            .insert_room("bench", user)
+            .insert_room("bench", user, chatspace::rooms::access::Visibility::Public)
             .await
             .context("failed to insert a room")?;
         Ok(TempDb {

@@ -20,7 +20,7 @@ use axum::routing::get;
 use axum::Router;
 
 pub use handle::CloseCode;
-pub use registry::Rooms;
+pub use registry::{AccessChange, Rooms};
 
 use crate::state::AppState;
 

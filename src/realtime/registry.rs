@@ -18,6 +18,15 @@ use crate::config::Config;
 use crate::metrics::Gauges;
 use crate::store::Store;
 
+/// What changed about who may use a room (see [`Rooms::access_changed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessChange {
+    /// Its visibility, default role or a membership: every socket re-checks its user's role.
+    Rules,
+    /// The room is gone: every socket closes.
+    Deleted,
+}
+
 /// Commands queued for one room before senders wait; a waiting socket stops reading, which is
 /// the backpressure a flooding client should feel.
 const ROOM_QUEUE: usize = 4096;
@@ -64,6 +73,14 @@ impl Rooms {
                 gauges: Gauges::default(),
             }),
         }
+    }
+
+    /// Tells the room's open sockets, on this node and on every other one, that who may use
+    /// the room changed (`change`), after the change is committed to the database: each socket
+    /// then takes its user's new role, or closes when the user may no longer open the room.
+    pub async fn access_changed(&self, room_id: i64, change: AccessChange) {
+        // The sockets' side of this lands with the socket enforcement of roles.
+        let _ = (room_id, change);
     }
 
     /// A fresh id for a connection, unique for the life of the process.

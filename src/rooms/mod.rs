@@ -1,6 +1,7 @@
 //! Rooms: the start page with the directory, creating a room, the room page and its chat
 //! history (`/`, `/rooms`, `/rooms/{name}`, `/rooms/{name}/messages`).
 
+pub mod access;
 pub mod rules;
 
 use axum::extract::{Path, Query, State};
@@ -18,6 +19,7 @@ use crate::state::AppState;
 use crate::store::is_unique_violation;
 use crate::views::home::CreateRoomView;
 use crate::views::{errors, home, rooms as views, PageContext};
+use access::Visibility;
 
 /// Rooms listed on the start page; the filter narrows them in the browser.
 const DIRECTORY_LIMIT: i64 = 500;
@@ -64,7 +66,11 @@ async fn create_room(
     let (status, error) = if let Some(problem) = rules::name_problem(name) {
         (StatusCode::UNPROCESSABLE_ENTITY, problem)
     } else {
-        match state.store.insert_room(name, user.id).await {
+        match state
+            .store
+            .insert_room(name, user.id, Visibility::Public)
+            .await
+        {
             Ok(id) => {
                 tracing::info!(
                     room_id = id,

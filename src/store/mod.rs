@@ -4,6 +4,7 @@
 //! between the server and its storage; each table family has its own file with the queries that
 //! touch it, written once for both backends (`$1`-style parameters, which SQLite reads too).
 
+mod access;
 mod documents;
 mod messages;
 mod nodes;

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use super::{with_pool, Store};
 use crate::clock::now_millis;
+use crate::rooms::access::{Role, Visibility};
 
 /// A room as the directory lists it.
 #[derive(Debug, Clone, FromRow)]
@@ -19,17 +20,39 @@ const SUMMARY_COLUMNS: &str = "SELECT rooms.id, rooms.name, users.username AS cr
      rooms.created_at FROM rooms JOIN users ON users.id = rooms.created_by";
 
 impl Store {
-    /// Creates a room; a name taken in any letter case is a unique violation.
-    pub async fn insert_room(&self, name: &str, created_by: i64) -> sqlx::Result<i64> {
-        let row: (i64,) = with_pool!(self, pool => sqlx::query_as(
-            "INSERT INTO rooms (name, created_by, created_at) VALUES ($1, $2, $3) RETURNING id",
-        )
-        .bind(name)
-        .bind(created_by)
-        .bind(now_millis())
-        .fetch_one(pool)
-        .await)?;
-        Ok(row.0)
+    /// Creates a room with its creator as owner; a name taken in any letter case is a unique
+    /// violation.
+    pub async fn insert_room(
+        &self,
+        name: &str,
+        created_by: i64,
+        visibility: Visibility,
+    ) -> sqlx::Result<i64> {
+        let now = now_millis();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO rooms (name, created_by, created_at, visibility) \
+                 VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(name)
+            .bind(created_by)
+            .bind(now)
+            .bind(visibility.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO room_members (room_id, user_id, role, added_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(created_by)
+            .bind(Role::Owner.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(id)
+        })
     }
 
     /// The room with this name, whatever its letter case.

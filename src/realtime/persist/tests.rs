@@ -4,6 +4,7 @@
 
 use super::{DocPersistence, Written};
 use crate::auth::CurrentUser;
+use crate::rooms::access::Visibility;
 use crate::store::{Pool, Store};
 use bytes::Bytes;
 use chatspace_crdt::codec::client::{decode_server_frame, ServerMessage};
@@ -14,7 +15,10 @@ use tokio_util::task::TaskTracker;
 async fn store_with_room() -> (tempfile::TempDir, Store, i64, CurrentUser) {
     let (dir, store) = Store::temporary().await;
     let user = store.insert_user("ada", "hash").await.expect("a user");
-    let room = store.insert_room("notes", user).await.expect("a room");
+    let room = store
+        .insert_room("notes", user, Visibility::Public)
+        .await
+        .expect("a room");
     let author = CurrentUser {
         id: user,
         username: "ada".into(),

@@ -1,0 +1,33 @@
+-- Who may see and edit a room. A public room is listed to everyone signed in, who may open it
+-- with its default role; a private one only to its members. Existing rooms stay public, with
+-- their creator as owner.
+ALTER TABLE rooms ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public'
+    CHECK (visibility IN ('public', 'private'));
+ALTER TABLE rooms ADD COLUMN default_role TEXT NOT NULL DEFAULT 'editor'
+    CHECK (default_role IN ('editor', 'viewer'));
+
+CREATE TABLE room_members (
+    room_id  INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    user_id  INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    role     TEXT   NOT NULL CHECK (role IN ('owner', 'editor', 'viewer')),
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (room_id, user_id)
+);
+CREATE INDEX room_members_by_user ON room_members (user_id);
+INSERT INTO room_members (room_id, user_id, role, added_at)
+    SELECT id, created_by, 'owner', created_at FROM rooms;
+
+-- Share links. Only a hash (SHA-256) of the token is stored; the owner sees the token once.
+CREATE TABLE room_links (
+    id         INTEGER PRIMARY KEY,
+    room_id    INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    token_hash BLOB  NOT NULL UNIQUE,
+    role       TEXT   NOT NULL CHECK (role IN ('editor', 'viewer')),
+    created_by INTEGER NOT NULL REFERENCES users (id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER, -- unix milliseconds; none = never
+    max_uses   INTEGER, -- none = unlimited
+    uses       INTEGER NOT NULL DEFAULT 0,
+    revoked_at INTEGER
+);
+CREATE INDEX room_links_by_room ON room_links (room_id);
