@@ -19,10 +19,12 @@
 //!   - `room::awareness`: awareness states with y-protocols clock rules
 //! - [`presence`]: what one connection may say in the awareness states (its client ids, its name)
 //! - [`snapshot`]: snapshot encoding (v1 or v2) and offline compaction
+//! - [`history`]: differences between texts, and the edits that restore an earlier text
 //! - `guard`: containment of panics raised inside yrs
 
 pub mod codec;
 mod guard;
+pub mod history;
 pub mod presence;
 pub mod room;
 pub mod snapshot;
