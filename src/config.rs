@@ -145,6 +145,20 @@ pub struct Config {
     /// cost and stack depth grow with it, see docs/protocol.md).
     #[arg(long, env = "CHATSPACE_MAX_UPDATE_CLIENTS", default_value_t = 4_000)]
     pub max_update_clients: usize,
+
+    /// Days automatic versions of a room's text are kept (named ones stay until deleted);
+    /// 0 keeps them forever.
+    #[arg(long, env = "CHATSPACE_HISTORY_RETENTION_DAYS", default_value_t = 90)]
+    pub history_retention_days: u32,
+
+    /// Seconds without edits after which a room's editing counts as paused and a version of
+    /// its text is saved.
+    #[arg(long, env = "CHATSPACE_HISTORY_QUIET_SECS", default_value_t = 120)]
+    pub history_quiet_secs: u64,
+
+    /// Seconds of continuous editing after which a version is saved even without a pause.
+    #[arg(long, env = "CHATSPACE_HISTORY_EVERY_SECS", default_value_t = 600)]
+    pub history_every_secs: u64,
 }
 
 /// How log lines are written.
@@ -197,6 +211,12 @@ impl Config {
 
     pub fn room_idle(&self) -> Duration {
         Duration::from_secs(self.room_idle_secs)
+    }
+
+    /// How long automatic versions are kept; `None` for ever.
+    pub fn history_retention(&self) -> Option<Duration> {
+        (self.history_retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(self.history_retention_days) * 86_400))
     }
 
     pub fn apply_deadline(&self) -> Duration {

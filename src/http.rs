@@ -11,7 +11,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 use tracing::Level;
 
 use crate::state::AppState;
-use crate::{accounts, assets, health, realtime, rooms};
+use crate::{accounts, assets, health, history, realtime, rooms};
 
 /// Forms are small; the socket has its own frame limit.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -48,6 +48,7 @@ pub fn router<S: SessionStore + Clone>(state: AppState, sessions: S) -> Router {
     let mut app = Router::new()
         .merge(rooms::router())
         .merge(accounts::router())
+        .merge(history::router())
         .merge(realtime::router())
         .merge(assets::router())
         .merge(health::router())

@@ -20,6 +20,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod history;
 pub mod http;
 pub mod metrics;
 pub mod realtime;

@@ -163,6 +163,11 @@ impl Application {
         };
         let node = state.config.node_id.clone().unwrap_or_default();
         tasks.spawn(heartbeat::run(store.clone(), node, bus, shutdown.clone()));
+        tasks.spawn(crate::history::run_historian(
+            store.clone(),
+            state.config.clone(),
+            shutdown.clone(),
+        ));
         let header_read_timeout = state.config.header_read_timeout();
         sweep_expired_counts(&state);
         let app = match sessions {

@@ -127,7 +127,7 @@ fn by_age(stored: &StoredDocument, waiting: Vec<LoadError>) -> (Vec<LoadError>, 
 }
 
 /// The document of `stored`: its snapshot, then every log entry that replays.
-pub(super) fn rebuild(stored: &StoredDocument) -> Result<Recovered, LoadError> {
+pub(crate) fn rebuild(stored: &StoredDocument) -> Result<Recovered, LoadError> {
     let snapshot = match &stored.snapshot {
         Some(s) => Some((
             s.data.as_slice(),

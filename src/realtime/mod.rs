@@ -22,6 +22,8 @@ use axum::Router;
 pub use handle::CloseCode;
 pub use registry::{AccessChange, Rooms};
 
+pub(crate) use loading::rebuild;
+
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

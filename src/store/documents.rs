@@ -185,6 +185,19 @@ impl Store {
                 });
                 insert.build().execute(&mut *tx).await?;
             }
+            for (author, seq) in last_entry_per_author(updates, last_seq - count) {
+                sqlx::query(
+                    "INSERT INTO doc_authors (room_id, user_id, last_seq, last_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, user_id) \
+                     DO UPDATE SET last_seq = excluded.last_seq, last_at = excluded.last_at",
+                )
+                .bind(room_id)
+                .bind(author)
+                .bind(seq)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok(last_seq)
         })
@@ -256,4 +269,18 @@ impl Store {
             tx.commit().await
         })
     }
+}
+
+/// Each author of `updates` with the number of their last entry, the first entry being numbered
+/// `before + 1`. A batch rarely holds more than one or two authors.
+fn last_entry_per_author<U: LogEntry>(updates: &[U], before: i64) -> Vec<(i64, i64)> {
+    let mut last: Vec<(i64, i64)> = Vec::new();
+    for (seq, author) in (before + 1..).zip(updates.iter().map(LogEntry::author)) {
+        let Some(author) = author else { continue };
+        match last.iter_mut().find(|(a, _)| *a == author) {
+            Some(entry) => entry.1 = seq,
+            None => last.push((author, seq)),
+        }
+    }
+    last
 }

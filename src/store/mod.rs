@@ -12,6 +12,7 @@ mod rooms;
 mod sessions;
 mod throttle;
 mod users;
+mod versions;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub use nodes::Peer;
 pub use rooms::RoomSummary;
 pub use sessions::SessionStorage;
 pub use users::User;
+pub use versions::{NewVersion, Unversioned, Version, VersionKind, VersionSummary};
 
 /// Connections per node. SQLite serialises writers through its own lock anyway; on PostgreSQL
 /// this is what one node may hold of the server's `max_connections` (100 by default).

@@ -7,6 +7,7 @@ const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod accounts;
 mod chat;
 mod helpers;
+mod history;
 mod hostile;
 mod metrics;
 mod persistence;

@@ -12,6 +12,8 @@ mod accounts;
 mod chat;
 #[path = "../api/helpers.rs"]
 mod helpers;
+#[path = "../api/history.rs"]
+mod history;
 #[path = "../api/hostile.rs"]
 mod hostile;
 #[path = "../api/metrics.rs"]
