@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use similar::{Algorithm, ChangeTag, TextDiff};
+use similar::{Algorithm, ChangeTag, TextDiff, TextDiffConfig};
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, Text, Transact, Update};
 
@@ -29,6 +29,13 @@ pub enum HistoryError {
     Failed(String),
 }
 
+/// Every diff here: Myers, settling for a coarser answer after [`DIFF_DEADLINE`].
+fn differ() -> TextDiffConfig {
+    let mut config = TextDiff::configure();
+    config.algorithm(Algorithm::Myers).timeout(DIFF_DEADLINE);
+    config
+}
+
 /// One run of a difference between two texts, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -43,10 +50,7 @@ pub enum Change {
 /// The differences between `old` and `new`, word by word (what a reader compares), as runs:
 /// neighbours of one kind are merged.
 pub fn changes(old: &str, new: &str) -> Vec<Change> {
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Myers)
-        .timeout(DIFF_DEADLINE)
-        .diff_words(old, new);
+    let diff = differ().diff_words(old, new);
     let mut runs: Vec<Change> = Vec::new();
     for change in diff.iter_all_changes() {
         let text = change.value();
@@ -60,6 +64,43 @@ pub fn changes(old: &str, new: &str) -> Vec<Change> {
         }
     }
     runs
+}
+
+/// One operation of [`edit_ops`], in UTF-16 code units (the unit of JavaScript strings).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditOp {
+    /// Keep this many units.
+    Retain(usize),
+    /// Insert this text.
+    Insert(String),
+    /// Delete this many units.
+    Delete(usize),
+}
+
+/// The operations that turn `old` into `new`, character by character: what a page replays to
+/// step from one text to the next.
+pub fn edit_ops(old: &str, new: &str) -> Vec<EditOp> {
+    let diff = differ().diff_chars(old, new);
+    let mut ops: Vec<EditOp> = Vec::new();
+    for change in diff.iter_all_changes() {
+        let value = change.value();
+        let units = value.encode_utf16().count();
+        match (ops.last_mut(), change.tag()) {
+            (Some(EditOp::Retain(n)), ChangeTag::Equal)
+            | (Some(EditOp::Delete(n)), ChangeTag::Delete) => {
+                *n += units;
+            }
+            (Some(EditOp::Insert(text)), ChangeTag::Insert) => text.push_str(value),
+            (_, ChangeTag::Equal) => ops.push(EditOp::Retain(units)),
+            (_, ChangeTag::Delete) => ops.push(EditOp::Delete(units)),
+            (_, ChangeTag::Insert) => ops.push(EditOp::Insert(value.to_owned())),
+        }
+    }
+    if let Some(EditOp::Retain(_)) = ops.last() {
+        ops.pop();
+    }
+    ops
 }
 
 /// The text of a document held as one v1 update (a snapshot or a version's state).
@@ -87,10 +128,7 @@ pub fn edits_to(
     if current == target {
         return Ok(None);
     }
-    let diff = TextDiff::configure()
-        .algorithm(Algorithm::Myers)
-        .timeout(DIFF_DEADLINE)
-        .diff_chars(current.as_str(), target);
+    let diff = differ().diff_chars(current.as_str(), target);
     guard::catch(|| {
         let text = doc.get_or_insert_text(TEXT_NAME);
         let mut txn = doc.transact_mut();

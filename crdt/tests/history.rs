@@ -109,3 +109,40 @@ proptest::proptest! {
         proptest::prop_assert_eq!(room.text(), target);
     }
 }
+
+/// Replays `ops` on `old` as the page does, on UTF-16 units.
+fn apply_ops(old: &str, ops: &[chatspace_crdt::history::EditOp]) -> String {
+    use chatspace_crdt::history::EditOp;
+    let units: Vec<u16> = old.encode_utf16().collect();
+    let (mut out, mut at) = (Vec::new(), 0);
+    for op in ops {
+        match op {
+            EditOp::Retain(n) => {
+                out.extend_from_slice(&units[at..at + n]);
+                at += n;
+            }
+            EditOp::Delete(n) => at += n,
+            EditOp::Insert(text) => out.extend(text.encode_utf16()),
+        }
+    }
+    out.extend_from_slice(&units[at..]);
+    String::from_utf16(&out).expect("valid UTF-16")
+}
+
+#[test]
+fn edit_ops_count_utf16_units_and_leave_out_the_trailing_retain() {
+    use chatspace_crdt::history::{edit_ops, EditOp};
+    assert_eq!(
+        edit_ops("a🦊b tail", "a🦊Xb tail"),
+        vec![EditOp::Retain(3), EditOp::Insert("X".into())]
+    );
+    assert_eq!(edit_ops("same", "same"), Vec::<EditOp>::new());
+}
+
+proptest::proptest! {
+    #[test]
+    fn edit_ops_turn_one_text_into_the_other(old in "[\\PC\r\n]{0,40}", new in "[\\PC\r\n]{0,40}") {
+        let ops = chatspace_crdt::history::edit_ops(&old, &new);
+        proptest::prop_assert_eq!(apply_ops(&old, &ops), new);
+    }
+}

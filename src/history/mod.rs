@@ -11,6 +11,7 @@
 mod document;
 mod historian;
 mod routes;
+mod timeline;
 
 pub use document::{current_document, CurrentDocument};
 pub use historian::run as run_historian;

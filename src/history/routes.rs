@@ -1,5 +1,5 @@
 //! The history routes: versions as JSON (list, one with its differences from the current text),
-//! saving a named version, and exports of the document and the chat. Each answers a room the
+//! saving a named version, the time slider's steps (`timeline`), and exports of the document and the chat. Each answers a room the
 //! user may not open as it answers a missing one.
 
 use axum::extract::{Path, Query, State};
@@ -33,13 +33,14 @@ pub fn router() -> Router<AppState> {
             get(list_versions).post(save_version),
         )
         .route("/rooms/{name}/versions/{id}", get(show_version))
+        .route("/rooms/{name}/timeline", get(super::timeline::timeline))
         .route("/rooms/{name}/export", get(export_document))
         .route("/rooms/{name}/messages/export", get(export_chat))
 }
 
 /// The room as the session's user may see it: 401 without a session, the missing-room 404 when
 /// the room does not exist for them.
-async fn room_for(
+pub(super) async fn room_for(
     state: &AppState,
     session: &Session,
     name: &str,
@@ -145,7 +146,7 @@ async fn save_version(
 }
 
 /// A JSON error for the history routes, which the room page's script reads.
-fn refused(status: StatusCode, reason: &str) -> Response {
+pub(super) fn refused(status: StatusCode, reason: &str) -> Response {
     (status, Json(serde_json::json!({ "error": reason }))).into_response()
 }
 

@@ -71,6 +71,17 @@ impl LogEntry for AuthoredUpdate {
     }
 }
 
+/// A stored log entry with who sent it and when.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuthoredEntry {
+    pub seq: i64,
+    pub data: Vec<u8>,
+    /// The sender's username (none when unknown or the account is gone).
+    pub author: Option<String>,
+    /// Unix milliseconds (none for rows older than that column).
+    pub stored_at: Option<i64>,
+}
+
 /// `format, data, upto_seq` of `doc_snapshots`.
 type SnapshotRow = (i64, Vec<u8>, i64);
 /// `seq, data, stored_at` of `doc_updates`.
@@ -201,6 +212,26 @@ impl Store {
             tx.commit().await?;
             Ok(last_seq)
         })
+    }
+
+    /// The room's log entries after `after` up to `upto`, in order, with their author's name
+    /// and time: what the time slider steps through. Entries a snapshot has folded in are gone.
+    pub async fn log_between(
+        &self,
+        room_id: i64,
+        after: i64,
+        upto: i64,
+    ) -> sqlx::Result<Vec<AuthoredEntry>> {
+        with_pool!(self, pool => sqlx::query_as(
+            "SELECT d.seq, d.data, u.username AS author, d.stored_at FROM doc_updates d \
+             LEFT JOIN users u ON u.id = d.author_id \
+             WHERE d.room_id = $1 AND d.seq > $2 AND d.seq <= $3 ORDER BY d.seq",
+        )
+        .bind(room_id)
+        .bind(after)
+        .bind(upto)
+        .fetch_all(pool)
+        .await)
     }
 
     /// Stores the room's snapshot and drops the log entries it covers, in one transaction. A

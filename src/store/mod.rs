@@ -22,7 +22,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use documents::{AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot};
+pub use documents::{
+    AuthoredEntry, AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot,
+};
 pub use messages::{MessageRow, NewMessage};
 pub use nodes::Peer;
 pub use rooms::RoomSummary;
