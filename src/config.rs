@@ -159,6 +159,10 @@ pub struct Config {
     /// Seconds of continuous editing after which a version is saved even without a pause.
     #[arg(long, env = "CHATSPACE_HISTORY_EVERY_SECS", default_value_t = 600)]
     pub history_every_secs: u64,
+
+    /// Largest file a room imports (.txt, .md, .yjs), in bytes.
+    #[arg(long, env = "CHATSPACE_IMPORT_MAX_BYTES", default_value_t = 1024 * 1024)]
+    pub import_max_bytes: usize,
 }
 
 /// How log lines are written.

@@ -48,6 +48,16 @@ fn same_token(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// Checks a token a form sent (for forms that are not url-encoded, such as file uploads)
+/// against the session's: [`AppError::Csrf`] unless they match.
+pub async fn check_token(session: &Session, sent: Option<&str>) -> Result<(), AppError> {
+    let expected = session.get::<String>(CSRF_KEY).await?;
+    match (sent, expected) {
+        (Some(sent), Some(expected)) if same_token(sent, &expected) => Ok(()),
+        _ => Err(AppError::Csrf),
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
     type Rejection = AppError;
 
@@ -66,11 +76,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for CsrfForm<T> {
         let sent = serde_urlencoded::from_bytes::<TokenField>(&body)
             .ok()
             .and_then(|field| field.csrf_token);
-        let expected = session.get::<String>(CSRF_KEY).await?;
-        match (sent, expected) {
-            (Some(sent), Some(expected)) if same_token(&sent, &expected) => {}
-            _ => return Err(AppError::Csrf),
-        }
+        check_token(&session, sent.as_deref()).await?;
         let form = serde_urlencoded::from_bytes::<T>(&body)
             .map_err(|e| AppError::BadRequest(format!("the form could not be read: {e}")))?;
         Ok(Self(form))

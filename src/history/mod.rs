@@ -10,6 +10,7 @@
 
 mod document;
 mod historian;
+mod import;
 mod routes;
 mod timeline;
 

@@ -2,10 +2,11 @@
 //! saving a named version, the time slider's steps (`timeline`), and exports of the document and the chat. Each answers a room the
 //! user may not open as it answers a missing one.
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
@@ -23,6 +24,9 @@ use chatspace_crdt::history::{changes, Change};
 const LIST_LIMIT: i64 = 500;
 /// Longest version name, in characters.
 const NAME_MAX: usize = 100;
+/// Largest upload body the import routes take; the file itself is held to
+/// `--import-max-bytes` as it is read.
+const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
 /// Chat messages read per query while exporting.
 const EXPORT_PAGE: i64 = 1_000;
 
@@ -35,6 +39,10 @@ pub fn router() -> Router<AppState> {
         .route("/rooms/{name}/versions/{id}", get(show_version))
         .route("/rooms/{name}/timeline", get(super::timeline::timeline))
         .route("/rooms/{name}/export", get(export_document))
+        .route(
+            "/rooms/import",
+            post(super::import::import_room).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
         .route("/rooms/{name}/messages/export", get(export_chat))
 }
 

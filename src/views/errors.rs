@@ -65,3 +65,15 @@ pub fn internal(ctx: &PageContext) -> Markup {
         },
     )
 }
+
+/// An import turned away, with why.
+pub fn import_refused(ctx: &PageContext, reason: &str) -> Markup {
+    message_page(
+        ctx,
+        "The file was not imported",
+        html! {
+            p { (reason) }
+            p { "Nothing was changed." }
+        },
+    )
+}

@@ -358,6 +358,16 @@ impl Browser {
             .expect("POST")
     }
 
+    /// POSTs a `multipart/form-data` form (a file upload) as is.
+    pub async fn post_multipart(&self, path: &str, form: reqwest::multipart::Form) -> Response {
+        self.client
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// POSTs a form with the token from the page at `form_page`, as a browser would.
     pub async fn submit(&self, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
         let token = self.csrf_token(form_page).await;

@@ -9,6 +9,7 @@ mod chat;
 mod helpers;
 mod history;
 mod hostile;
+mod imports;
 mod metrics;
 mod persistence;
 mod presence;

@@ -16,6 +16,8 @@ mod helpers;
 mod history;
 #[path = "../api/hostile.rs"]
 mod hostile;
+#[path = "../api/imports.rs"]
+mod imports;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/persistence.rs"]
