@@ -4,17 +4,22 @@
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
+mod access;
+mod access_helpers;
 mod accounts;
 mod chat;
 mod helpers;
 mod history;
 mod hostile;
 mod imports;
+mod links;
+mod members;
 mod metrics;
 mod persistence;
 mod presence;
 mod realtime;
 mod restart;
+mod room_deletion;
 mod rooms;
 mod security;
 mod shared_log;

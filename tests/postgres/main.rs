@@ -6,6 +6,10 @@
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
+#[path = "../api/access.rs"]
+mod access;
+#[path = "../api/access_helpers.rs"]
+mod access_helpers;
 #[path = "../api/accounts.rs"]
 mod accounts;
 #[path = "../api/chat.rs"]
@@ -18,6 +22,10 @@ mod history;
 mod hostile;
 #[path = "../api/imports.rs"]
 mod imports;
+#[path = "../api/links.rs"]
+mod links;
+#[path = "../api/members.rs"]
+mod members;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/persistence.rs"]
@@ -28,6 +36,8 @@ mod presence;
 mod realtime;
 #[path = "../api/restart.rs"]
 mod restart;
+#[path = "../api/room_deletion.rs"]
+mod room_deletion;
 #[path = "../api/rooms.rs"]
 mod rooms;
 #[path = "../api/security.rs"]
