@@ -90,6 +90,14 @@ pub struct WsClient {
     pub updates_received: usize,
     /// Whether the server's step 2 (answer to our step 1) has arrived.
     synced: bool,
+    /// The role the server last said this connection has (`owner`, `editor`, `viewer`).
+    pub role: Option<String>,
+    /// Every role frame received, in order.
+    pub roles_received: usize,
+    /// Permission-denied auth messages received, with their reasons.
+    pub denied: Vec<String>,
+    /// Sync step 1 messages received from the server (one on joining, one more when promoted).
+    pub server_step1s: usize,
     pub closed: Option<Option<u16>>,
 }
 
@@ -116,6 +124,10 @@ impl WsClient {
             presence: BTreeMap::new(),
             updates_received: 0,
             synced: false,
+            role: None,
+            roles_received: 0,
+            denied: Vec::new(),
+            server_step1s: 0,
             closed: None,
         };
         let step1 = client_step1(&client.doc);
@@ -253,6 +265,7 @@ impl WsClient {
                     .expect("the server sends valid frames");
                 match decoded {
                     ServerMessage::SyncStep1(sv) => {
+                        self.server_step1s += 1;
                         let answer = answer_server_step1(&self.doc, &sv);
                         self.send(answer).await;
                     }
@@ -276,8 +289,13 @@ impl WsClient {
                         }
                         self.last_awareness = update.entries;
                     }
+                    ServerMessage::Chat(ChatEvent::Role { role }) => {
+                        self.roles_received += 1;
+                        self.role = Some(role);
+                    }
                     ServerMessage::Chat(event) => self.chat.push(event),
-                    ServerMessage::Auth(_) | ServerMessage::QueryAwareness => {}
+                    ServerMessage::Auth(Some(reason)) => self.denied.push(reason),
+                    ServerMessage::Auth(None) | ServerMessage::QueryAwareness => {}
                 }
             }
             Some(Ok(Message::Close(frame))) => self.closed = Some(frame.map(|f| u16::from(f.code))),
