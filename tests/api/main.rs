@@ -6,6 +6,7 @@ const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod accounts;
 mod chat;
+mod ended_sessions;
 mod helpers;
 mod hostile;
 mod metrics;

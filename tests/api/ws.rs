@@ -242,7 +242,25 @@ impl WsClient {
 
     /// Reads and handles frames until `done` holds (true) or patience runs out (false).
     pub async fn pump_until(&mut self, done: impl Fn(&Self) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        self.pump_within(PATIENCE, done).await
+    }
+
+    /// Reads until the server closes the socket, for at most `within`; the close code (`None`
+    /// for a connection dropped without one), or `None` when it is still open after that.
+    pub async fn closed_within(&mut self, within: Duration) -> Option<Option<u16>> {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.closed.is_none() {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return None,
+                Ok(message) => self.handle(message).await,
+            }
+        }
+        self.closed
+    }
+
+    /// [`Self::pump_until`] with a patience of `within`.
+    pub async fn pump_within(&mut self, within: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
         while !done(self) {
             if self.closed.is_some() {
                 return false;

@@ -10,6 +10,8 @@ const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 mod accounts;
 #[path = "../api/chat.rs"]
 mod chat;
+#[path = "../api/ended_sessions.rs"]
+mod ended_sessions;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/hostile.rs"]
