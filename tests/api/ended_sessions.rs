@@ -78,5 +78,9 @@ async fn a_socket_closes_when_its_session_expires() {
     );
     // The session is gone for pages too.
     let page = alice.get("/rooms/notes").await;
-    assert_eq!(page.status(), StatusCode::SEE_OTHER, "sent to the login page");
+    assert_eq!(
+        page.status(),
+        StatusCode::SEE_OTHER,
+        "sent to the login page"
+    );
 }

@@ -4,11 +4,13 @@
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
+mod access_forms;
 mod accounts;
 mod chat;
 mod ended_sessions;
 mod helpers;
 mod hostile;
+mod live_access;
 mod metrics;
 mod persistence;
 mod presence;
@@ -20,5 +22,6 @@ mod shared_log;
 mod slow_database;
 mod sockets;
 mod throttle;
+mod viewers;
 mod websocket;
 mod ws;

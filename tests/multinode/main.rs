@@ -6,6 +6,9 @@
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
+#[path = "../api/access_forms.rs"]
+#[allow(dead_code)]
+mod access_forms;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
@@ -13,6 +16,7 @@ mod helpers;
 #[allow(dead_code)]
 mod ws;
 
+mod access;
 mod cluster;
 mod crossing;
 mod heartbeat;

@@ -6,6 +6,8 @@
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
+#[path = "../api/access_forms.rs"]
+mod access_forms;
 #[path = "../api/accounts.rs"]
 mod accounts;
 #[path = "../api/chat.rs"]
@@ -16,6 +18,8 @@ mod ended_sessions;
 mod helpers;
 #[path = "../api/hostile.rs"]
 mod hostile;
+#[path = "../api/live_access.rs"]
+mod live_access;
 #[path = "../api/metrics.rs"]
 mod metrics;
 #[path = "../api/persistence.rs"]
@@ -38,6 +42,8 @@ mod slow_database;
 mod sockets;
 #[path = "../api/throttle.rs"]
 mod throttle;
+#[path = "../api/viewers.rs"]
+mod viewers;
 #[path = "../api/websocket.rs"]
 mod websocket;
 #[path = "../api/ws.rs"]
