@@ -40,6 +40,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/dist/home.js"),
     ),
+    (
+        "dist/settings.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/dist/settings.js"),
+    ),
 ];
 
 pub fn router() -> Router<AppState> {

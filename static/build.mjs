@@ -1,4 +1,5 @@
-// Builds the browser bundles that the server embeds: dist/room.js and dist/home.js.
+// Builds the browser bundles that the server embeds: dist/room.js, dist/home.js and
+// dist/settings.js.
 //
 //   node build.mjs           write dist/
 //   node build.mjs --check   build in memory and fail if dist/ differs (for CI)
@@ -16,7 +17,7 @@ const check = process.argv.includes('--check')
 
 const result = await esbuild.build({
   absWorkingDir: here,
-  entryPoints: { room: 'src/room.js', home: 'src/home.js' },
+  entryPoints: { room: 'src/room.js', home: 'src/home.js', settings: 'src/settings.js' },
   outdir: 'dist',
   bundle: true,
   format: 'esm',

@@ -27,12 +27,20 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/logout", post(logout))
 }
 
-async fn register_form(session: Session) -> Result<Response, AppError> {
+async fn register_form(
+    session: Session,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, AppError> {
     let ctx = page_context(&session).await?;
+    let next = safe_next(query.next.as_deref());
     if ctx.user.is_some() {
-        return Ok(Redirect::to("/").into_response());
+        return Ok(Redirect::to(next).into_response());
     }
-    Ok(views::register(&ctx, &RegisterView::default()).into_response())
+    let view = RegisterView {
+        next,
+        ..Default::default()
+    };
+    Ok(views::register(&ctx, &view).into_response())
 }
 
 #[derive(Deserialize)]
@@ -43,6 +51,8 @@ struct RegisterForm {
     password: String,
     #[serde(default)]
     password_confirm: String,
+    /// Where to go once signed up (a share link, say), as on the login form.
+    next: Option<String>,
 }
 
 const TAKEN: &str = "That username is taken. Pick another one.";
@@ -62,6 +72,7 @@ async fn register(
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, AppError> {
     let username = form.username.trim();
+    let next = safe_next(form.next.as_deref());
     let mut errors: Vec<String> = rules::username_problem(username).into_iter().collect();
     errors.extend(rules::password_problems(
         &form.password,
@@ -70,7 +81,14 @@ async fn register(
     let refuse = |status: StatusCode, errors: Vec<String>, ctx| {
         (
             status,
-            views::register(&ctx, &RegisterView { username, errors }),
+            views::register(
+                &ctx,
+                &RegisterView {
+                    username,
+                    next,
+                    errors,
+                },
+            ),
         )
             .into_response()
     };
@@ -138,7 +156,7 @@ async fn register(
         },
     )
     .await?;
-    Ok(Redirect::to("/").into_response())
+    Ok(Redirect::to(next).into_response())
 }
 
 /// A refusal the client may retry after `wait`, said in a `Retry-After` header.

@@ -12,7 +12,7 @@ pub mod throttle;
 use tower_sessions::Session;
 
 pub use address::ClientAddress;
-pub use csrf::{csrf_token, CsrfForm};
+pub use csrf::{csrf_token, random_token, CsrfForm};
 pub use session::{current_user, log_in, log_out, CurrentUser};
 
 use crate::error::AppError;

@@ -29,6 +29,24 @@ impl Role {
         }
     }
 
+    /// "an owner", "an editor", "a viewer": the role in a sentence.
+    pub fn with_article(self) -> &'static str {
+        match self {
+            Role::Owner => "an owner",
+            Role::Editor => "an editor",
+            Role::Viewer => "a viewer",
+        }
+    }
+
+    /// `s` as a role that a share link or a public room's default can give: editor or viewer
+    /// (ownership is only ever given by an owner, by name).
+    pub fn grantable(s: &str) -> Option<Role> {
+        match s.parse() {
+            Ok(role @ (Role::Editor | Role::Viewer)) => Some(role),
+            _ => None,
+        }
+    }
+
     /// Whether this role may change the document and send chat.
     pub fn can_edit(self) -> bool {
         self >= Role::Editor
@@ -171,6 +189,8 @@ mod tests {
             assert_eq!(role.as_str().parse(), Ok(role));
         }
         assert_eq!("admin".parse::<Role>(), Err(UnknownRole));
+        assert_eq!(Role::grantable("viewer"), Some(Role::Viewer));
+        assert_eq!(Role::grantable("owner"), None);
         assert!(Role::Editor.can_edit() && !Role::Viewer.can_edit());
         assert!(Role::Owner.can_manage() && !Role::Editor.can_manage());
         for v in [Visibility::Public, Visibility::Private] {

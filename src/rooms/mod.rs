@@ -1,8 +1,12 @@
 //! Rooms: the start page with the directory, creating a room, the room page and its chat
-//! history (`/`, `/rooms`, `/rooms/{name}`, `/rooms/{name}/messages`).
+//! history (`/`, `/rooms`, `/rooms/{name}`, `/rooms/{name}/messages`). A private room that the
+//! user is not a member of answers every route exactly as a missing room does.
 
 pub mod access;
+mod links;
+mod members;
 pub mod rules;
+mod settings;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -30,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/rooms", post(create_room))
         .route("/rooms/{name}", get(room_page))
         .route("/rooms/{name}/messages", get(message_history))
+        .merge(settings::router())
+        .merge(members::router())
+        .merge(links::router())
 }
 
 async fn home_page(State(state): State<AppState>, session: Session) -> Result<Response, AppError> {
@@ -46,14 +53,19 @@ async fn directory(
     form: &CreateRoomView<'_>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let rooms = state.store.list_rooms(DIRECTORY_LIMIT).await?;
-    Ok((status, home::directory(ctx, &rooms, form, now_millis())).into_response())
+    let user_id = ctx.user.as_ref().map_or(0, |user| user.id);
+    let mine = state.store.member_rooms(user_id, DIRECTORY_LIMIT).await?;
+    let public = state.store.public_rooms(user_id, DIRECTORY_LIMIT).await?;
+    let page = home::directory(ctx, &mine, &public, form, now_millis());
+    Ok((status, page).into_response())
 }
 
 #[derive(Deserialize)]
 struct CreateRoomForm {
     #[serde(default)]
     name: String,
+    /// `public` (the default) or `private`.
+    visibility: Option<String>,
 }
 
 async fn create_room(
@@ -63,33 +75,29 @@ async fn create_room(
     CsrfForm(form): CsrfForm<CreateRoomForm>,
 ) -> Result<Response, AppError> {
     let name = form.name.trim();
+    let visibility = form.visibility.as_deref().unwrap_or("public").parse();
     let (status, error) = if let Some(problem) = rules::name_problem(name) {
         (StatusCode::UNPROCESSABLE_ENTITY, problem)
+    } else if let Err(access::UnknownVisibility) = visibility {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Pick whether the room is public or private.".to_owned(),
+        )
     } else {
-        match state
-            .store
-            .insert_room(name, user.id, Visibility::Public)
-            .await
-        {
+        let visibility = visibility.unwrap_or(Visibility::Public);
+        match state.store.insert_room(name, user.id, visibility).await {
             Ok(id) => {
                 tracing::info!(
                     room_id = id,
                     room = name,
+                    %visibility,
                     user = user.username,
                     "room created"
                 );
                 return Ok(Redirect::to(&format!("/rooms/{name}")).into_response());
             }
             Err(e) if is_unique_violation(&e) => {
-                let existing = state.store.room_by_name(name).await?;
-                let taken = existing.map_or_else(|| name.to_owned(), |room| room.name);
-                (
-                    StatusCode::CONFLICT,
-                    format!(
-                        "That room name is taken: “{taken}” already exists (names ignore letter case). \
-                         Join it from the list or pick another name."
-                    ),
-                )
+                (StatusCode::CONFLICT, taken(&state, name, &user).await?)
             }
             Err(e) => return Err(e.into()),
         }
@@ -100,6 +108,7 @@ async fn create_room(
         &ctx,
         &CreateRoomView {
             name,
+            private: form.visibility.as_deref() == Some("private"),
             error: Some(error),
         },
         status,
@@ -107,20 +116,36 @@ async fn create_room(
     .await
 }
 
+/// Why a room name is taken. The room's own spelling is named only when the user may see the
+/// room: a private room of others shows no more than that the name is in use.
+async fn taken(state: &AppState, name: &str, user: &CurrentUser) -> Result<String, AppError> {
+    Ok(match state.store.room_access(name, user.id).await? {
+        Some(room) => format!(
+            "That room name is taken: “{}” already exists (names ignore letter case). \
+             Join it from the list or pick another name.",
+            room.name
+        ),
+        None => "That room name is taken (names ignore letter case). Pick another name.".to_owned(),
+    })
+}
+
+/// The page for a room that is missing, or private and the user is not a member: the same
+/// page, named as typed, either way.
+pub(crate) fn room_not_found(ctx: &PageContext, name: &str) -> Response {
+    let what = format!("There is no room called “{name}”. You can create it from the start page.");
+    (StatusCode::NOT_FOUND, errors::not_found(ctx, &what)).into_response()
+}
+
 async fn room_page(
     State(state): State<AppState>,
     session: Session,
-    _user: CurrentUser,
+    user: CurrentUser,
     Path(name): Path<String>,
 ) -> Result<Response, AppError> {
     let ctx = page_context(&session).await?;
-    match state.store.room_by_name(&name).await? {
+    match state.store.room_access(&name, user.id).await? {
         Some(room) => Ok(views::room(&ctx, &room).into_response()),
-        None => {
-            let what =
-                format!("There is no room called “{name}”. You can create it from the start page.");
-            Ok((StatusCode::NOT_FOUND, errors::not_found(&ctx, &what)).into_response())
-        }
+        None => Ok(room_not_found(&ctx, &name)),
     }
 }
 
@@ -148,20 +173,19 @@ async fn message_history(
     session: Session,
     Path(name): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> Result<Json<HistoryPage>, AppError> {
-    if current_user(&session).await?.is_none() {
+) -> Result<Response, AppError> {
+    let Some(user) = current_user(&session).await? else {
         return Err(AppError::Unauthorized);
-    }
-    let room = state
-        .store
-        .room_by_name(&name)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    };
+    let Some(room) = state.store.room_access(&name, user.id).await? else {
+        let missing = serde_json::json!({ "error": "no such room" });
+        return Ok((StatusCode::NOT_FOUND, Json(missing)).into_response());
+    };
     let limit = query.limit.unwrap_or(HISTORY_DEFAULT).clamp(1, HISTORY_MAX);
     // One extra row says whether there is more.
     let mut rows = state
         .store
-        .messages_before(room.id, query.before, limit + 1)
+        .messages_before(room.room_id, query.before, limit + 1)
         .await?;
     let more = rows.len() > limit as usize;
     if more {
@@ -173,5 +197,6 @@ async fn message_history(
             .map(chatspace_crdt::codec::ChatMessage::from)
             .collect(),
         more,
-    }))
+    })
+    .into_response())
 }

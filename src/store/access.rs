@@ -59,7 +59,7 @@ fn resolve(
 }
 
 /// A stored enumeration value; the schema's CHECK constraints keep it one of the known ones.
-fn parse<T: std::str::FromStr>(value: &str, column: &'static str) -> sqlx::Result<T> {
+pub(super) fn parse<T: std::str::FromStr>(value: &str, column: &'static str) -> sqlx::Result<T> {
     value.parse().map_err(|_| sqlx::Error::ColumnDecode {
         index: column.to_owned(),
         source: format!("unknown value {value:?}").into(),

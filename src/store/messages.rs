@@ -4,7 +4,7 @@ use sqlx::FromRow;
 
 use chatspace_crdt::codec::ChatMessage;
 
-use super::{with_pool, Pool, Store};
+use super::{with_pool, Store};
 use crate::clock::{now_millis, rfc3339};
 
 /// A stored chat message, with the author's name joined in.
@@ -55,10 +55,7 @@ impl Store {
         &self,
         message: &NewMessage<'_>,
     ) -> sqlx::Result<(MessageRow, bool)> {
-        let lock_room = match self.pool() {
-            Pool::Sqlite(_) => None,
-            Pool::Postgres(_) => Some("SELECT id FROM rooms WHERE id = $1 FOR UPDATE"),
-        };
+        let lock_room = self.room_lock();
         let select = format!(
             "{ROW_COLUMNS} WHERE messages.room_id = $1 AND messages.author_id = $2 AND messages.client_id = $3"
         );

@@ -6,6 +6,8 @@
 
 mod access;
 mod documents;
+mod links;
+mod members;
 mod messages;
 mod nodes;
 mod rooms;
@@ -22,9 +24,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use documents::{AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot};
+pub use links::{LinkRefusal, LinkRow, NewLink, Redeemed};
+pub use members::{Member, MemberRefusal};
 pub use messages::{MessageRow, NewMessage};
 pub use nodes::Peer;
-pub use rooms::RoomSummary;
+pub use rooms::{MemberRoom, RoomSummary};
 pub use sessions::SessionStorage;
 pub use users::User;
 
@@ -87,6 +91,16 @@ impl Store {
         match self.pool {
             Pool::Sqlite(_) => "sqlite",
             Pool::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The statement that, first in a transaction, makes every other transaction that changes
+    /// the room (`$1`: its id) wait for this one, or `None` on SQLite, where the first write of a
+    /// transaction already excludes every other writer until it ends.
+    pub(crate) fn room_lock(&self) -> Option<&'static str> {
+        match self.pool {
+            Pool::Sqlite(_) => None,
+            Pool::Postgres(_) => Some("SELECT id FROM rooms WHERE id = $1 FOR UPDATE"),
         }
     }
 

@@ -10,7 +10,19 @@ use crate::accounts::rules;
 #[derive(Debug, Default)]
 pub struct RegisterView<'a> {
     pub username: &'a str,
+    /// Where to go once signed up (`/` when nowhere in particular).
+    pub next: &'a str,
     pub errors: Vec<String>,
+}
+
+/// `page`, carrying `next` along when there is somewhere to go after signing in or up: a
+/// visitor who opened a share link can switch between the two forms and still land in the room.
+fn with_next(page: &str, next: &str) -> String {
+    if next.is_empty() || next == "/" {
+        return page.to_owned();
+    }
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    format!("{page}?{query}")
 }
 
 pub fn register(ctx: &PageContext, view: &RegisterView) -> Markup {
@@ -25,6 +37,7 @@ pub fn register(ctx: &PageContext, view: &RegisterView) -> Markup {
                 (error_list(&view.errors))
                 form method="post" action="/accounts/register" class="stacked-form" novalidate {
                     (csrf_input(ctx))
+                    input type="hidden" name="next" value=(view.next);
                     label for="username" { "Username" }
                     input id="username" name="username" type="text" value=(view.username)
                         autocomplete="username" required minlength=(rules::USERNAME_MIN) maxlength=(rules::USERNAME_MAX)
@@ -38,7 +51,7 @@ pub fn register(ctx: &PageContext, view: &RegisterView) -> Markup {
                     input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required;
                     button type="submit" class="button button-primary" { "Sign up" }
                 }
-                p class="aside" { "Already have an account? " a href="/accounts/login" { "Log in" } }
+                p class="aside" { "Already have an account? " a href=(with_next("/accounts/login", view.next)) { "Log in" } }
             }
         },
     )
@@ -73,7 +86,7 @@ pub fn login(ctx: &PageContext, view: &LoginView) -> Markup {
                     input id="password" name="password" type="password" autocomplete="current-password" required;
                     button type="submit" class="button button-primary" { "Log in" }
                 }
-                p class="aside" { "New here? " a href="/accounts/register" { "Create an account" } }
+                p class="aside" { "New here? " a href=(with_next("/accounts/register", view.next)) { "Create an account" } }
             }
         },
     )

@@ -65,3 +65,20 @@ pub fn internal(ctx: &PageContext) -> Markup {
         },
     )
 }
+
+/// A room the user may see but not do this in (its settings, for a non-owner).
+pub fn forbidden(ctx: &PageContext, what: &str) -> Markup {
+    message_page(ctx, "Not allowed", html! { p { (what) } })
+}
+
+/// A share link that lets nobody in: unknown, revoked, expired or used up.
+pub fn link_refused(ctx: &PageContext, what: &str) -> Markup {
+    message_page(
+        ctx,
+        "This link does not open a room",
+        html! {
+            p { (what) }
+            p { "Ask the room's owner for a new link." }
+        },
+    )
+}

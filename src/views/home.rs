@@ -6,7 +6,7 @@ use maud::{html, Markup};
 use super::layout::{csrf_input, error_list, page};
 use super::PageContext;
 use crate::rooms::rules;
-use crate::store::RoomSummary;
+use crate::store::{MemberRoom, RoomSummary};
 
 pub fn landing(ctx: &PageContext) -> Markup {
     page(
@@ -34,12 +34,17 @@ pub fn landing(ctx: &PageContext) -> Markup {
 #[derive(Debug, Default)]
 pub struct CreateRoomView<'a> {
     pub name: &'a str,
+    /// Whether private was picked.
+    pub private: bool,
     pub error: Option<String>,
 }
 
+/// The start page of a signed-in user: the create-room form, the rooms they are a member of
+/// (`mine`) and the public rooms they are not.
 pub fn directory(
     ctx: &PageContext,
-    rooms: &[RoomSummary],
+    mine: &[MemberRoom],
+    public: &[RoomSummary],
     form: &CreateRoomView,
     now_ms: i64,
 ) -> Markup {
@@ -61,37 +66,79 @@ pub fn directory(
                             maxlength=(rules::NAME_MAX) pattern="[A-Za-z0-9_-]+" aria-describedby="room-name-help"
                             aria-invalid=[form.error.as_ref().map(|_| "true")];
                         p id="room-name-help" class="help" { (rules::NAME_RULE) }
+                        fieldset class="visibility-choice" {
+                            legend { "Who can find it" }
+                            label { input type="radio" name="visibility" value="public" checked[!form.private];
+                                " Public: everyone signed in" }
+                            label { input type="radio" name="visibility" value="private" checked[form.private];
+                                " Private: only members you add" }
+                        }
                         button type="submit" class="button button-primary" { "Create room" }
                     }
                 }
-                section class="card rooms" aria-labelledby="rooms-title" {
-                    div class="rooms-head" {
-                        h2 id="rooms-title" { "Rooms" }
-                        label class="visually-hidden" for="room-filter" { "Filter rooms" }
-                        input id="room-filter" type="search" placeholder="Filter rooms" autocomplete="off";
-                    }
-                    @if rooms.is_empty() {
-                        p class="empty" { "No rooms yet. Create the first one." }
-                    } @else {
-                        ul id="room-directory" class="room-list" {
-                            @for room in rooms {
-                                li data-name=(room.name.to_lowercase()) {
-                                    a class="room-link" href={ "/rooms/" (room.name) } { (room.name) }
-                                    span class="room-meta" {
-                                        "by " (room.creator) " · "
-                                        time datetime=(crate::clock::rfc3339(room.created_at)) {
-                                            (age(now_ms - room.created_at))
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        p id="room-filter-empty" class="empty" hidden { "No rooms match." }
-                    }
+                div class="room-lists" {
+                    (room_list(&RoomList {
+                        title: "Your rooms",
+                        id: "room",
+                        empty: "You are not a member of any room yet. Create one, or open a public room.",
+                        rooms: mine.iter().map(|m| (&m.room, Some(m))).collect(),
+                    }, now_ms))
+                    (room_list(&RoomList {
+                        title: "Public rooms",
+                        id: "public",
+                        empty: "No other public rooms.",
+                        rooms: public.iter().map(|room| (room, None)).collect(),
+                    }, now_ms))
                 }
             }
         },
     )
+}
+
+/// One filterable list of rooms on the start page. Element ids start with `id`
+/// (`{id}-filter`, `{id}-directory`, `{id}-filter-empty`), which `static/src/home.js` pairs up.
+struct RoomList<'a> {
+    title: &'a str,
+    id: &'a str,
+    empty: &'a str,
+    /// Each room, with the user's membership when it is one of theirs.
+    rooms: Vec<(&'a RoomSummary, Option<&'a MemberRoom>)>,
+}
+
+fn room_list(list: &RoomList, now_ms: i64) -> Markup {
+    let id = list.id;
+    html! {
+        section class="card rooms" aria-labelledby={ (id) "-title" } {
+            div class="rooms-head" {
+                h2 id={ (id) "-title" } { (list.title) }
+                label class="visually-hidden" for={ (id) "-filter" } { "Filter " (list.title.to_lowercase()) }
+                input id={ (id) "-filter" } class="room-filter" type="search" placeholder="Filter rooms"
+                    autocomplete="off" data-filters={ (id) "-directory" } data-empty={ (id) "-filter-empty" };
+            }
+            @if list.rooms.is_empty() {
+                p class="empty" { (list.empty) }
+            } @else {
+                ul id={ (id) "-directory" } class="room-list" {
+                    @for (room, membership) in &list.rooms {
+                        li data-name=(room.name.to_lowercase()) {
+                            a class="room-link" href={ "/rooms/" (room.name) } { (room.name) }
+                            span class="room-meta" {
+                                @if let Some(member) = membership {
+                                    span class="badge" { (member.role) }
+                                    " " (member.visibility) " · "
+                                }
+                                "by " (room.creator) " · "
+                                time datetime=(crate::clock::rfc3339(room.created_at)) {
+                                    (age(now_ms - room.created_at))
+                                }
+                            }
+                        }
+                    }
+                }
+                p id={ (id) "-filter-empty" } class="empty" hidden { "No rooms match." }
+            }
+        }
+    }
 }
 
 /// "just now", "5 minutes ago", "3 days ago".

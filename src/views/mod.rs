@@ -6,5 +6,6 @@ pub mod errors;
 pub mod home;
 mod layout;
 pub mod rooms;
+pub mod settings;
 
 pub use layout::PageContext;

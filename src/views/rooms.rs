@@ -4,9 +4,11 @@ use maud::{html, Markup};
 
 use super::layout::page;
 use super::PageContext;
-use crate::store::RoomSummary;
+use crate::rooms::access::{Role, RoomAccess};
 
-pub fn room(ctx: &PageContext, room: &RoomSummary) -> Markup {
+/// `data-role` and `data-visibility` on `#room` tell the room script what the user may do
+/// there; the server enforces it on the socket all the same.
+pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
     let username = ctx.user.as_ref().map_or("", |u| u.username.as_str());
     page(
         ctx,
@@ -14,10 +16,18 @@ pub fn room(ctx: &PageContext, room: &RoomSummary) -> Markup {
         "room-page",
         &["/static/dist/room.js"],
         html! {
-            main id="room" class="room" data-room=(room.name) data-username=(username) {
+            main id="room" class="room" data-room=(room.name) data-username=(username)
+                data-role=(room.role) data-visibility=(room.visibility) {
                 section class="doc-panel" aria-label="Document" {
                     div class="doc-toolbar" {
                         h1 { (room.name) }
+                        span id="room-access" class="room-access" {
+                            span class="badge" { (room.visibility) }
+                            " You are " (room.role.with_article()) "."
+                        }
+                        @if room.role == Role::Owner {
+                            a class="button button-quiet" href={ "/rooms/" (room.name) "/settings" } { "Settings" }
+                        }
                         span id="connection-status" class="status" role="status" { "Connecting…" }
                         span id="sync-status" class="sync-status" {}
                     }

@@ -1,0 +1,1 @@
+for(let t of document.querySelectorAll("button[data-copy]")){let e=document.getElementById(t.dataset.copy);if(!e)continue;let o=t.textContent;t.addEventListener("click",async()=>{e.select();try{await navigator.clipboard.writeText(e.value),t.textContent="Copied"}catch{t.textContent="Press Ctrl+C to copy"}setTimeout(()=>{t.textContent=o},2e3)})}
