@@ -20,6 +20,16 @@ async fn registered(app: &TestApp, username: &str) -> Browser {
     browser
 }
 
+/// Alice owns the public room `notes`; both she and Bob (its default role) have a socket in it.
+async fn owner_and_bob_in_notes(app: &TestApp) -> (Browser, Browser, WsClient, WsClient) {
+    let alice = app.browser();
+    alice.register_with_room("alice", "notes").await;
+    let bob_http = registered(app, "bob").await;
+    let owner = WsClient::join(app, &alice, "notes", 1).await;
+    let bob = WsClient::join(app, &bob_http, "notes", 2).await;
+    (alice, bob_http, owner, bob)
+}
+
 /// The close code and the frames a socket as `browser` to `room` gets before it.
 async fn refusal(app: &TestApp, browser: &Browser, room: &str) -> (Option<u16>, usize) {
     let cookie = browser.cookie_header();
@@ -47,11 +57,7 @@ async fn a_private_room_is_refused_to_a_non_member_as_a_missing_one_is() {
 #[tokio::test]
 async fn a_role_change_takes_effect_on_the_open_socket() {
     let app = spawn_app().await;
-    let alice = app.browser();
-    alice.register_with_room("alice", "notes").await;
-    let bob_http = registered(&app, "bob").await;
-    let mut owner = WsClient::join(&app, &alice, "notes", 1).await;
-    let mut bob = WsClient::join(&app, &bob_http, "notes", 2).await;
+    let (alice, bob_http, mut owner, mut bob) = owner_and_bob_in_notes(&app).await;
     assert_eq!(bob.role.as_deref(), Some("editor"), "the default role");
 
     alice.set_member("notes", "bob", "viewer").await;
@@ -120,11 +126,7 @@ async fn a_room_made_private_closes_the_sockets_of_non_members() {
 #[tokio::test]
 async fn deleting_a_room_closes_its_sockets_and_frees_its_name() {
     let app = spawn_app().await;
-    let alice = app.browser();
-    alice.register_with_room("alice", "notes").await;
-    let bob_http = registered(&app, "bob").await;
-    let mut owner = WsClient::join(&app, &alice, "notes", 1).await;
-    let mut bob = WsClient::join(&app, &bob_http, "notes", 2).await;
+    let (alice, bob_http, mut owner, mut bob) = owner_and_bob_in_notes(&app).await;
     owner.insert(0, "soon gone").await;
     owner.roundtrip().await;
     alice.delete_room("notes").await;
