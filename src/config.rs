@@ -63,6 +63,11 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_SESSION_IDLE_HOURS", default_value_t = 336)]
     pub session_idle_hours: u32,
 
+    /// Seconds of inactivity after which a session expires, instead of the hours above (for
+    /// tests of what happens when a session expires).
+    #[arg(long, env = "CHATSPACE_SESSION_IDLE_SECS", hide = true)]
+    pub session_idle_secs: Option<u64>,
+
     /// Failed logins for one account before it is locked for a while.
     #[arg(long, env = "CHATSPACE_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: u32,
@@ -190,7 +195,8 @@ impl Config {
     }
 
     pub fn session_idle(&self) -> Duration {
-        Duration::from_secs(u64::from(self.session_idle_hours) * 3600)
+        let hours = u64::from(self.session_idle_hours) * 3600;
+        Duration::from_secs(self.session_idle_secs.unwrap_or(hours))
     }
 
     pub fn login_lockout(&self) -> Duration {

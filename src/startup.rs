@@ -96,6 +96,7 @@ impl Application {
         };
         let rooms = Rooms::new(
             store.clone(),
+            sessions.clone(),
             bus.clone(),
             Arc::clone(&config),
             shutdown.clone(),

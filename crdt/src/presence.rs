@@ -28,14 +28,26 @@ pub const MAX_CLIENT_IDS_PER_CONNECTION: usize = 4;
 /// state that was just removed (a peer re-sending it as its owner leaves).
 pub const MAX_REMEMBERED_REMOVALS: usize = 1024;
 
+/// Awareness client ids a read-only connection (a viewer's) may announce over its life: its
+/// presence is shown, and one id is all a stock client needs.
+pub const MAX_CLIENT_IDS_READ_ONLY: usize = 1;
+
 /// The awareness client ids of one connection.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct ConnectionAwareness {
     /// Every id this connection announced (at most [`MAX_CLIENT_IDS_PER_CONNECTION`]); it may
     /// come back to any of them after removing its state.
     announced: Vec<ClientID>,
     /// The ids whose live state in the room came from this connection.
     live: Vec<ClientID>,
+    /// How many ids it may announce over its life.
+    cap: usize,
+}
+
+impl Default for ConnectionAwareness {
+    fn default() -> Self {
+        Self::with_cap(MAX_CLIENT_IDS_PER_CONNECTION)
+    }
 }
 
 /// Entries of an update that [`ConnectionAwareness::apply`] left out.
@@ -50,6 +62,20 @@ pub struct Ignored {
 }
 
 impl ConnectionAwareness {
+    /// A connection that may announce at most `cap` client ids over its life.
+    pub fn with_cap(cap: usize) -> Self {
+        Self {
+            announced: Vec::new(),
+            live: Vec::new(),
+            cap,
+        }
+    }
+
+    /// Changes the cap (a connection whose role changed); ids already announced stay its own.
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap;
+    }
+
     /// Applies the entries of `update` this connection may make (see the module docs) to the
     /// room, its states shown under `name`; returns what changed (its frame is for the other
     /// connections) and what was left out. Only the entries kept are rewritten, so the states
@@ -78,7 +104,7 @@ impl ConnectionAwareness {
                 if self.announced.contains(&id) || new_ids.contains(&id) {
                     return true;
                 }
-                if self.announced.len() + new_ids.len() < MAX_CLIENT_IDS_PER_CONNECTION {
+                if self.announced.len() + new_ids.len() < self.cap {
                     new_ids.push(id);
                     return true;
                 }

@@ -274,11 +274,19 @@ async fn login(
 #[derive(Deserialize)]
 struct NoFields {}
 
+/// Ends the session, and with it every room socket opened on it (on every node, with 4401);
+/// the user's other sessions stay.
 async fn logout(
+    State(state): State<AppState>,
     session: Session,
     CsrfForm(NoFields {}): CsrfForm<NoFields>,
 ) -> Result<Response, AppError> {
+    let user = auth::current_user(&session).await?;
+    let id = session.id();
     auth::log_out(&session).await?;
+    if let (Some(user), Some(id)) = (user, id) {
+        state.rooms.end_session(id, user.id);
+    }
     Ok(Redirect::to("/").into_response())
 }
 

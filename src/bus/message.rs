@@ -1,5 +1,6 @@
-//! What travels on a room's stream, and how it is laid out in a stream entry's fields: `n` the
-//! publishing node, `k` the kind, `d` the bytes, `s` an update's sequence number.
+//! What travels on a room's stream (and on the node-wide control stream), and how it is laid
+//! out in a stream entry's fields: `n` the publishing node, `k` the kind, `d` the bytes (a user
+//! id in decimal for the session notices), `s` an update's sequence number.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,16 @@ pub enum Notice {
     Awareness(Bytes),
     /// A chat frame (a stored message) the room broadcast to its own clients.
     Chat(Bytes),
+    /// Who may use the room changed (visibility, default role, a membership): every socket of
+    /// the room re-checks its user's role from the database.
+    Access,
+    /// The room was deleted: its sockets close and its task stops without saving.
+    Deleted,
+    /// Control stream: a session of this user ended (logout); every socket of the user checks
+    /// that its own session is still stored.
+    SessionEnded { user_id: i64 },
+    /// Control stream: every session of this user ended (password change, account deletion).
+    UserEnded { user_id: i64 },
 }
 
 /// What a room receives from the other nodes.
@@ -44,6 +55,16 @@ impl Notice {
             Notice::Refetch => fields.push(("k", b"r".to_vec())),
             Notice::Awareness(data) => fields.extend([("k", b"a".to_vec()), ("d", data.to_vec())]),
             Notice::Chat(data) => fields.extend([("k", b"c".to_vec()), ("d", data.to_vec())]),
+            Notice::Access => fields.push(("k", b"x".to_vec())),
+            Notice::Deleted => fields.push(("k", b"g".to_vec())),
+            Notice::SessionEnded { user_id } => fields.extend([
+                ("k", b"e".to_vec()),
+                ("d", user_id.to_string().into_bytes()),
+            ]),
+            Notice::UserEnded { user_id } => fields.extend([
+                ("k", b"o".to_vec()),
+                ("d", user_id.to_string().into_bytes()),
+            ]),
         }
         fields
     }
@@ -65,6 +86,14 @@ impl Notice {
             b"r" => Notice::Refetch,
             b"a" => Notice::Awareness(Bytes::from(take("d")?)),
             b"c" => Notice::Chat(Bytes::from(take("d")?)),
+            b"x" => Notice::Access,
+            b"g" => Notice::Deleted,
+            b"e" => Notice::SessionEnded {
+                user_id: number(take("d")?)?,
+            },
+            b"o" => Notice::UserEnded {
+                user_id: number(take("d")?)?,
+            },
             _ => return None,
         };
         Some((node, notice))
@@ -94,6 +123,10 @@ mod tests {
             Notice::Refetch,
             Notice::Awareness(Bytes::from_static(b"\x01\x02")),
             Notice::Chat(Bytes::from_static(b"{}")),
+            Notice::Access,
+            Notice::Deleted,
+            Notice::SessionEnded { user_id: 42 },
+            Notice::UserEnded { user_id: 7 },
         ] {
             assert_eq!(round_trip(notice.clone()), Some(("node-a".into(), notice)));
         }

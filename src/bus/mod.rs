@@ -3,12 +3,16 @@
 //! appended, so that clients of one room on different nodes see each other's edits, presence
 //! and chat.
 //!
+//! One more stream, the node-wide control stream, carries what concerns sockets of every room:
+//! ended sessions (`control`).
+//!
 //! PostgreSQL stays the system of record; the bus only carries news. A document update is
 //! published once its node has stored it, with the sequence number the database gave it. A node
 //! that sees a hole in those numbers that does not fill, or that lost its connection to Redis,
 //! catches up from the database (`realtime::remote`). Losing Redis, or everything in it, loses
 //! nothing durable.
 
+mod control;
 mod liveness;
 mod message;
 mod publisher;
@@ -62,8 +66,8 @@ struct Inner {
     /// A connection for the odd command (stream positions, unblocking the reader), opened again
     /// after an error.
     commands: Mutex<Option<redis::aio::MultiplexedConnection>>,
-    /// What the rooms publish, in order, to the publisher task.
-    outgoing: mpsc::UnboundedSender<(i64, Notice)>,
+    /// What the rooms (and the control side) publish, in order, to the publisher task.
+    outgoing: mpsc::UnboundedSender<(Topic, Notice)>,
     /// The rooms live on this node: where to deliver what other nodes publish, and the id of
     /// the last entry read from each room's stream.
     rooms: Mutex<HashMap<i64, Subscription>>,
@@ -78,6 +82,15 @@ struct Inner {
     subscriptions: AtomicU64,
     /// The other nodes whose clients' presence the rooms here show: watched by `liveness`.
     watched: Mutex<HashSet<String>>,
+    /// Where what other nodes publish on the control stream goes, once subscribed.
+    control: Mutex<Option<Subscription>>,
+}
+
+/// A stream of the bus: a room's, or the node-wide control stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Topic {
+    Room(i64),
+    Control,
 }
 
 struct Subscription {
@@ -153,6 +166,7 @@ impl Bus {
                 reader_up: AtomicBool::new(true),
                 subscriptions: AtomicU64::new(0),
                 watched: Mutex::default(),
+                control: Mutex::default(),
             }),
         };
         tasks.spawn(publisher::run(bus.clone(), queue, shutdown.clone()));
@@ -177,7 +191,7 @@ impl Bus {
     /// delivered, and what was published before it was stored before it was published, so the
     /// database read has it.
     pub async fn subscribe(&self, room_id: i64) -> Subscribed {
-        let last_id = self.last_entry_id(room_id).await;
+        let last_id = self.last_entry_id(Topic::Room(room_id)).await;
         let (to_room, notices) = mpsc::unbounded_channel();
         let token = self.inner.subscriptions.fetch_add(1, Ordering::Relaxed);
         let subscription = Subscription {
@@ -197,12 +211,19 @@ impl Bus {
 
     /// Queues `notice` for the room's stream. Never waits: the publisher task sends it.
     pub fn publish(&self, room_id: i64, notice: Notice) {
-        // The publisher only stops at shutdown, after the rooms.
-        let _ = self.inner.outgoing.send((room_id, notice));
+        self.publish_on(Topic::Room(room_id), notice);
     }
 
-    fn stream_key(&self, room_id: i64) -> String {
-        format!("{}:room:{room_id}", self.inner.prefix)
+    fn publish_on(&self, topic: Topic, notice: Notice) {
+        // The publisher only stops at shutdown, after the rooms.
+        let _ = self.inner.outgoing.send((topic, notice));
+    }
+
+    fn stream_key(&self, topic: Topic) -> String {
+        match topic {
+            Topic::Room(room_id) => format!("{}:room:{room_id}", self.inner.prefix),
+            Topic::Control => format!("{}:control", self.inner.prefix),
+        }
     }
 
     fn room_of_key(&self, key: &str) -> Option<i64> {
@@ -216,10 +237,10 @@ impl Bus {
         self.inner.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The id of the newest entry of the room's stream, or, when Redis cannot be asked, one
-    /// made from the clock (entry ids are milliseconds since the epoch, then a counter).
-    async fn last_entry_id(&self, room_id: i64) -> String {
-        let key = self.stream_key(room_id);
+    /// The id of the newest entry of the stream, or, when Redis cannot be asked, one made from
+    /// the clock (entry ids are milliseconds since the epoch, then a counter).
+    async fn last_entry_id(&self, topic: Topic) -> String {
+        let key = self.stream_key(topic);
         let newest = async {
             let mut conn = self.command_connection().await?;
             let newest: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
@@ -240,7 +261,7 @@ impl Bus {
             Ok(Some(id)) => id,
             Ok(None) => "0-0".to_owned(),
             Err(error) => {
-                tracing::warn!(%error, room_id, "cannot read the room's stream position; reading from now");
+                tracing::warn!(%error, ?topic, "cannot read the stream's position; reading from now");
                 format!("{}-0", crate::clock::now_millis())
             }
         }

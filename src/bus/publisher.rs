@@ -10,8 +10,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    backoff, connection, Bus, Notice, FIRST_RECONNECT_WAIT, RESPONSE_TIMEOUT, STREAM_MAX_LEN,
-    STREAM_TTL,
+    backoff, connection, Bus, Notice, Topic, FIRST_RECONNECT_WAIT, RESPONSE_TIMEOUT,
+    STREAM_MAX_LEN, STREAM_TTL,
 };
 
 /// Most entries sent in one pipeline.
@@ -19,16 +19,17 @@ const BATCH: usize = 512;
 
 pub(super) async fn run(
     bus: Bus,
-    mut queue: mpsc::UnboundedReceiver<(i64, Notice)>,
+    mut queue: mpsc::UnboundedReceiver<(Topic, Notice)>,
     shutdown: CancellationToken,
 ) {
     let mut conn: Option<MultiplexedConnection> = None;
     let mut wait = FIRST_RECONNECT_WAIT;
     // No connection attempt before this (after a failure).
     let mut next_attempt = Instant::now();
-    // Rooms some of whose notices were lost. Once Redis is back, each gets a notice asking the
-    // other nodes to catch up from the database.
-    let mut lossy: HashSet<i64> = HashSet::new();
+    // Streams some of whose notices were lost. Once Redis is back, each gets a notice asking
+    // the other nodes to catch up from the database (for the control stream: to check every
+    // socket's session).
+    let mut lossy: HashSet<Topic> = HashSet::new();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
@@ -45,7 +46,7 @@ pub(super) async fn run(
                 Err(_) => break,
             }
         }
-        batch.extend(lossy.iter().map(|&room_id| (room_id, Notice::Refetch)));
+        batch.extend(lossy.iter().map(|&topic| (topic, Notice::Refetch)));
         // Whether this round talks to Redis (a round that only waits for the next attempt must
         // not move that attempt further away, or steady traffic would put it off for ever).
         let mut tried = conn.is_some();
@@ -88,11 +89,11 @@ pub(super) async fn run(
 
 /// One pipeline appending every notice of `batch` to its room's stream (trimmed to about
 /// [`STREAM_MAX_LEN`] entries) and keeping each stream for [`STREAM_TTL`] after its last write.
-fn pipeline(bus: &Bus, batch: &[(i64, Notice)]) -> redis::Pipeline {
+fn pipeline(bus: &Bus, batch: &[(Topic, Notice)]) -> redis::Pipeline {
     let mut pipe = redis::pipe();
     let mut touched = HashSet::new();
-    for (room_id, notice) in batch {
-        let key = bus.stream_key(*room_id);
+    for (topic, notice) in batch {
+        let key = bus.stream_key(*topic);
         pipe.cmd("XADD")
             .arg(&key)
             .arg("MAXLEN")
@@ -101,7 +102,7 @@ fn pipeline(bus: &Bus, batch: &[(i64, Notice)]) -> redis::Pipeline {
             .arg("*")
             .arg(notice.fields(bus.node()))
             .ignore();
-        if touched.insert(*room_id) {
+        if touched.insert(*topic) {
             pipe.cmd("PEXPIRE")
                 .arg(&key)
                 .arg(STREAM_TTL.as_millis() as u64)
@@ -115,18 +116,18 @@ fn pipeline(bus: &Bus, batch: &[(i64, Notice)]) -> redis::Pipeline {
 /// marks its rooms lossy. The other nodes catch up from the database once asked to.
 fn give_up(
     bus: &Bus,
-    batch: &mut Vec<(i64, Notice)>,
-    queue: &mut mpsc::UnboundedReceiver<(i64, Notice)>,
-    lossy: &mut HashSet<i64>,
+    batch: &mut Vec<(Topic, Notice)>,
+    queue: &mut mpsc::UnboundedReceiver<(Topic, Notice)>,
+    lossy: &mut HashSet<Topic>,
 ) {
     bus.inner.publisher_up.store(false, Ordering::Relaxed);
     let mut dropped = 0u64;
-    for (room_id, _) in batch.drain(..) {
-        lossy.insert(room_id);
+    for (topic, _) in batch.drain(..) {
+        lossy.insert(topic);
         dropped += 1;
     }
-    while let Ok((room_id, _)) = queue.try_recv() {
-        lossy.insert(room_id);
+    while let Ok((topic, _)) = queue.try_recv() {
+        lossy.insert(topic);
         dropped += 1;
     }
     metrics::counter!(super::PUBLISH_DROPPED).increment(dropped);

@@ -8,7 +8,9 @@ use redis::aio::MultiplexedConnection;
 use redis::streams::StreamReadReply;
 use tokio_util::sync::CancellationToken;
 
-use super::{backoff, connection, Bus, Notice, Remote, FIRST_RECONNECT_WAIT, RESPONSE_TIMEOUT};
+use super::{
+    backoff, connection, Bus, Notice, Remote, Topic, FIRST_RECONNECT_WAIT, RESPONSE_TIMEOUT,
+};
 
 /// How long one read waits for new entries. Adding a room interrupts it (`CLIENT UNBLOCK`).
 const BLOCK: Duration = Duration::from_secs(5);
@@ -106,9 +108,11 @@ fn lost(bus: &Bus, lost_redis: &mut bool, error: &redis::RedisError, wait: Durat
 impl Bus {
     /// The streams to read and the id after which to read each.
     fn read_positions(&self) -> (Vec<String>, Vec<String>) {
+        let control = self.control_position();
         self.rooms()
             .iter()
-            .map(|(room_id, sub)| (self.stream_key(*room_id), sub.last_id.clone()))
+            .map(|(room_id, sub)| (self.stream_key(Topic::Room(*room_id)), sub.last_id.clone()))
+            .chain(control)
             .unzip()
     }
 
@@ -116,12 +120,17 @@ impl Bus {
     fn deliver(&self, reply: StreamReadReply) {
         let now = crate::clock::now_millis();
         let mut rooms = self.rooms();
+        let mut control = self.control();
         for stream in reply.keys {
-            let Some(room_id) = self.room_of_key(&stream.key) else {
-                continue;
+            let sub = if stream.key == self.stream_key(Topic::Control) {
+                control.as_mut()
+            } else {
+                let room_id = self.room_of_key(&stream.key);
+                // None: the room unloaded while the read was under way.
+                room_id.and_then(|room_id| rooms.get_mut(&room_id))
             };
-            let Some(sub) = rooms.get_mut(&room_id) else {
-                continue; // The room unloaded while the read was under way.
+            let Some(sub) = sub else {
+                continue;
             };
             for entry in stream.ids {
                 sub.last_id.clone_from(&entry.id);
@@ -151,6 +160,9 @@ impl Bus {
     pub(super) fn deliver_to_all(&self, remote: Remote) {
         for sub in self.rooms().values() {
             let _ = sub.to_room.send(remote.clone());
+        }
+        if let Some(control) = self.control().as_ref() {
+            let _ = control.to_room.send(remote);
         }
     }
 }

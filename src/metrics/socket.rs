@@ -45,10 +45,12 @@ pub enum Refusal {
     TooCostly,
     /// A chat message whose text was refused; the socket stays open.
     ChatRejected,
+    /// A viewer's document change or chat message, dropped; the socket stays open.
+    ReadOnly,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 9] = [
+    const ALL: [Refusal; 10] = [
         Self::Malformed,
         Self::TooLarge,
         Self::RateLimited,
@@ -58,6 +60,7 @@ impl Refusal {
         Self::RefusedUpdate,
         Self::TooCostly,
         Self::ChatRejected,
+        Self::ReadOnly,
     ];
 
     fn label(self) -> &'static str {
@@ -71,6 +74,7 @@ impl Refusal {
             Self::RefusedUpdate => "refused_update",
             Self::TooCostly => "too_costly",
             Self::ChatRejected => "chat_rejected",
+            Self::ReadOnly => "read_only",
         }
     }
 

@@ -8,17 +8,25 @@ use axum::extract::ws::{Message, WebSocket};
 use chatspace_crdt::{decode_client_bytes, Limits};
 use futures_util::SinkExt;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tungstenite::error::ProtocolError;
 
+use super::gate::Gate;
 use super::handle::{CloseCode, Command, Outbound, RoomHandle};
 use super::ratelimit::{RateLimiter, RateLimits};
 use super::registry::Rooms;
+use super::socket::Admitted;
+use super::sockets::{Control, OpenSocket};
 use crate::auth::CurrentUser;
 use crate::metrics::Refusal;
+use crate::rooms::access::Role;
 
 /// A client that has not taken a frame off its socket for this long is gone; its queue would
 /// overflow anyway.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long after its session's stored expiry a socket checks it: the store must see it as past.
+const EXPIRY_MARGIN: Duration = Duration::from_millis(50);
 
 /// Attempts to join a room whose task was stopping at the moment we asked.
 const JOIN_ATTEMPTS: usize = 3;
@@ -41,25 +49,44 @@ enum Ending {
     Gone,
 }
 
-pub async fn serve(
-    rooms: Rooms,
-    room_id: i64,
-    name: &str,
-    user: CurrentUser,
-    mut socket: WebSocket,
-) {
+pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: WebSocket) {
     // Counted as open until this returns, whichever way.
     let _open = rooms.gauges().connection();
     let conn = rooms.connection_id();
+    let Admitted {
+        room_id,
+        name,
+        user,
+        role,
+        session,
+        epoch,
+    } = admitted;
+    // Registered before joining, so that a change of access or an ended session reaches it
+    // from now on; what happened since admission is checked once more just below.
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let registration = OpenSocket {
+        room_id,
+        user_id: user.id,
+        session,
+        control: control_tx,
+    };
+    let _registered = rooms.open_sockets().register(conn, registration);
+    if rooms.access_epoch() != epoch {
+        rooms.recheck_room(room_id);
+    }
+    // Learns when the session expires (and closes if it already ended).
+    rooms.recheck_sessions_of(user.id);
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(rooms.config().send_queue.max(1));
-    let handle = match join(&rooms, room_id, name, conn, &user, out_tx).await {
+    // Weak: the room dropping its sender must still end the queue (see the loop).
+    let replies = out_tx.downgrade();
+    let handle = match join(&rooms, room_id, &name, conn, &user, role, out_tx).await {
         Ok(handle) => handle,
         Err(code) => {
             code.close(&mut socket).await;
             return;
         }
     };
-    tracing::debug!(conn, user = user.username, "joined");
+    tracing::debug!(conn, user = user.username, %role, "joined");
 
     let limits = Limits {
         max_frame_bytes: rooms.config().max_frame_bytes,
@@ -69,15 +96,39 @@ pub async fn serve(
     let mut rate = RateLimiter::new(RateLimits::from_messages_per_sec(
         rooms.config().rate_limit_messages,
     ));
+    let mut gate = Gate::new(role, replies);
     let shutdown = rooms.shutdown().clone();
     // One wait for shutdown for the whole loop: a new one per turn would register and
-    // unregister with the token on every frame.
+    // unregister with the token on every frame. The same for the session's expiry.
     let cancelled = shutdown.cancelled();
     tokio::pin!(cancelled);
+    let expiry = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(expiry);
+    let mut expiry_armed = false;
     let ending: Ending = loop {
         tokio::select! {
             biased;
             () = &mut cancelled => break Ending::Close(CloseCode::GoingAway),
+            Some(control) = control_rx.recv() => match control {
+                Control::Close(code) => break Ending::Close(code),
+                Control::Role(role) => {
+                    if gate.set_role(role) {
+                        tracing::debug!(conn, %role, "role changed");
+                        if !handle.send(Command::Role { conn, role }).await {
+                            break Ending::Close(CloseCode::TryAgainLater);
+                        }
+                    }
+                }
+                Control::SessionUntil(until) => {
+                    expiry.as_mut().reset(instant_at(until));
+                    expiry_armed = true;
+                }
+            },
+            () = &mut expiry, if expiry_armed => {
+                // The stored session may have been extended meanwhile: ask the store.
+                expiry_armed = false;
+                rooms.recheck_sessions_of(user.id);
+            }
             out = out_rx.recv() => match out {
                 Some(Outbound::Frame(frame)) => {
                     if let Err(ending) = write_queued(&mut socket, frame, &mut out_rx).await {
@@ -92,7 +143,7 @@ pub async fn serve(
             incoming = socket.recv() => {
                 let Some(incoming) = incoming else { break Ending::Gone };
                 let reader = Reader { handle: &handle, conn, limits: &limits };
-                if let Err(ending) = reader.read(incoming, &mut rate).await {
+                if let Err(ending) = reader.read(incoming, &mut rate, &mut gate).await {
                     break ending;
                 }
             }
@@ -108,6 +159,14 @@ pub async fn serve(
     tracing::debug!(conn, ?ending, "socket closed");
 }
 
+/// The moment `until` (a wall-clock time) on the runtime's clock, a little after it so that
+/// the store sees the session as expired by then.
+fn instant_at(until: time::OffsetDateTime) -> Instant {
+    let left = until - time::OffsetDateTime::now_utc();
+    let left = Duration::try_from(left).unwrap_or(Duration::ZERO);
+    Instant::now() + left + EXPIRY_MARGIN
+}
+
 /// Subscribes to the room's task, asking for a fresh task if the one found was stopping.
 async fn join(
     rooms: &Rooms,
@@ -115,6 +174,7 @@ async fn join(
     name: &str,
     conn: u64,
     user: &CurrentUser,
+    role: Role,
     out: mpsc::Sender<Outbound>,
 ) -> Result<RoomHandle, CloseCode> {
     for _ in 0..JOIN_ATTEMPTS {
@@ -123,6 +183,7 @@ async fn join(
         let join = Command::Join {
             conn,
             user: user.clone(),
+            role,
             out: out.clone(),
             reply,
         };
@@ -184,12 +245,13 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Handles one message from the client: every message, pings and pongs included, is
-    /// rate-limited; a binary frame is parsed (an update's structure checked) and passed to the
-    /// room.
+    /// rate-limited; a binary frame is parsed (an update's structure checked) and, unless the
+    /// connection's role forbids it ([`Gate`]), passed to the room.
     async fn read(
         &self,
         incoming: Result<Message, axum::Error>,
         rate: &mut RateLimiter,
+        gate: &mut Gate,
     ) -> Result<(), Ending> {
         let conn = self.conn;
         if let Ok(Message::Binary(bytes) | Message::Ping(bytes) | Message::Pong(bytes)) = &incoming
@@ -208,6 +270,9 @@ impl Reader<'_> {
                     Ending::Close(CloseCode::Malformed)
                 })?;
                 crate::metrics::received(&message);
+                let Some(message) = gate.pass(message) else {
+                    return Ok(());
+                };
                 if self.handle.send(Command::Message { conn, message }).await {
                     Ok(())
                 } else {

@@ -6,14 +6,16 @@ use chatspace_crdt::ClientMessage;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::CurrentUser;
+use crate::rooms::access::Role;
 
 /// What a connection can ask of its room.
 pub enum Command {
-    /// Subscribe: the room sends the greeting (its sync step 1 and the awareness states) into
-    /// `out`, then everything the connection should see.
+    /// Subscribe: the room sends the greeting (its sync step 1, the awareness states and the
+    /// connection's role) into `out`, then everything the connection should see.
     Join {
         conn: u64,
         user: CurrentUser,
+        role: Role,
         out: mpsc::Sender<Outbound>,
         reply: oneshot::Sender<Result<(), RoomUnavailable>>,
     },
@@ -21,6 +23,12 @@ pub enum Command {
     Message { conn: u64, message: ClientMessage },
     /// The connection is gone.
     Leave { conn: u64 },
+    /// The connection's user has this role now (see `Rooms::access_changed`): the room tells
+    /// the client, and, when it may edit again, asks it with a fresh sync step 1 for what it
+    /// holds.
+    Role { conn: u64, role: Role },
+    /// The room was deleted: every socket closes with 4404 and the task stops without saving.
+    Delete,
 }
 
 /// The room's stored data cannot be read; an operator has to look.
@@ -69,6 +77,8 @@ pub enum CloseCode {
     Unauthenticated = 4401,
     ForbiddenOrigin = 4403,
     UnknownRoom = 4404,
+    /// The user may no longer open the room (removed from it, or it turned private).
+    NoLongerAllowed = 4405,
     TooManySockets = 4409,
     RoomUnavailable = 4410,
     UpdateTooCostly = 4413,
@@ -89,6 +99,7 @@ impl CloseCode {
             Self::Unauthenticated => "4401",
             Self::ForbiddenOrigin => "4403",
             Self::UnknownRoom => "4404",
+            Self::NoLongerAllowed => "4405",
             Self::TooManySockets => "4409",
             Self::RoomUnavailable => "4410",
             Self::UpdateTooCostly => "4413",
@@ -109,6 +120,7 @@ impl CloseCode {
             Self::Unauthenticated => "not logged in",
             Self::ForbiddenOrigin => "origin not allowed",
             Self::UnknownRoom => "no such room",
+            Self::NoLongerAllowed => "no longer allowed in this room",
             Self::TooManySockets => "too many sockets open for this user",
             Self::RoomUnavailable => "room unavailable",
             Self::UpdateTooCostly => "update took too long to apply",

@@ -5,6 +5,8 @@
 mod chat;
 mod connection;
 mod coverage;
+mod enforce;
+mod gate;
 mod handle;
 mod ingest;
 mod loading;
@@ -15,6 +17,7 @@ mod registry;
 mod remote;
 mod room;
 mod socket;
+mod sockets;
 
 use axum::routing::get;
 use axum::Router;

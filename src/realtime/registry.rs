@@ -11,12 +11,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use super::enforce::{self, Rechecks};
 use super::handle::{Command, RoomHandle};
 use super::room;
+use super::sockets::OpenSockets;
 use crate::bus::Bus;
 use crate::config::Config;
 use crate::metrics::Gauges;
-use crate::store::Store;
+use crate::store::{SessionStorage, Store};
 
 /// What changed about who may use a room (see [`Rooms::access_changed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,17 +52,25 @@ struct Inner {
     user_sockets: Mutex<HashMap<i64, usize>>,
     /// The open connections and live rooms, for `/metrics`.
     gauges: Gauges,
+    /// Every open socket, for what reaches sockets from outside their room (`enforce`).
+    sockets: Arc<OpenSockets>,
+    rechecks: Rechecks,
+    /// Where sessions are stored: a socket's session is checked there when it may have ended.
+    sessions: SessionStorage,
 }
 
 impl Rooms {
+    /// The live rooms, and the tasks that carry changes of access and ended sessions to their
+    /// sockets (see `enforce`). Call inside the runtime.
     pub fn new(
         store: Store,
+        sessions: SessionStorage,
         bus: Option<Bus>,
         config: Arc<Config>,
         shutdown: CancellationToken,
         tasks: TaskTracker,
     ) -> Self {
-        Self {
+        let rooms = Self {
             inner: Arc::new(Inner {
                 live: Mutex::default(),
                 store,
@@ -71,16 +81,20 @@ impl Rooms {
                 next_connection: AtomicU64::new(1),
                 user_sockets: Mutex::default(),
                 gauges: Gauges::default(),
+                sockets: Arc::default(),
+                rechecks: Rechecks::default(),
+                sessions,
             }),
+        };
+        rooms.inner.tasks.spawn(enforce::run(rooms.clone()));
+        if let Some(bus) = rooms.bus().cloned() {
+            let follower = rooms.clone();
+            rooms.inner.tasks.spawn(async move {
+                let notices = bus.subscribe_control().await;
+                enforce::follow_control(follower, notices).await;
+            });
         }
-    }
-
-    /// Tells the room's open sockets, on this node and on every other one, that who may use
-    /// the room changed (`change`), after the change is committed to the database: each socket
-    /// then takes its user's new role, or closes when the user may no longer open the room.
-    pub async fn access_changed(&self, room_id: i64, change: AccessChange) {
-        // The sockets' side of this lands with the socket enforcement of roles.
-        let _ = (room_id, change);
+        rooms
     }
 
     /// A fresh id for a connection, unique for the life of the process.
@@ -149,6 +163,24 @@ impl Rooms {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&room_id);
+    }
+
+    /// The handle of the room's task, if it is live.
+    pub(super) fn live_handle(&self, room_id: i64) -> Option<RoomHandle> {
+        let live = self.inner.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.get(&room_id).filter(|h| !h.is_closed()).cloned()
+    }
+
+    pub(super) fn open_sockets(&self) -> &Arc<OpenSockets> {
+        &self.inner.sockets
+    }
+
+    pub(super) fn rechecks(&self) -> &Rechecks {
+        &self.inner.rechecks
+    }
+
+    pub(super) fn sessions(&self) -> &SessionStorage {
+        &self.inner.sessions
     }
 
     pub(super) fn store(&self) -> &Store {

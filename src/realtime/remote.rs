@@ -156,7 +156,11 @@ impl LiveRoom {
             BusEvent::Remote(Remote::Notice { from, notice }) => {
                 self.handle_notice(from, notice).await?
             }
-            BusEvent::Remote(Remote::Reconnected) => self.catch_up_soon(),
+            BusEvent::Remote(Remote::Reconnected) => {
+                // Notices may have been missed: access changes too.
+                self.rooms.recheck_room(self.room_id);
+                self.catch_up_soon();
+            }
             BusEvent::Remote(Remote::NodeGone(node)) => self.node_gone(&node),
             BusEvent::Checked(count) => self.checked(count),
             BusEvent::Tick => {}
@@ -173,12 +177,20 @@ impl LiveRoom {
                 }
             }
             Notice::Refetch => {
+                self.rooms.recheck_room(self.room_id);
                 if let Some(remote) = &mut self.remote {
                     remote.catch_up_after(Duration::ZERO);
                 }
             }
             Notice::Awareness(frame) => self.apply_remote_awareness(from, &frame),
             Notice::Chat(frame) => self.broadcast(None, frame),
+            Notice::Access => self.rooms.recheck_room(self.room_id),
+            Notice::Deleted => {
+                self.rooms.close_room_sockets(self.room_id);
+                self.deleted = true;
+            }
+            // Control-stream notices; never on a room's stream.
+            Notice::SessionEnded { .. } | Notice::UserEnded { .. } => {}
         }
         Ok(())
     }

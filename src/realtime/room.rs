@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use chatspace_crdt::codec::{chat_frame, AwarenessUpdate, ChatEvent};
-use chatspace_crdt::presence::ConnectionAwareness;
+use chatspace_crdt::codec::{chat_frame, sync_step1_frame, AwarenessUpdate, ChatEvent};
+use chatspace_crdt::presence::{
+    ConnectionAwareness, MAX_CLIENT_IDS_PER_CONNECTION, MAX_CLIENT_IDS_READ_ONLY,
+};
 use chatspace_crdt::{encode_snapshot, ClientMessage, RoomDoc};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -23,9 +25,13 @@ use super::remote::{self, RoomBus};
 use crate::auth::CurrentUser;
 use crate::bus::Notice;
 use crate::metrics::{timed_blocking, Refusal, SNAPSHOT_ENCODE_SECONDS};
+use crate::rooms::access::Role;
 
 pub(super) struct Subscriber {
     pub(super) user: CurrentUser,
+    /// What the user may do; the connection drops what a viewer may not send, the room caps a
+    /// viewer's awareness ids and asks a promoted viewer for what it holds.
+    role: Role,
     out: mpsc::Sender<Outbound>,
     /// The awareness client ids this connection speaks for; their states are removed for
     /// everyone when it closes (as y-websocket's server does).
@@ -95,6 +101,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         persistence,
         buffers: IngestBuffers::default(),
         remote,
+        deleted: false,
     };
     // The log did not replay as a whole: a snapshot of what loaded replaces it.
     let exit = match compact_now {
@@ -105,6 +112,15 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         Some(exit) => exit,
         None => room.serve().await,
     };
+    if let Exit::Deleted = exit {
+        // Nothing is saved for a room that is gone; the next join (if any got past admission)
+        // finds no room and is closed by its re-check.
+        room.rooms.remove(room_id);
+        room.rx.close();
+        room.close_all(CloseCode::UnknownRoom);
+        tracing::info!("room deleted; its sockets are closed");
+        return;
+    }
     if let Exit::Failed(failure) = &exit {
         metrics::counter!(crate::metrics::ROOM_FAILURES, "kind" => failure.kind()).increment(1);
         tracing::error!(%failure, "the room stops; its sockets are closed and the next join reloads it");
@@ -123,6 +139,21 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         Exit::Idle => tracing::info!("room saved and unloaded"),
         Exit::Shutdown => tracing::info!("room saved for shutdown"),
         Exit::Failed(_) => room.rooms.remove(room_id),
+        Exit::Deleted => {}
+    }
+}
+
+/// The chat frame that tells a client its role.
+fn role_frame(role: Role) -> Bytes {
+    let role = role.as_str().to_owned();
+    Bytes::from(chat_frame(&ChatEvent::Role { role }))
+}
+
+/// Awareness client ids a connection of `role` may announce over its life.
+fn awareness_cap(role: Role) -> usize {
+    match role.can_edit() {
+        true => MAX_CLIENT_IDS_PER_CONNECTION,
+        false => MAX_CLIENT_IDS_READ_ONLY,
     }
 }
 
@@ -133,6 +164,8 @@ enum Exit {
     /// The room cannot go on (see [`RoomFailure`]); every connection is closed with 1013 and
     /// reconnects to a freshly loaded room.
     Failed(RoomFailure),
+    /// The room was deleted (here or on another node): nothing is saved.
+    Deleted,
 }
 
 /// A loaded room: what the room task owns.
@@ -147,6 +180,8 @@ pub(super) struct LiveRoom {
     pub(super) buffers: IngestBuffers,
     /// The room's side of the bus, when this node has other nodes.
     pub(super) remote: Option<RoomBus>,
+    /// Another node deleted the room: the task stops without saving.
+    pub(super) deleted: bool,
 }
 
 impl LiveRoom {
@@ -182,6 +217,9 @@ impl LiveRoom {
                             if let Err(failure) = self.handle_bus_event(event).await {
                                 return Exit::Failed(failure);
                             }
+                            if self.deleted {
+                                return Exit::Deleted;
+                            }
                             continue;
                         }
                         _ = flush.tick(), if self.persistence.has_pending() => {
@@ -205,6 +243,9 @@ impl LiveRoom {
                     }
                 }
             };
+            if let Command::Delete = command {
+                return Exit::Deleted;
+            }
             held = match self.handle(command).await {
                 Ok(next) => next,
                 Err(failure) => return Exit::Failed(failure),
@@ -224,6 +265,7 @@ impl LiveRoom {
             Command::Join {
                 conn,
                 user,
+                role,
                 out,
                 reply,
             } => {
@@ -231,8 +273,9 @@ impl LiveRoom {
                     conn,
                     Subscriber {
                         user,
+                        role,
                         out,
-                        awareness: ConnectionAwareness::default(),
+                        awareness: ConnectionAwareness::with_cap(awareness_cap(role)),
                         awareness_capped: false,
                     },
                 );
@@ -240,8 +283,12 @@ impl LiveRoom {
                 for frame in self.doc.greeting() {
                     self.send_to(conn, Bytes::from(frame));
                 }
+                self.send_to(conn, role_frame(role));
             }
             Command::Leave { conn } => self.drop_connection(conn),
+            Command::Role { conn, role } => self.change_role(conn, role),
+            // Handled by the loop.
+            Command::Delete => {}
             Command::Message { conn, message } => return self.handle_message(conn, message).await,
         }
         Ok(None)
@@ -288,6 +335,23 @@ impl LiveRoom {
             }
         }
         Ok(None)
+    }
+
+    /// The connection's user has a new role: tell the client; a viewer's awareness is capped;
+    /// one that may edit again gets a fresh sync step 1, so that what it holds (what it typed
+    /// as a viewer was dropped) flows up in its answer.
+    fn change_role(&mut self, conn: u64, role: Role) {
+        let Some(sub) = self.subscribers.get_mut(&conn) else {
+            return;
+        };
+        let promoted = role.can_edit() && !sub.role.can_edit();
+        sub.role = role;
+        sub.awareness.set_cap(awareness_cap(role));
+        self.send_to(conn, role_frame(role));
+        if promoted {
+            let step1 = sync_step1_frame(&self.doc.state_vector());
+            self.send_to(conn, Bytes::from(step1));
+        }
     }
 
     /// Delivers what the writer reports.

@@ -9,11 +9,13 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use futures_util::SinkExt;
+use tower_sessions::session::Id;
 use tower_sessions::Session;
 
 use super::handle::CloseCode;
 use super::registry::SocketSlot;
 use crate::auth::{current_user, CurrentUser};
+use crate::rooms::access::Role;
 use crate::state::AppState;
 
 impl CloseCode {
@@ -90,8 +92,8 @@ pub async fn room_socket(
         // read. Larger frames grow the buffer as needed.
         .read_buffer_size(READ_BUFFER);
     match admit(&state, &name, &session, &headers).await {
-        Ok((room_id, user, slot)) => upgrade.on_upgrade(move |socket| async move {
-            super::connection::serve(state.rooms.clone(), room_id, &name, user, socket).await;
+        Ok((admitted, slot)) => upgrade.on_upgrade(move |socket| async move {
+            super::connection::serve(state.rooms.clone(), admitted, socket).await;
             drop(slot);
         }),
         Err(code) => upgrade.on_upgrade(move |mut socket| async move {
@@ -101,14 +103,28 @@ pub async fn room_socket(
     }
 }
 
-/// Checks origin, session, the user's socket count and room; the room id, the user and the
-/// user's socket slot when the socket may join.
+/// What an admitted socket joins with.
+pub(super) struct Admitted {
+    pub room_id: i64,
+    /// The room's name as created.
+    pub name: String,
+    pub user: CurrentUser,
+    pub role: Role,
+    /// The session the socket was opened on: it closes when that session ends.
+    pub session: Option<Id>,
+    /// `Rooms::access_epoch` before the role was looked up.
+    pub epoch: u64,
+}
+
+/// Checks origin, session, the user's socket count and the user's access to the room; what
+/// the socket joins with, and the user's socket slot, when it may join. A private room the
+/// user is not a member of is refused exactly as a missing one (4404).
 async fn admit(
     state: &AppState,
     name: &str,
     session: &Session,
     headers: &HeaderMap,
-) -> Result<(i64, CurrentUser, SocketSlot), CloseCode> {
+) -> Result<(Admitted, SocketSlot), CloseCode> {
     if !origin_allowed(headers, &state.config.allowed_origins) {
         return Err(CloseCode::ForbiddenOrigin);
     }
@@ -124,8 +140,19 @@ async fn admit(
         .rooms
         .claim_socket(user.id)
         .ok_or(CloseCode::TooManySockets)?;
-    match state.store.room_by_name(name).await {
-        Ok(Some(room)) => Ok((room.id, user, slot)),
+    let epoch = state.rooms.access_epoch();
+    match state.store.room_access(name, user.id).await {
+        Ok(Some(access)) => {
+            let admitted = Admitted {
+                room_id: access.room_id,
+                name: access.name,
+                user,
+                role: access.role,
+                session: session.id(),
+                epoch,
+            };
+            Ok((admitted, slot))
+        }
         Ok(None) => Err(CloseCode::UnknownRoom),
         Err(error) => {
             tracing::error!(%error, "looking up a room failed");

@@ -92,6 +92,16 @@ impl Store {
         with_pool!(self, pool => sqlx::query_as(&sql).bind(name).fetch_optional(pool).await)
     }
 
+    /// Whether the room still exists: tells an open socket whose user may no longer see the
+    /// room whether it was deleted (4404) or closed to them (4405).
+    pub async fn room_exists(&self, room_id: i64) -> sqlx::Result<bool> {
+        let found: Option<(i64,)> = with_pool!(self, pool => sqlx::query_as("SELECT id FROM rooms WHERE id = $1")
+            .bind(room_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(found.is_some())
+    }
+
     /// The rooms `user_id` is a member of, with their role, newest first.
     pub async fn member_rooms(&self, user_id: i64, limit: i64) -> sqlx::Result<Vec<MemberRoom>> {
         let sql = format!(

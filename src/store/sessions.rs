@@ -2,6 +2,9 @@
 //! issued is valid on every node that shares the PostgreSQL database.
 
 use anyhow::Context;
+use time::OffsetDateTime;
+use tower_sessions::session::Id;
+use tower_sessions::{session_store, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 use super::{Pool, Store};
@@ -41,5 +44,17 @@ impl SessionStorage {
                 Ok(Self::Postgres(sessions))
             }
         }
+    }
+}
+
+impl SessionStorage {
+    /// When the stored session `id` expires, or `None` when it is gone (logged out, expired,
+    /// deleted): what an open socket checks to know whether its session still stands.
+    pub async fn expiry(&self, id: &Id) -> session_store::Result<Option<OffsetDateTime>> {
+        let record = match self {
+            Self::Sqlite(store) => store.load(id).await?,
+            Self::Postgres(store) => store.load(id).await?,
+        };
+        Ok(record.map(|record| record.expiry_date))
     }
 }

@@ -13,6 +13,7 @@ import { SyncTracker } from './room/sync-tracker.js'
 import { bindPresence } from './room/presence.js'
 import { renderStatus } from './room/status.js'
 import { createEditor } from './room/editor.js'
+import { RoomAccess } from './room/access.js'
 
 /** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
 const LOCAL_LOAD_TIMEOUT_MS = 3000
@@ -51,6 +52,13 @@ const start = async (root) => {
   const awareness = provider.awareness
   awareness.setLocalStateField('user', { name: username, ...userColor(username) })
 
+  const access = new RoomAccess({
+    root,
+    summary: byId('room-access'),
+    editor: byId('editor'),
+    chatForm: byId('chat-form')
+  })
+
   const chat = new ChatPanel({
     room,
     username,
@@ -63,7 +71,8 @@ const start = async (root) => {
     onAck: (message) => chat.onAck(message),
     onMessage: (message) => chat.onMessage(message),
     onRejected: (clientId, reason) => chat.onRejected(clientId, reason),
-    onHistory: (messages) => chat.onHistory(messages)
+    onHistory: (messages) => chat.onHistory(messages),
+    onRole: (role) => access.setRole(role)
   })
   chat.attach(channel)
 
@@ -111,7 +120,8 @@ const start = async (root) => {
   chat.loadLatest()
 
   await whenLocalLoaded(persistence)
-  createEditor(byId('editor'), ytext, awareness)
+  const editor = createEditor(byId('editor'), ytext, awareness)
+  access.bindEditor(editor.setReadOnly)
   if (navigator.onLine) provider.connect()
   root.dataset.ready = 'true'
 }

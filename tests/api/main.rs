@@ -5,14 +5,17 @@
 const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 
 mod access;
+mod access_forms;
 mod access_helpers;
 mod accounts;
 mod chat;
+mod ended_sessions;
 mod helpers;
 mod history;
 mod hostile;
 mod imports;
 mod links;
+mod live_access;
 mod members;
 mod metrics;
 mod persistence;
@@ -26,5 +29,6 @@ mod shared_log;
 mod slow_database;
 mod sockets;
 mod throttle;
+mod viewers;
 mod websocket;
 mod ws;

@@ -90,6 +90,14 @@ pub struct WsClient {
     pub updates_received: usize,
     /// Whether the server's step 2 (answer to our step 1) has arrived.
     synced: bool,
+    /// The role the server last said this connection has (`owner`, `editor`, `viewer`).
+    pub role: Option<String>,
+    /// Every role frame received, in order.
+    pub roles_received: usize,
+    /// Permission-denied auth messages received, with their reasons.
+    pub denied: Vec<String>,
+    /// Sync step 1 messages received from the server (one on joining, one more when promoted).
+    pub server_step1s: usize,
     pub closed: Option<Option<u16>>,
 }
 
@@ -116,6 +124,10 @@ impl WsClient {
             presence: BTreeMap::new(),
             updates_received: 0,
             synced: false,
+            role: None,
+            roles_received: 0,
+            denied: Vec::new(),
+            server_step1s: 0,
             closed: None,
         };
         let step1 = client_step1(&client.doc);
@@ -230,7 +242,25 @@ impl WsClient {
 
     /// Reads and handles frames until `done` holds (true) or patience runs out (false).
     pub async fn pump_until(&mut self, done: impl Fn(&Self) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
+        self.pump_within(PATIENCE, done).await
+    }
+
+    /// Reads until the server closes the socket, for at most `within`; the close code (`None`
+    /// for a connection dropped without one), or `None` when it is still open after that.
+    pub async fn closed_within(&mut self, within: Duration) -> Option<Option<u16>> {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.closed.is_none() {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Err(_) => return None,
+                Ok(message) => self.handle(message).await,
+            }
+        }
+        self.closed
+    }
+
+    /// [`Self::pump_until`] with a patience of `within`.
+    pub async fn pump_within(&mut self, within: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
         while !done(self) {
             if self.closed.is_some() {
                 return false;
@@ -253,6 +283,7 @@ impl WsClient {
                     .expect("the server sends valid frames");
                 match decoded {
                     ServerMessage::SyncStep1(sv) => {
+                        self.server_step1s += 1;
                         let answer = answer_server_step1(&self.doc, &sv);
                         self.send(answer).await;
                     }
@@ -276,8 +307,13 @@ impl WsClient {
                         }
                         self.last_awareness = update.entries;
                     }
+                    ServerMessage::Chat(ChatEvent::Role { role }) => {
+                        self.roles_received += 1;
+                        self.role = Some(role);
+                    }
                     ServerMessage::Chat(event) => self.chat.push(event),
-                    ServerMessage::Auth(_) | ServerMessage::QueryAwareness => {}
+                    ServerMessage::Auth(Some(reason)) => self.denied.push(reason),
+                    ServerMessage::Auth(None) | ServerMessage::QueryAwareness => {}
                 }
             }
             Some(Ok(Message::Close(frame))) => self.closed = Some(frame.map(|f| u16::from(f.code))),

@@ -24,8 +24,9 @@ scenario('chat frames on the socket do not stop a stock client from syncing', as
   })
   assert.deepEqual(chat.chat.filter((m) => m.type === 'ack').map((m) => [m.message.author, m.message.text]), [[carol.username, 'hi'], [carol.username, 'anyone there?']])
 
+  // Each stock client's role frame on joining (docs/protocol.md, "Roles"), then the two messages.
   const chatFrames = (client) => client.log.frameTypes.filter((t) => t === MESSAGE_CHAT).length
-  await eventually('both stock clients to receive the chat frames', () => chatFrames(a) === 2 && chatFrames(b) === 2, {
+  await eventually('both stock clients to receive the chat frames', () => chatFrames(a) === 3 && chatFrames(b) === 3, {
     describe: () => `alice got types ${a.log.frameTypes}, bob got types ${b.log.frameTypes}`
   })
 

@@ -6,6 +6,12 @@
 /// The database these tests run on.
 const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
+#[path = "../api/access_forms.rs"]
+#[allow(dead_code)]
+mod access_forms;
+#[path = "../api/access_helpers.rs"]
+#[allow(dead_code)]
+mod access_helpers;
 #[path = "../api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
@@ -13,6 +19,7 @@ mod helpers;
 #[allow(dead_code)]
 mod ws;
 
+mod access;
 mod cluster;
 mod crossing;
 mod heartbeat;

@@ -8,12 +8,16 @@ const BACKEND: helpers::Backend = helpers::Backend::Postgres;
 
 #[path = "../api/access.rs"]
 mod access;
+#[path = "../api/access_forms.rs"]
+mod access_forms;
 #[path = "../api/access_helpers.rs"]
 mod access_helpers;
 #[path = "../api/accounts.rs"]
 mod accounts;
 #[path = "../api/chat.rs"]
 mod chat;
+#[path = "../api/ended_sessions.rs"]
+mod ended_sessions;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/history.rs"]
@@ -24,6 +28,8 @@ mod hostile;
 mod imports;
 #[path = "../api/links.rs"]
 mod links;
+#[path = "../api/live_access.rs"]
+mod live_access;
 #[path = "../api/members.rs"]
 mod members;
 #[path = "../api/metrics.rs"]
@@ -50,6 +56,8 @@ mod slow_database;
 mod sockets;
 #[path = "../api/throttle.rs"]
 mod throttle;
+#[path = "../api/viewers.rs"]
+mod viewers;
 #[path = "../api/websocket.rs"]
 mod websocket;
 #[path = "../api/ws.rs"]

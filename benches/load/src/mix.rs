@@ -182,7 +182,7 @@ impl Chatter {
                     *due = (*due).max(now + SINCE_DELAY);
                 }
             }
-            ChatEvent::Rejected { .. } => {}
+            ChatEvent::Rejected { .. } | ChatEvent::Role { .. } => {}
         }
     }
 }

@@ -55,6 +55,8 @@ pub enum ChatRejection {
     /// The `text` field is missing or is not a string, or the message holds a UTF-16 surrogate
     /// that is not half of a pair (`JSON.stringify` writes one for a broken JavaScript string).
     InvalidText,
+    /// The sender may not chat in this room (a viewer).
+    Forbidden,
 }
 
 /// A chat event sent by the server.
@@ -77,6 +79,13 @@ pub enum ChatEvent {
         client_id: String,
         /// Why it was refused.
         reason: ChatRejection,
+    },
+    /// The connection's role in the room (`owner`, `editor` or `viewer`): sent after the
+    /// greeting and again whenever it changes, so that the page can turn editing and chat on
+    /// or off. A viewer's document changes and chat sends are dropped by the server.
+    Role {
+        /// The role's name.
+        role: String,
     },
     /// Answer to `since`: up to [`HISTORY_PAGE`] messages with `id > after`, oldest first.
     History {

@@ -335,6 +335,14 @@ pub fn awareness_frame(update: &AwarenessUpdate) -> Vec<u8> {
     framed(&[MSG_AWARENESS], &update.encode())
 }
 
+/// The y-protocols auth message "permission denied" (`2, 0, reason`): what the server tells a
+/// socket whose document changes it drops (a viewer's). A stock y-websocket client only logs it.
+pub fn permission_denied_frame(reason: &str) -> Vec<u8> {
+    let mut w = Writer::with_capacity(reason.len() + 4);
+    w.var_u64(MSG_AUTH).var_u64(0).string(reason);
+    w.into_vec()
+}
+
 /// Chat message carrying `event` as JSON.
 pub fn chat_frame(event: &ChatEvent) -> Vec<u8> {
     // Serialising derived structs of strings, integers, booleans and vectors into a Vec

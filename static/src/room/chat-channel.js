@@ -11,6 +11,7 @@ export class ChatChannel {
    * @param {(message: object) => void} handlers.onMessage
    * @param {(clientId: string, reason: string) => void} handlers.onRejected
    * @param {(messages: object[], more: boolean) => void} handlers.onHistory
+   * @param {(role: string) => void} handlers.onRole the socket's role, on connect and on change
    */
   constructor (provider, handlers) {
     this.provider = provider
@@ -71,6 +72,9 @@ export class ChatChannel {
         if (typeof payload.client_id === 'string') {
           this.handlers.onRejected(payload.client_id, String(payload.reason ?? ''))
         }
+        break
+      case 'role':
+        if (typeof payload.role === 'string') this.handlers.onRole(payload.role)
         break
       case 'history': {
         const messages = Array.isArray(payload.messages) ? payload.messages : []

@@ -15,7 +15,8 @@ const MAX_TEXT = 4000
 const REJECTION_TEXT = {
   empty: 'Not sent: the message was empty.',
   too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`,
-  invalid_text: 'Not sent: the message holds a broken character.'
+  invalid_text: 'Not sent: the message holds a broken character.',
+  forbidden: 'Not sent: viewers cannot chat in this room.'
 }
 
 const el = (tag, className, text) => {

@@ -3,7 +3,7 @@
 // Ctrl/Cmd+Z never reverts someone else's typing. CodeMirror's own history() must not be added
 // next to it (both would react to the same keys).
 import * as Y from 'yjs'
-import { EditorState } from '@codemirror/state'
+import { Compartment, EditorState } from '@codemirror/state'
 import {
   EditorView,
   keymap,
@@ -20,9 +20,13 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
  * @param {HTMLElement} parent
  * @param {Y.Text} ytext
  * @param {import('y-protocols/awareness').Awareness} awareness
+ * @returns {{ view: EditorView, undoManager: Y.UndoManager, setReadOnly: (readOnly: boolean) => void }}
  */
 export const createEditor = (parent, ytext, awareness) => {
   const undoManager = new Y.UndoManager(ytext)
+  // A viewer's editor shows every change live but takes no input; a promotion lifts it in place.
+  const access = new Compartment()
+  const accessFor = (readOnly) => [EditorState.readOnly.of(readOnly), EditorView.editable.of(!readOnly)]
   const state = EditorState.create({
     doc: ytext.toString(),
     extensions: [
@@ -35,9 +39,11 @@ export const createEditor = (parent, ytext, awareness) => {
       EditorView.contentAttributes.of({ 'aria-label': 'Shared document', 'aria-multiline': 'true' }),
       // the yjs undo keys first so that they win over anything in the default keymap
       keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
-      yCollab(ytext, awareness, { undoManager })
+      yCollab(ytext, awareness, { undoManager }),
+      access.of(accessFor(false))
     ]
   })
   const view = new EditorView({ state, parent })
-  return { view, undoManager }
+  const setReadOnly = (readOnly) => view.dispatch({ effects: access.reconfigure(accessFor(readOnly)) })
+  return { view, undoManager, setReadOnly }
 }

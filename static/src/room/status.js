@@ -7,6 +7,7 @@ const TERMINAL_REASONS = {
   4401: 'Disconnected: you are signed out. Log in again.',
   4403: 'Disconnected: connection refused.',
   4404: 'Disconnected: this room does not exist.',
+  4405: 'Disconnected: you no longer have access to this room.',
   4409: 'Disconnected: too many rooms open at once. Close some tabs and reload the page.',
   4410: 'Disconnected: the room cannot be loaded right now.',
   4429: 'Disconnected: too many messages. Reload the page.'

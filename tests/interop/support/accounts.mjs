@@ -74,12 +74,24 @@ export class User {
     return this
   }
 
-  async createRoom (name) {
-    const response = await this.submit('/', '/rooms', { name })
+  async createRoom (name, visibility = 'public') {
+    const response = await this.submit('/', '/rooms', { name, visibility })
     assert.equal(response.status, 303, `creating room ${name} answered ${response.status}:\n${response.text.slice(0, 500)}`)
     assert.equal(response.location, `/rooms/${name}`)
     return name
   }
+}
+
+/** As the room's owner, through its settings page: gives `user` `role` (adding them). */
+User.prototype.setMember = async function (room, user, role) {
+  const response = await this.submit(`/rooms/${room}/settings`, `/rooms/${room}/members`, { username: user.username, role })
+  assert.equal(response.status, 303, `setting ${user.username}'s role answered ${response.status}`)
+}
+
+/** As the room's owner: removes `user` from the room. */
+User.prototype.removeMember = async function (room, user) {
+  const response = await this.submit(`/rooms/${room}/settings`, `/rooms/${room}/members/${user.username}/remove`, {})
+  assert.equal(response.status, 303, `removing ${user.username} answered ${response.status}`)
 }
 
 /** A new account, registered and logged in. */
