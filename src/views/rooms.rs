@@ -1,8 +1,9 @@
-//! The room page: a document panel and a chat panel; `static/dist/room.js` brings them to life.
+//! The room page: a document panel, a chat panel and the history panel; `static/dist/room.js`
+//! brings them to life.
 
 use maud::{html, Markup};
 
-use super::layout::page;
+use super::layout::{csrf_input, page};
 use super::PageContext;
 use crate::rooms::access::{Role, RoomAccess};
 
@@ -30,9 +31,14 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
                         }
                         span id="connection-status" class="status" role="status" { "Connecting…" }
                         span id="sync-status" class="sync-status" {}
+                        button id="author-colours" type="button" class="button button-quiet" aria-pressed="false"
+                            title="Tint each character with the colour of the person who wrote it" { "Author colours" }
+                        button id="history-toggle" type="button" class="button" aria-controls="history-panel"
+                            aria-expanded="false" { "History" }
                     }
                     div id="editor" class="editor" {}
                 }
+                (history_panel(ctx, &room.name))
                 aside class="side-panel" {
                     section class="presence-panel" aria-labelledby="presence-title" {
                         h2 id="presence-title" { "In the room" }
@@ -52,4 +58,67 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
             }
         },
     )
+}
+
+/// The history panel, hidden until its toggle opens it. The save and restore forms are shown to
+/// editors and owners only (room.css hides `.editor-only` while `#room` says viewer, so a live
+/// promotion shows them); the routes refuse viewers all the same.
+fn history_panel(ctx: &PageContext, name: &str) -> Markup {
+    let base = format!("/rooms/{name}");
+    html! {
+        section id="history-panel" class="history-panel" aria-labelledby="history-title" hidden {
+            div class="history-head" {
+                h2 id="history-title" tabindex="-1" { "History" }
+                button id="history-close" type="button" class="button button-quiet" { "Close" }
+            }
+            form id="version-save" class="version-save editor-only" method="post" action={ (base) "/versions" } {
+                (csrf_input(ctx))
+                label for="version-name" { "Name (optional)" }
+                input id="version-name" name="name" type="text" maxlength="100" autocomplete="off";
+                button type="submit" class="button button-primary" { "Save version" }
+            }
+            p class="history-exports" {
+                "Download the current text: "
+                a href={ (base) "/export?format=txt" } download { ".txt" } " · "
+                a href={ (base) "/export?format=md" } download { ".md" } " · "
+                a href={ (base) "/export?format=yjs" } download { ".yjs" } " · "
+                a href={ (base) "/messages/export" } download { "chat (.json)" }
+            }
+            p id="history-status" class="history-status" role="status" {}
+            ol id="version-list" class="version-list" aria-label="Versions, newest first" {}
+            section id="version-view" class="version-view" aria-labelledby="version-title" hidden {
+                h3 id="version-title" {}
+                p id="version-meta" class="version-meta" {}
+                p class="history-exports" {
+                    "Download this version: "
+                    a id="version-export-txt" download { ".txt" } " · "
+                    a id="version-export-md" download { ".md" } " · "
+                    a id="version-export-yjs" download { ".yjs" }
+                }
+                div class="version-restore editor-only" {
+                    button id="version-restore" type="button" class="button" { "Restore this version…" }
+                    form id="version-restore-confirm" class="restore-confirm" method="post" hidden {
+                        (csrf_input(ctx))
+                        p { "Replace the current text with this version for everyone? The current text is saved first as a “before restore” version, so this can be undone." }
+                        button type="submit" class="button button-primary" { "Restore" }
+                        " "
+                        button id="version-restore-cancel" type="button" class="button button-quiet" { "Cancel" }
+                    }
+                }
+                h4 { "Changes since this version" }
+                p class="help diff-legend" {
+                    ins { "Underlined" } ": added since. " del { "Struck through" } ": removed since."
+                }
+                div id="version-diff" class="version-diff" {}
+                h4 { "Text of this version" }
+                pre id="version-text" class="version-text" {}
+                h4 { "Time slider" }
+                p class="help" { "Step through the edits from this version to the next one (or to now)." }
+                input id="timeline-slider" type="range" min="0" max="0" value="0" step="1" aria-describedby="timeline-info";
+                p id="timeline-info" class="timeline-info" aria-live="polite" {}
+                p id="timeline-note" class="help" hidden {}
+                pre id="timeline-text" class="version-text" {}
+            }
+        }
+    }
 }

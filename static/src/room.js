@@ -14,6 +14,8 @@ import { bindPresence } from './room/presence.js'
 import { renderStatus } from './room/status.js'
 import { createEditor } from './room/editor.js'
 import { RoomAccess } from './room/access.js'
+import { HistoryPanel } from './room/history.js'
+import { AuthorColours } from './room/author-colours.js'
 
 /** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
 const LOCAL_LOAD_TIMEOUT_MS = 3000
@@ -119,8 +121,18 @@ const start = async (root) => {
   render()
   chat.loadLatest()
 
+  const historyPanel = new HistoryPanel({ room, root, byId })
+  const authorColours = new AuthorColours({
+    ytext,
+    ownClientId: ydoc.clientID,
+    username,
+    fetchAuthors: () => historyPanel.api.authors(),
+    button: byId('author-colours')
+  })
+
   await whenLocalLoaded(persistence)
-  const editor = createEditor(byId('editor'), ytext, awareness)
+  const editor = createEditor(byId('editor'), ytext, awareness, [authorColours.extension()])
+  authorColours.attach(editor.view)
   access.bindEditor(editor.setReadOnly)
   if (navigator.onLine) provider.connect()
   root.dataset.ready = 'true'

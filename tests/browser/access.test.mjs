@@ -85,6 +85,10 @@ scenario('an owner invites a viewer in settings; the viewer follows live but can
   assert.equal(await b.locator('#chat-readonly-note').isVisible(), true)
   assert.equal(await b.locator('#editor-readonly-note').isVisible(), true)
   assert.equal(await b.locator('#editor .cm-content').getAttribute('contenteditable'), 'false')
+  // The history panel opens for a viewer, without "Save version".
+  await b.click('#history-toggle')
+  await b.waitForSelector('#history-panel', { state: 'visible' })
+  assert.equal(await b.locator('#version-save').isVisible(), false, 'no "Save version" for a viewer')
 
   // Live edits and the owner's cursor reach the viewer.
   await eventually(async () => assert.equal(await editorText(b), 'Owner text.'), { what: 'the text on the viewer\'s page' })
@@ -113,6 +117,8 @@ scenario('an owner invites a viewer in settings; the viewer follows live but can
     assert.equal(await b.locator('#room').getAttribute('data-role'), 'editor')
     assert.equal(await b.locator('#editor .cm-content').getAttribute('contenteditable'), 'true')
   }, { what: 'the promotion on bob\'s open page' })
+  assert.equal(await b.locator('#version-save').isVisible(), true, '"Save version" shown to the new editor')
+  await b.click('#history-close')
   assert.equal(await b.locator('#chat-form').isVisible(), true, 'the chat box is back')
   assert.equal(await b.locator('#editor-readonly-note').isVisible(), false)
 

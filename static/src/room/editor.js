@@ -20,9 +20,10 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
  * @param {HTMLElement} parent
  * @param {Y.Text} ytext
  * @param {import('y-protocols/awareness').Awareness} awareness
+ * @param {import('@codemirror/state').Extension[]} extra more extensions (author colours)
  * @returns {{ view: EditorView, undoManager: Y.UndoManager, setReadOnly: (readOnly: boolean) => void }}
  */
-export const createEditor = (parent, ytext, awareness) => {
+export const createEditor = (parent, ytext, awareness, extra = []) => {
   const undoManager = new Y.UndoManager(ytext)
   // A viewer's editor shows every change live but takes no input; a promotion lifts it in place.
   const access = new Compartment()
@@ -40,7 +41,8 @@ export const createEditor = (parent, ytext, awareness) => {
       // the yjs undo keys first so that they win over anything in the default keymap
       keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
       yCollab(ytext, awareness, { undoManager }),
-      access.of(accessFor(false))
+      access.of(accessFor(false)),
+      ...extra
     ]
   })
   const view = new EditorView({ state, parent })
