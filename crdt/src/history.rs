@@ -27,6 +27,8 @@ pub enum HistoryError {
     Undecodable(String),
     #[error("yrs failed on the stored state: {0}")]
     Failed(String),
+    #[error("the client id is already in the document")]
+    ClientTaken,
 }
 
 /// Every diff here: Myers, settling for a coarser answer after [`DIFF_DEADLINE`].
@@ -124,6 +126,9 @@ pub fn edits_to(
     client: ClientID,
 ) -> Result<Option<Vec<u8>>, HistoryError> {
     let doc = load(state, client)?;
+    if doc.transact().state_vector().contains_client(&client) {
+        return Err(HistoryError::ClientTaken);
+    }
     let current = text_in(&doc);
     if current == target {
         return Ok(None);

@@ -92,6 +92,21 @@ pub(super) async fn read_upload(
     Ok(upload)
 }
 
+/// An upload form read (the file up to `--import-max-bytes`) whose CSRF token matches; or the
+/// page that says why it was refused.
+pub(super) async fn checked_upload(
+    state: &AppState,
+    session: &Session,
+    multipart: Multipart,
+) -> Result<Result<Upload, Response>, AppError> {
+    let upload = match read_upload(multipart, state.config.import_max_bytes).await {
+        Ok(upload) => upload,
+        Err(refusal) => return refusal_page(session, refusal).await.map(Err),
+    };
+    check_token(session, upload.fields.get("csrf_token").map(String::as_str)).await?;
+    Ok(Ok(upload))
+}
+
 /// The page that says why an import was refused.
 pub(super) async fn refusal_page(
     session: &Session,
@@ -113,15 +128,10 @@ pub(super) async fn import_room(
     user: CurrentUser,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let upload = match read_upload(multipart, state.config.import_max_bytes).await {
+    let upload = match checked_upload(&state, &session, multipart).await? {
         Ok(upload) => upload,
-        Err(refusal) => return refusal_page(&session, refusal).await,
+        Err(page) => return Ok(page),
     };
-    check_token(
-        &session,
-        upload.fields.get("csrf_token").map(String::as_str),
-    )
-    .await?;
     match new_room(&state, &user, upload).await? {
         Ok(name) => Ok(Redirect::to(&format!("/rooms/{name}")).into_response()),
         Err(refusal) => refusal_page(&session, refusal).await,

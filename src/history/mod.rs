@@ -11,6 +11,7 @@
 mod document;
 mod historian;
 mod import;
+mod restore;
 mod routes;
 mod timeline;
 

@@ -38,6 +38,15 @@ pub fn router() -> Router<AppState> {
         )
         .route("/rooms/{name}/versions/{id}", get(show_version))
         .route("/rooms/{name}/timeline", get(super::timeline::timeline))
+        .route(
+            "/rooms/{name}/versions/{id}/restore",
+            post(super::restore::restore),
+        )
+        .route(
+            "/rooms/{name}/import",
+            post(super::restore::import_text).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/rooms/{name}/authors", get(authors))
         .route("/rooms/{name}/export", get(export_document))
         .route(
             "/rooms/import",
@@ -90,6 +99,29 @@ impl From<VersionSummary> for VersionJson {
             size: v.size,
         }
     }
+}
+
+#[derive(Serialize)]
+struct Authors {
+    /// Yjs client id (as a decimal string, JSON's keys) to the username that owns it.
+    clients: std::collections::BTreeMap<String, String>,
+}
+
+/// `GET /rooms/{name}/authors`: who owns each Yjs client id written under in the room, for the
+/// author colours.
+async fn authors(
+    State(state): State<AppState>,
+    session: Session,
+    Path(name): Path<String>,
+) -> Result<Json<Authors>, AppError> {
+    let (_, room) = room_for(&state, &session, &name).await?;
+    let owners = state.store.client_authors(room.room_id).await?;
+    Ok(Json(Authors {
+        clients: owners
+            .into_iter()
+            .map(|(client, user)| (client.to_string(), user))
+            .collect(),
+    }))
 }
 
 /// `GET /rooms/{name}/versions`: the room's versions, newest first.

@@ -47,10 +47,12 @@ pub enum Refusal {
     ChatRejected,
     /// A viewer's document change or chat message, dropped; the socket stays open.
     ReadOnly,
+    /// An update that writes under a client id another user owns (4406).
+    ForeignClient,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 10] = [
+    const ALL: [Refusal; 11] = [
         Self::Malformed,
         Self::TooLarge,
         Self::RateLimited,
@@ -61,6 +63,7 @@ impl Refusal {
         Self::TooCostly,
         Self::ChatRejected,
         Self::ReadOnly,
+        Self::ForeignClient,
     ];
 
     fn label(self) -> &'static str {
@@ -75,6 +78,7 @@ impl Refusal {
             Self::TooCostly => "too_costly",
             Self::ChatRejected => "chat_rejected",
             Self::ReadOnly => "read_only",
+            Self::ForeignClient => "foreign_client",
         }
     }
 

@@ -79,6 +79,8 @@ pub enum CloseCode {
     UnknownRoom = 4404,
     /// The user may no longer open the room (removed from it, or it turned private).
     NoLongerAllowed = 4405,
+    /// The update writes under a Yjs client id another user owns (see `authorship`).
+    ForeignClient = 4406,
     TooManySockets = 4409,
     RoomUnavailable = 4410,
     UpdateTooCostly = 4413,
@@ -100,6 +102,7 @@ impl CloseCode {
             Self::ForbiddenOrigin => "4403",
             Self::UnknownRoom => "4404",
             Self::NoLongerAllowed => "4405",
+            Self::ForeignClient => "4406",
             Self::TooManySockets => "4409",
             Self::RoomUnavailable => "4410",
             Self::UpdateTooCostly => "4413",
@@ -121,6 +124,7 @@ impl CloseCode {
             Self::ForbiddenOrigin => "origin not allowed",
             Self::UnknownRoom => "no such room",
             Self::NoLongerAllowed => "no longer allowed in this room",
+            Self::ForeignClient => "client id belongs to another user",
             Self::TooManySockets => "too many sockets open for this user",
             Self::RoomUnavailable => "room unavailable",
             Self::UpdateTooCostly => "update took too long to apply",

@@ -84,6 +84,7 @@ impl LiveRoom {
         batch: Vec<(u64, IncomingUpdate)>,
     ) -> Result<(), RoomFailure> {
         let batch = self.refuse_unstorable(batch);
+        let batch = self.refuse_foreign_clients(batch);
         // Empty step 2s dropped, a typist's queued keystrokes merged into one update.
         let mut pending = prepare_batch(batch);
         let mut ingested = std::mem::take(&mut self.buffers.ingested);

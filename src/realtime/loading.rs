@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use chatspace_crdt::{LoadError, Recovered, RoomDoc, SnapshotFormat};
 
+use super::authorship::Owners;
 use crate::clock::now_millis;
 use crate::store::{Quarantined, Store, StoredDocument};
 
@@ -50,6 +51,8 @@ pub(super) struct LoadedRoom {
     /// some entry waits for its predecessor; then the one before the first that waits. A
     /// snapshot of this document may replace the log up to here, and no further.
     pub covers: i64,
+    /// Who owns each client id written under in the room.
+    pub owners: Owners,
 }
 
 /// Reads the room's snapshot and log and rebuilds the document; quarantines the log entries
@@ -62,6 +65,7 @@ pub(super) async fn load_room(store: &Store, room_id: i64) -> Result<LoadedRoom,
 /// [`load_room`], untimed.
 async fn load(store: &Store, room_id: i64) -> Result<LoadedRoom, LoadFailure> {
     let stored = store.load_document(room_id).await?;
+    let owners = store.client_owners(room_id).await?.into_iter().collect();
     let (recovered, mut stored) = tokio::task::spawn_blocking(move || {
         let recovered = rebuild(&stored);
         (recovered, stored)
@@ -111,6 +115,7 @@ async fn load(store: &Store, room_id: i64) -> Result<LoadedRoom, LoadFailure> {
         stored,
         compact_now: strict_replay_failed,
         covers,
+        owners,
     })
 }
 

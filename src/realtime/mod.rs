@@ -2,6 +2,7 @@
 //! `docs/protocol.md`) and one task per live room that owns the document, the awareness states,
 //! the connections and the room's persistence.
 
+mod authorship;
 mod chat;
 mod connection;
 mod coverage;
@@ -18,12 +19,14 @@ mod remote;
 mod room;
 mod socket;
 mod sockets;
+mod submit;
 
 use axum::routing::get;
 use axum::Router;
 
 pub use handle::CloseCode;
 pub use registry::{AccessChange, Rooms};
+pub use submit::SubmitError;
 
 pub(crate) use loading::rebuild;
 

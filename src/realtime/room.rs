@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
+use super::authorship::Owners;
 use super::handle::{CloseCode, Outbound};
 use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
@@ -69,6 +70,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         stored,
         compact_now,
         covers,
+        owners,
     } = loaded;
     if let Some(remote) = &mut remote {
         remote.loaded(covers);
@@ -102,6 +104,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         buffers: IngestBuffers::default(),
         remote,
         deleted: false,
+        owners,
     };
     // The log did not replay as a whole: a snapshot of what loaded replaces it.
     let exit = match compact_now {
@@ -182,6 +185,8 @@ pub(super) struct LiveRoom {
     pub(super) remote: Option<RoomBus>,
     /// Another node deleted the room: the task stops without saving.
     pub(super) deleted: bool,
+    /// Who owns each Yjs client id written under in the room (see `authorship`).
+    pub(super) owners: Owners,
 }
 
 impl LiveRoom {

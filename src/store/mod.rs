@@ -10,6 +10,7 @@ mod links;
 mod members;
 mod messages;
 mod nodes;
+mod owners;
 mod rooms;
 mod sessions;
 mod throttle;

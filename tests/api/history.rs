@@ -19,19 +19,20 @@ async fn app_with_quick_history() -> TestApp {
     .await
 }
 
-async fn json(browser: &Browser, path: &str) -> Value {
+pub async fn json(browser: &Browser, path: &str) -> Value {
     let response = browser.get(path).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     response.json().await.expect("JSON")
 }
 
-/// Polls `check` every 50 ms until it holds, failing the test after ten seconds.
+/// Polls `check` every 50 ms until it holds, failing the test after 30 seconds (generous: the
+/// suites share two cores with builds).
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while !check().await {
         assert!(tokio::time::Instant::now() < deadline, "never: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -52,7 +53,7 @@ async fn json_until(browser: &Browser, path: &str, done: impl Fn(&Value) -> bool
 }
 
 /// Waits until the stored document's text is `text` (what a version or an export reads).
-async fn stored_text_is(browser: &Browser, room: &str, text: &str) {
+pub async fn stored_text_is(browser: &Browser, room: &str, text: &str) {
     let path = format!("/rooms/{room}/export?format=txt");
     eventually(
         &format!("the room's text is stored as {text:?}"),
@@ -342,7 +343,7 @@ async fn automatic_versions_older_than_the_retention_go_and_named_ones_stay() {
 }
 
 /// Saves a named version of what the room has stored and returns its id.
-async fn save_named(browser: &Browser, room: &str, name: &str) -> i64 {
+pub async fn save_named(browser: &Browser, room: &str, name: &str) -> i64 {
     let saved = browser
         .submit(
             &format!("/rooms/{room}"),

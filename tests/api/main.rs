@@ -22,6 +22,7 @@ mod persistence;
 mod presence;
 mod realtime;
 mod restart;
+mod restore;
 mod room_deletion;
 mod rooms;
 mod security;

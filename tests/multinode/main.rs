@@ -23,6 +23,7 @@ mod access;
 mod cluster;
 mod crossing;
 mod heartbeat;
+mod history;
 mod outage;
 mod proxy;
 mod reconnect;

@@ -42,6 +42,8 @@ mod presence;
 mod realtime;
 #[path = "../api/restart.rs"]
 mod restart;
+#[path = "../api/restore.rs"]
+mod restore;
 #[path = "../api/room_deletion.rs"]
 mod room_deletion;
 #[path = "../api/rooms.rs"]

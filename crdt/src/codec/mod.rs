@@ -169,6 +169,12 @@ impl IncomingUpdate {
         self.empty
     }
 
+    /// The Yjs client ids under which the update writes content (its items). Deleting others'
+    /// text names their ids in the delete set; that is not writing under them.
+    pub fn writes_as(&self) -> impl Iterator<Item = u64> + '_ {
+        self.spans.iter().map(|span| span.client)
+    }
+
     pub(crate) fn into_parts(self) -> (Bytes, Option<Bytes>, preflight::Spans) {
         (self.raw, self.frame, self.spans)
     }
