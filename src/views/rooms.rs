@@ -77,6 +77,14 @@ fn history_panel(ctx: &PageContext, name: &str) -> Markup {
                 input id="version-name" name="name" type="text" maxlength="100" autocomplete="off";
                 button type="submit" class="button button-primary" { "Save version" }
             }
+            form id="text-import" class="text-import editor-only" method="post" action={ (base) "/import" }
+                enctype="multipart/form-data" {
+                (csrf_input(ctx))
+                label for="import-file" { "Replace the text with a file (.txt or .md, UTF-8)" }
+                input id="import-file" name="file" type="file" accept=".txt,.md,text/plain,text/markdown" required;
+                button type="submit" class="button" { "Import" }
+                p class="help" { "The current text is saved first as a “before import” version." }
+            }
             p class="history-exports" {
                 "Download the current text: "
                 a href={ (base) "/export?format=txt" } download { ".txt" } " · "

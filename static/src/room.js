@@ -122,6 +122,7 @@ const start = async (root) => {
   chat.loadLatest()
 
   const historyPanel = new HistoryPanel({ room, root, byId })
+  ytext.observe(() => historyPanel.documentChanged())
   const authorColours = new AuthorColours({
     ytext,
     ownClientId: ydoc.clientID,

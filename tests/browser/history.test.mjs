@@ -1,11 +1,18 @@
 // Issue 19 in real Chromium: the history panel (save a version, select it, its text, the diff
 // and the time slider), a restore seen live by a second user, and author colours on and off.
 import assert from 'node:assert/strict'
-import { eventually, editorText, typeAtEnd, waitSaveState, waitLive } from './support/browser.mjs'
+import { eventually, editorText, typeAtEnd, waitLive } from './support/browser.mjs'
 import { browserSuite } from './support/suite.mjs'
 import { userColor } from '../../static/src/lib/colors.js'
 
 const { scenario } = browserSuite()
+
+/** Waits until the server has stored `text` as the room's text (what saves, restores and imports start from). */
+const waitStored = (user, room, text) =>
+  eventually(async () => {
+    const response = await user.context.request.get(`/rooms/${room}/export?format=txt`)
+    assert.equal(await response.text(), text)
+  }, { what: `the stored text to be ${JSON.stringify(text)}` })
 
 const openHistory = async (page) => {
   await page.click('#history-toggle')
@@ -47,16 +54,16 @@ const assertColour = (css, hex, what) => {
 }
 
 scenario('the history panel saves and lists a version, shows its text, the diff and the time slider; a restore reaches a second user live', async (s) => {
-  const { alice, a, b } = await s.twoUsersInRoom('history')
+  const { alice, room, a, b } = await s.twoUsersInRoom('history')
 
   await typeAtEnd(a, 'First draft text.')
-  await waitSaveState(a, 'saved')
+  await waitStored(alice, room, 'First draft text.')
   await openHistory(a)
   const draft = await saveVersion(a, 'Draft one')
   assert.equal(draft.kind, 'named')
 
   await typeAtEnd(a, ' More words.')
-  await waitSaveState(a, 'saved')
+  await waitStored(alice, room, 'First draft text. More words.')
   await eventually(async () => assert.equal(await editorText(b), 'First draft text. More words.'), { what: 'the text on bob\'s page' })
 
   await selectVersion(a, 'Draft one')
@@ -94,6 +101,26 @@ scenario('the history panel saves and lists a version, shows its text, the diff 
   // Bob keeps typing after the restore, and it reaches alice.
   await typeAtEnd(b, ' Bob after.')
   await eventually(async () => assert.equal(await editorText(a), 'First draft text. Bob after.'), { what: 'bob\'s typing after the restore' })
+
+  // Alice imports a text file from the panel: bob sees it live, CRLF turned into LF.
+  await waitStored(alice, room, 'First draft text. Bob after.')
+  await a.setInputFiles('#import-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Imported\r\nlines.') })
+  await Promise.all([a.waitForEvent('load'), a.click('#text-import [type="submit"]')])
+  await waitLive(a)
+  await eventually(async () => assert.equal(await editorText(b), 'Imported\nlines.'), { what: 'the import on bob\'s page' })
+  await openHistory(a)
+  await eventually(async () => assert.ok((await listedVersions(a)).some((v) => v.kind === 'before_import')),
+    { what: 'the "before import" version in the list' })
+
+  // On a narrow screen the panel takes the whole width, and closes again.
+  await b.setViewportSize({ width: 390, height: 800 })
+  await openHistory(b)
+  const box = await b.locator('#history-panel').boundingBox()
+  assert.equal(Math.round(box.width), 390)
+  await eventually(async () => assert.ok((await listedVersions(b)).length >= 3), { what: 'the list on the narrow page' })
+  await b.click('#history-close')
+  assert.equal(await b.locator('#history-panel').isVisible(), false)
+  assert.equal(await b.locator('#history-toggle').getAttribute('aria-expanded'), 'false')
 })
 
 scenario('author colours tint each user\'s text in their colour, with their name, and go away when turned off', async (s) => {

@@ -16,6 +16,9 @@ const KIND_LABELS = {
 
 const formatTime = (ms) => new Date(ms).toLocaleString()
 
+/** While the panel is open, the list and the selected diff follow the text this long after it changes. */
+const FOLLOW_MS = 3000
+
 /** "Draft 2" for a named version, else what kind of version it is. */
 const versionTitle = (v) => (typeof v.name === 'string' && v.name !== '' ? v.name : KIND_LABELS[v.kind] ?? 'Version')
 
@@ -64,6 +67,7 @@ export class HistoryPanel {
     this.selected = null
     /** bumped on every selection, so that a slow answer for an older one is dropped */
     this.selection = 0
+    this.followTimer = null
 
     this.toggle.addEventListener('click', () => this.setOpen(this.panel.hidden))
     byId('history-close').addEventListener('click', () => this.setOpen(false))
@@ -86,6 +90,31 @@ export class HistoryPanel {
       event.preventDefault()
       this.restore()
     })
+  }
+
+  /**
+   * The document changed (here or elsewhere): once it has been quiet for a moment, list the
+   * versions again (a restore or the historian may have saved one) and compare the selected
+   * version with the new current text.
+   */
+  documentChanged () {
+    if (this.panel.hidden) return
+    clearTimeout(this.followTimer)
+    this.followTimer = setTimeout(() => {
+      if (this.panel.hidden) return
+      this.refresh()
+      if (this.selected) this.refreshChanges(this.selected.id)
+    }, FOLLOW_MS)
+  }
+
+  async refreshChanges (id) {
+    const turn = this.selection
+    try {
+      const detail = await this.api.version(id)
+      if (turn === this.selection) renderChanges(this.els.diff, Array.isArray(detail.changes) ? detail.changes : [])
+    } catch {
+      // the next change or selection tries again
+    }
   }
 
   get csrfToken () {
