@@ -81,6 +81,7 @@ scenario('the history panel saves and lists a version, shows its text, the diff 
   const slider = a.locator('#timeline-slider')
   await eventually(async () => assert.ok(Number(await slider.getAttribute('max')) >= 1), { what: 'the slider\'s steps' })
   assert.equal(await a.locator('#timeline-text').textContent(), 'First draft text.')
+  assert.equal(await a.locator('#timeline-note').isVisible(), false, 'every edit is still in the log: no compaction note')
   await slider.focus()
   await a.keyboard.press('End')
   assert.equal(await a.locator('#timeline-text').textContent(), 'First draft text. More words.')

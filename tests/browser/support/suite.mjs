@@ -55,13 +55,16 @@ class Scenario {
   }
 }
 
-/** Registers the file's setup and teardown; returns `scenario(title, async (s) => ...)`. */
-export const browserSuite = () => {
+/**
+ * Registers the file's setup and teardown; returns `scenario(title, async (s) => ...)`.
+ * `serverArgs`: flags the file's server gets besides its address and database.
+ */
+export const browserSuite = ({ serverArgs = [] } = {}) => {
   const shared = { dir: null, server: null, browser: null, everyone: [] }
 
   before(async () => {
     shared.dir = mkdtempSync(join(tmpdir(), 'chatspace-browser-'))
-    shared.server = new ChatspaceServer(shared.dir)
+    shared.server = new ChatspaceServer(shared.dir, { args: serverArgs })
     await shared.server.start()
     shared.browser = await launchChromium()
   })
