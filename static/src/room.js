@@ -121,8 +121,6 @@ const start = async (root) => {
   render()
   chat.loadLatest()
 
-  const historyPanel = new HistoryPanel({ room, root, byId })
-  ytext.observe(() => historyPanel.documentChanged())
   const authorColours = new AuthorColours({
     ytext,
     ownClientId: ydoc.clientID,
@@ -130,6 +128,14 @@ const start = async (root) => {
     fetchAuthors: () => historyPanel.api.authors(),
     button: byId('author-colours')
   })
+  const historyPanel = new HistoryPanel({
+    room,
+    root,
+    byId,
+    currentText: () => ytext.toString(),
+    authorsOf: (ranges) => authorColours.authorsOf(ranges)
+  })
+  ytext.observe(() => historyPanel.documentChanged())
 
   await whenLocalLoaded(persistence)
   const editor = createEditor(byId('editor'), ytext, awareness, [authorColours.extension()])

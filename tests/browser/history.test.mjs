@@ -54,7 +54,7 @@ const assertColour = (css, hex, what) => {
 }
 
 scenario('the history panel saves and lists a version, shows its text, the diff and the time slider; a restore reaches a second user live', async (s) => {
-  const { alice, room, a, b } = await s.twoUsersInRoom('history')
+  const { alice, bob, room, a, b } = await s.twoUsersInRoom('history')
 
   await typeAtEnd(a, 'First draft text.')
   await waitStored(alice, room, 'First draft text.')
@@ -62,9 +62,10 @@ scenario('the history panel saves and lists a version, shows its text, the diff 
   const draft = await saveVersion(a, 'Draft one')
   assert.equal(draft.kind, 'named')
 
-  await typeAtEnd(a, ' More words.')
+  await eventually(async () => assert.equal(await editorText(b), 'First draft text.'), { what: 'the text on bob\'s page' })
+  await typeAtEnd(b, ' More words.')
   await waitStored(alice, room, 'First draft text. More words.')
-  await eventually(async () => assert.equal(await editorText(b), 'First draft text. More words.'), { what: 'the text on bob\'s page' })
+  await eventually(async () => assert.equal(await editorText(a), 'First draft text. More words.'), { what: 'bob\'s words on alice\'s page' })
 
   await selectVersion(a, 'Draft one')
   await eventually(async () => assert.equal(await a.locator('#version-text').textContent(), 'First draft text.'),
@@ -73,7 +74,10 @@ scenario('the history panel saves and lists a version, shows its text, the diff 
   const inserted = (await diff.locator('ins').allTextContents()).join('')
   assert.match(inserted, /More words\./, 'the words added since are marked as inserted')
   assert.equal(await diff.locator('del').count(), 0, 'nothing removed since')
-  assert.equal((await diff.textContent()).replace(/\s+/g, ' ').trim(), 'First draft text. More words.')
+  await eventually(async () => assert.equal(await diff.locator('ins').first().getAttribute('data-authors'), bob.name),
+    { what: 'the inserted words named as bob\'s' })
+  assert.equal(await diff.locator('.diff-authors').textContent(), `Added since by ${bob.name}.`)
+  assert.equal((await diff.evaluate((el) => [...el.childNodes].filter((n) => !n.classList?.contains('diff-authors')).map((n) => n.textContent).join(''))).replace(/\s+/g, ' ').trim(), 'First draft text. More words.')
   // Marked by more than colour: the inserted run is underlined.
   assert.match(await diff.locator('ins').first().evaluate((el) => getComputedStyle(el).textDecorationLine), /underline/)
 
@@ -85,7 +89,7 @@ scenario('the history panel saves and lists a version, shows its text, the diff 
   await slider.focus()
   await a.keyboard.press('End')
   assert.equal(await a.locator('#timeline-text').textContent(), 'First draft text. More words.')
-  assert.match(await a.locator('#timeline-info').textContent(), new RegExp(`by [^.]*${alice.name}`))
+  assert.match(await a.locator('#timeline-info').textContent(), new RegExp(`by [^.]*${bob.name}`))
   await a.keyboard.press('Home')
   assert.equal(await a.locator('#timeline-text').textContent(), 'First draft text.')
 

@@ -115,6 +115,22 @@ export class AuthorColours {
     }, 0)
   }
 
+  /**
+   * Who wrote each of `ranges` (`[from, to]` of the current text): a list of names per range.
+   * Client ids not known yet are asked about first (once); still unknown ones are left out.
+   */
+  async authorsOf (ranges) {
+    const unknown = new Set(authorRuns(this.ytext).map((r) => r.client).filter((c) => !this.names.has(c)))
+    if (unknown.size > 0) {
+      this.learn(unknown)
+      await this.fetching
+    }
+    const runs = authorRuns(this.ytext)
+    return ranges.map(([from, to]) => [...new Set(runs
+      .filter((run) => run.from < to && run.to > from && this.names.has(run.client))
+      .map((run) => this.names.get(run.client)))])
+  }
+
   /** Asks the server who owns the client ids not known yet (at most once a second). */
   learn (unknown) {
     if (this.fetching) return

@@ -3,14 +3,35 @@
 // time slider's texts, rebuilt from the timeline's edit operations.
 
 /**
+ * Where the inserted runs of `changes` sit in the current text: `[from, to]` in UTF-16 units,
+ * or null when the runs do not spell `current` (the page's text has moved on since).
+ */
+export const insertedRanges = (changes, current) => {
+  const ranges = []
+  let at = 0
+  let spelled = ''
+  for (const { kind, text } of changes) {
+    if (kind === 'deleted') continue
+    if (kind === 'inserted') ranges.push([at, at + text.length])
+    at += text.length
+    spelled += text
+  }
+  return spelled === current ? ranges : null
+}
+
+/**
  * @param {HTMLElement} target
  * @param {{kind: string, text: string}[]} changes runs from the version's text to the current one
+ * @param {string[][] | null} authors who wrote each inserted run, in order, when known
  */
-export const renderChanges = (target, changes) => {
+export const renderChanges = (target, changes, authors = null) => {
+  let inserted = 0
   const nodes = changes.map(({ kind, text }) => {
     if (kind === 'inserted') {
       const node = document.createElement('ins')
-      node.title = 'added since this version'
+      const names = authors?.[inserted++] ?? []
+      node.title = names.length > 0 ? `added since this version by ${names.join(', ')}` : 'added since this version'
+      if (names.length > 0) node.dataset.authors = names.join(', ')
       node.textContent = text
       return node
     }
@@ -22,6 +43,13 @@ export const renderChanges = (target, changes) => {
     }
     return document.createTextNode(text)
   })
+  const writers = [...new Set((authors ?? []).flat())]
+  if (writers.length > 0) {
+    const by = document.createElement('p')
+    by.className = 'help diff-authors'
+    by.textContent = `Added since by ${writers.join(', ')}.`
+    nodes.unshift(by)
+  }
   if (!changes.some((c) => c.kind !== 'same')) {
     const same = document.createElement('p')
     same.className = 'help'

@@ -4,7 +4,7 @@
 // controls carry `.editor-only`, which room.css hides while the user is a viewer; the server
 // refuses viewers either way.
 import { HistoryApi } from './history-api.js'
-import { renderChanges } from './diff-view.js'
+import { insertedRanges, renderChanges } from './diff-view.js'
 import { TimeSlider } from './timeline.js'
 
 const KIND_LABELS = {
@@ -37,8 +37,13 @@ export class HistoryPanel {
    * @param {string} options.room
    * @param {HTMLElement} options.root #room
    * @param {(id: string) => HTMLElement} options.byId
+   * @param {() => string} options.currentText the page's current text
+   * @param {(ranges: number[][]) => Promise<string[][]>} options.authorsOf who wrote these
+   *   ranges of the current text
    */
-  constructor ({ room, root, byId }) {
+  constructor ({ room, root, byId, currentText, authorsOf }) {
+    this.currentText = currentText
+    this.authorsOf = authorsOf
     this.api = new HistoryApi(room)
     this.root = root
     this.panel = byId('history-panel')
@@ -111,10 +116,20 @@ export class HistoryPanel {
     const turn = this.selection
     try {
       const detail = await this.api.version(id)
-      if (turn === this.selection) renderChanges(this.els.diff, Array.isArray(detail.changes) ? detail.changes : [])
+      if (turn === this.selection) await this.showChanges(detail.changes, turn)
     } catch {
       // the next change or selection tries again
     }
+  }
+
+  /** The diff at once, then again with who added each inserted run once that is known. */
+  async showChanges (changes, turn) {
+    const list = Array.isArray(changes) ? changes : []
+    renderChanges(this.els.diff, list)
+    const ranges = insertedRanges(list, this.currentText())
+    if (ranges === null || ranges.length === 0) return
+    const authors = await this.authorsOf(ranges).catch(() => null)
+    if (authors !== null && turn === this.selection) renderChanges(this.els.diff, list, authors)
   }
 
   get csrfToken () {
@@ -218,7 +233,7 @@ export class HistoryPanel {
       ])
       if (turn !== this.selection) return
       this.els.text.textContent = detail.text
-      renderChanges(this.els.diff, Array.isArray(detail.changes) ? detail.changes : [])
+      this.showChanges(detail.changes, turn)
       this.slider.load(timeline, `the text of “${versionTitle(summary)}”`,
         next ? `the next version, “${versionTitle(next)}”` : 'the current text')
     } catch (error) {
