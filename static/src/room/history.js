@@ -220,6 +220,8 @@ export class HistoryPanel {
     this.els.title.textContent = versionTitle(summary)
     this.els.meta.textContent = versionMeta(summary)
     for (const [format, link] of this.els.exports) link.href = this.api.exportUrl(format, id)
+    // what the confirmation form posts to (the script sends it itself, staying on the page)
+    this.restoreForm.action = `${this.api.base}/versions/${id}/restore`
     this.els.text.textContent = 'Loading…'
     this.els.diff.replaceChildren()
     this.slider.clear('Loading…')
