@@ -1,5 +1,6 @@
 //! `cargo bench --bench merge`: how fast ChatSpace takes in document updates, measured on a real
-//! editing trace next to raw yrs and automerge, plus compaction, cold loads and bytes on disk.
+//! editing trace next to raw yrs and automerge, plus compaction, cold loads, bytes on disk and what
+//! keeping history (versions) costs.
 //! The cases, the trace and the figures of one run are described in `docs/benchmarks.md`.
 //!
 //! Every case checks its result against the trace's `endContent` once before criterion times
@@ -13,6 +14,7 @@
 mod document_cases;
 mod fixture;
 mod group;
+mod history;
 mod ingest_cases;
 mod ops;
 mod paired;
@@ -25,6 +27,7 @@ use criterion::Criterion;
 
 use document_cases::{bench_cold_load, bench_compaction, bench_local_edits, bench_remote_prefix};
 use fixture::Fixture;
+use history::{bench_cold_load_with_history, History};
 use ingest_cases::{bench_apply_trace, bench_ingest_parts, bench_ingest_sqlite};
 use report::print_summary;
 use storage::Storage;
@@ -39,6 +42,8 @@ fn main() {
         .expect("a tokio runtime");
     let storage = Storage::measure(&fixture, &rt);
     storage.print(&fixture);
+    let history = History::build(&fixture, &rt);
+    history.print(&fixture);
 
     bench_ingest_parts(&mut criterion, &fixture);
     bench_apply_trace(&mut criterion, &fixture);
@@ -47,6 +52,7 @@ fn main() {
     bench_remote_prefix(&mut criterion, &fixture);
     bench_compaction(&mut criterion, &fixture);
     bench_cold_load(&mut criterion, &fixture);
+    bench_cold_load_with_history(&mut criterion, &fixture, &rt, &history);
     let paired = paired::run_all(&fixture);
 
     criterion.final_summary();

@@ -1,7 +1,8 @@
 -- Versions of each room's text: saved automatically when editing goes quiet (and every so often
 -- while it goes on), by hand with a name, and before a restore or an import. `state` is the
 -- whole document as one Yjs v1 update, so a version can be exported as the CRDT too; `upto_seq`
--- is the room's log position it covers. Versions live apart from the log and its snapshots, so
+-- is the room's log position it covers. Text and state are stored deflate-compressed (`chars`
+-- is the text's length in characters). Versions live apart from the log and its snapshots, so
 -- compaction never touches them.
 CREATE TABLE doc_versions (
     id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -11,7 +12,8 @@ CREATE TABLE doc_versions (
     created_at BIGINT NOT NULL,
     created_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
     upto_seq   BIGINT NOT NULL,
-    text       TEXT NOT NULL,
+    chars      BIGINT NOT NULL,
+    text       BYTEA NOT NULL,
     state      BYTEA NOT NULL
 );
 CREATE INDEX doc_versions_by_room ON doc_versions (room_id, created_at DESC, id DESC);

@@ -77,20 +77,23 @@ pub struct Unversioned {
     pub last_edit_at: i64,
 }
 
-const SUMMARY_COLUMNS: &str = "SELECT v.id, v.kind, v.name, v.created_at, u.username AS created_by, \
-     CAST(length(v.text) AS BIGINT) AS size FROM doc_versions v LEFT JOIN users u ON u.id = v.created_by";
+const SUMMARY_COLUMNS: &str =
+    "SELECT v.id, v.kind, v.name, v.created_at, u.username AS created_by, \
+     v.chars AS size FROM doc_versions v LEFT JOIN users u ON u.id = v.created_by";
 
 impl Store {
     /// Saves a version, naming as its authors those who wrote to the room's log after the
     /// version before it. An automatic version of a log position that has one already (another
     /// node saved it first) is not saved again: `None`.
     pub async fn insert_version(&self, version: &NewVersion<'_>) -> sqlx::Result<Option<i64>> {
+        let text = deflate(version.text.as_bytes())?;
+        let state = deflate(version.state)?;
         let inserted: sqlx::Result<i64> = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let (id,): (i64,) = sqlx::query_as(
                 "INSERT INTO doc_versions \
-                 (room_id, kind, name, created_at, created_by, upto_seq, text, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                 (room_id, kind, name, created_at, created_by, upto_seq, chars, text, state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
             )
             .bind(version.room_id)
             .bind(version.kind.as_str())
@@ -98,8 +101,9 @@ impl Store {
             .bind(now_millis())
             .bind(version.created_by)
             .bind(version.upto_seq)
-            .bind(version.text)
-            .bind(version.state)
+            .bind(i64::try_from(version.text.chars().count()).unwrap_or(i64::MAX))
+            .bind(&text)
+            .bind(&state)
             .fetch_one(&mut *tx)
             .await?;
             sqlx::query(
@@ -166,7 +170,7 @@ impl Store {
         let Some(mut summary) = summary else {
             return Ok(None);
         };
-        let (upto_seq, text, state): (i64, String, Vec<u8>) = with_pool!(self, pool => sqlx::query_as(
+        let (upto_seq, text, state): (i64, Vec<u8>, Vec<u8>) = with_pool!(self, pool => sqlx::query_as(
             "SELECT upto_seq, text, state FROM doc_versions WHERE id = $1",
         )
         .bind(id)
@@ -179,6 +183,8 @@ impl Store {
         .bind(id)
         .fetch_all(pool)
         .await)?;
+        let text = String::from_utf8(inflate(&text)?).map_err(|e| decode_error("text", e))?;
+        let state = inflate(&state)?;
         Ok(Some(Version {
             summary,
             upto_seq,
@@ -215,5 +221,31 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(done)
+    }
+}
+
+fn deflate(bytes: &[u8]) -> sqlx::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+}
+
+fn inflate(bytes: &[u8]) -> sqlx::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(|e| decode_error("a compressed column", e))?;
+    Ok(out)
+}
+
+fn decode_error(what: &str, error: impl std::error::Error + Send + Sync + 'static) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: format!("doc_versions {what}"),
+        source: Box::new(error),
     }
 }

@@ -75,6 +75,23 @@ pub fn directory(
                         }
                         button type="submit" class="button button-primary" { "Create room" }
                     }
+                    details class="import-room" {
+                        summary { "Or make a room from a Yjs file" }
+                        form method="post" action="/rooms/import" enctype="multipart/form-data" class="stacked-form" {
+                            (csrf_input(ctx))
+                            label for="import-name" { "Room name" }
+                            input id="import-name" name="name" type="text" required
+                                maxlength=(rules::NAME_MAX) pattern="[A-Za-z0-9_-]+";
+                            label for="import-file" { "A .yjs file (a room's yjs export, or any Yjs document with a text named colabspace)" }
+                            input id="import-file" name="file" type="file" accept=".yjs" required;
+                            fieldset class="visibility-choice" {
+                                legend { "Who can find it" }
+                                label { input type="radio" name="visibility" value="public" checked; " Public" }
+                                label { input type="radio" name="visibility" value="private"; " Private" }
+                            }
+                            button type="submit" class="button" { "Import as a new room" }
+                        }
+                    }
                 }
                 div class="room-lists" {
                     (room_list(&RoomList {

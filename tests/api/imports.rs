@@ -34,6 +34,11 @@ async fn a_yjs_file_becomes_a_new_room_with_its_text() {
     let app = spawn_app().await;
     let alice = app.browser();
     alice.register("alice").await;
+    let start = alice.get_text("/").await;
+    assert!(
+        start.contains(r#"action="/rooms/import" enctype="multipart/form-data""#),
+        "the start page offers the import"
+    );
     let text = "imported 🦊 text\nsecond line";
     let response = import(&alice, "from-file", "notes.yjs", yjs_file(text)).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
