@@ -12,7 +12,7 @@ const { scenario } = browserSuite()
 const createPrivateRoom = async (user, room) => {
   const page = await user.newPage()
   await page.goto('/')
-  const form = page.locator('form:has(input[name="name"])')
+  const form = page.locator('form[action="/rooms"]')
   await form.locator('input[name="name"]').fill(room)
   await form.locator('input[name="visibility"][value="private"]').check()
   await Promise.all([

@@ -131,7 +131,7 @@ export class User {
   async createRoom (room) {
     const page = await this.newPage()
     await page.goto('/')
-    const form = page.locator('form:has(input[name="name"])')
+    const form = page.locator('form[action="/rooms"]')
     await form.locator('input[name="name"]').fill(room)
     await Promise.all([
       page.waitForURL((url) => url.pathname === `/rooms/${room}`),
