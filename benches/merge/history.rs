@@ -6,7 +6,7 @@
 //! [`VERSION_EVERY`] updates (ten minutes of typing at a little over three keystrokes a
 //! second). Each version holds the text and the whole document as a v1 update.
 
-use chatspace::store::{NewVersion, VersionKind};
+use chatspace::store::{NewVersion, Pool, VersionKind};
 use chatspace_crdt::{RoomDoc, SnapshotFormat};
 use criterion::Criterion;
 use tokio::runtime::Runtime;
@@ -28,6 +28,8 @@ pub struct History {
     with: TempDb,
     versions: usize,
     version_payload: u64,
+    /// What the versions' text and state columns hold (compressed).
+    version_stored: u64,
     size_without: u64,
     size_with: u64,
 }
@@ -42,15 +44,15 @@ impl History {
         let mut without = stored_room(f).await?;
         let mut with = stored_room(f).await?;
         let (versions, version_payload) = save_versions(f, &with).await?;
-        let size_without = without.close_and_size().await;
-        let size_with = with.close_and_size().await;
-        without.reopen().await?;
-        with.reopen().await?;
+        let version_stored = stored_version_bytes(&with).await?;
+        let size_without = vacuumed_size(&mut without).await?;
+        let size_with = vacuumed_size(&mut with).await?;
         Ok(History {
             without,
             with,
             versions,
             version_payload,
+            version_stored,
             size_without,
             size_with,
         })
@@ -59,8 +61,8 @@ impl History {
     pub fn print(&self, f: &Fixture) {
         let chars = f.trace.end_chars() as f64;
         println!(
-            "\nWhat history costs on disk: {} versions (one per {} updates), SQLite files after a \
-             WAL checkpoint",
+            "\nWhat history costs on disk: {} versions (one per {} updates), SQLite files after \
+             VACUUM and a WAL checkpoint",
             self.versions,
             thousands(VERSION_EVERY as u64)
         );
@@ -72,17 +74,42 @@ impl History {
                 format!("{:.2}", bytes as f64 / chars),
             ]);
         };
-        row(
-            "room compacted, no versions (today's form)",
-            self.size_without,
-        );
+        row("room compacted, no versions", self.size_without);
         row("room compacted, with versions", self.size_with);
         row(
-            "  versions' text and state (payload only)",
+            "  versions' text and state as stored (deflate)",
+            self.version_stored,
+        );
+        row(
+            "  versions' text and state uncompressed",
             self.version_payload,
         );
         t.print();
     }
+}
+
+/// The bytes of the versions' compressed columns.
+async fn stored_version_bytes(db: &TempDb) -> anyhow::Result<u64> {
+    let Pool::Sqlite(pool) = db.store.pool() else {
+        anyhow::bail!("the history figures are measured on SQLite");
+    };
+    let (bytes,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(SUM(length(text) + length(state)), 0) FROM doc_versions")
+            .fetch_one(pool)
+            .await?;
+    Ok(u64::try_from(bytes).unwrap_or(0))
+}
+
+/// The file's size once free pages (the compacted log's) are given back; the database is open
+/// again afterwards.
+async fn vacuumed_size(db: &mut TempDb) -> anyhow::Result<u64> {
+    let Pool::Sqlite(pool) = db.store.pool() else {
+        anyhow::bail!("the history figures are measured on SQLite");
+    };
+    sqlx::query("VACUUM").execute(pool).await?;
+    let size = db.close_and_size().await;
+    db.reopen().await?;
+    Ok(size)
 }
 
 /// A room holding the trace as the server leaves it: the log appended a tick at a time, then

@@ -2,6 +2,9 @@
 
 use chatspace_crdt::Recovered;
 
+use crate::error::AppError;
+use crate::realtime::SubmitError;
+use crate::state::AppState;
 use crate::store::Store;
 
 /// The stored document of a room, read.
@@ -28,4 +31,15 @@ pub async fn current_document(store: &Store, room_id: i64) -> anyhow::Result<Cur
         })
     })
     .await?
+}
+
+/// The room's document as its clients see it: a room live on this node first stores everything
+/// it has applied, then the stored document is read.
+pub async fn flushed_document(state: &AppState, room_id: i64) -> Result<CurrentDocument, AppError> {
+    state
+        .rooms
+        .flush(room_id)
+        .await
+        .map_err(|e: SubmitError| AppError::Internal(e.into()))?;
+    Ok(current_document(&state.store, room_id).await?)
 }

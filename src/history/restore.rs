@@ -12,7 +12,7 @@ use chatspace_crdt::ClientID;
 use rand::Rng;
 use tower_sessions::Session;
 
-use super::document::current_document;
+use super::document::flushed_document;
 use super::import::{checked_upload, refusal_page, Refusal};
 use super::routes::{refused, room_for};
 use crate::auth::{CsrfForm, CurrentUser};
@@ -128,8 +128,8 @@ fn text_of_upload(file: Option<(String, Vec<u8>)>) -> Result<String, String> {
     Ok(text.replace("\r\n", "\n"))
 }
 
-/// Saves the room's current text as a version of `kind`, then applies the edits that turn it
-/// into `target`.
+/// Saves the room's current text (everything its clients have seen, stored first) as a version
+/// of `kind`, then applies the edits that turn it into `target`.
 async fn replace_text(
     state: &AppState,
     user: &CurrentUser,
@@ -138,7 +138,13 @@ async fn replace_text(
     kind: VersionKind,
     label: &str,
 ) -> Result<(), AppError> {
-    let current = current_document(&state.store, room.room_id).await?;
+    let unavailable = |e: SubmitError| AppError::Internal(e.into());
+    let mut stand_in = state
+        .rooms
+        .stand_in(room.room_id, &room.name, user.clone())
+        .await
+        .map_err(unavailable)?;
+    let current = flushed_document(state, room.room_id).await?;
     state
         .store
         .insert_version(&NewVersion {
@@ -156,14 +162,11 @@ async fn replace_text(
         .await
         .map_err(anyhow::Error::from)?
         .map_err(anyhow::Error::from)?;
-    let Some(update) = update else {
-        return Ok(()); // The text is that already.
-    };
-    state
-        .rooms
-        .submit_update(room.room_id, &room.name, user.clone(), update)
-        .await
-        .map_err(|e: SubmitError| AppError::Internal(e.into()))
+    match update {
+        Some(update) => stand_in.submit(update).await.map_err(unavailable),
+        // The text is that already.
+        None => stand_in.leave().await.map_err(unavailable),
+    }
 }
 
 /// [`edits_to`] under a random 32-bit client id (as Yjs picks them) the document does not hold.

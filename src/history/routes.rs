@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::document::current_document;
+use super::document::flushed_document;
 use crate::auth::{current_user, CsrfForm, CurrentUser};
 use crate::error::AppError;
 use crate::rooms::access::RoomAccess;
@@ -163,7 +163,7 @@ async fn save_version(
             &format!("A version name has at most {NAME_MAX} characters."),
         ));
     }
-    let doc = current_document(&state.store, room.room_id).await?;
+    let doc = flushed_document(&state, room.room_id).await?;
     let id = state
         .store
         .insert_version(&NewVersion {
@@ -229,7 +229,7 @@ async fn show_version(
         .version(room.room_id, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let current = current_document(&state.store, room.room_id).await?;
+    let current = flushed_document(&state, room.room_id).await?;
     let old = version.text;
     let changes = tokio::task::spawn_blocking({
         let old = old.clone();
@@ -285,7 +285,7 @@ async fn export_document(
             )
         }
         None => {
-            let doc = current_document(&state.store, room.room_id).await?;
+            let doc = flushed_document(&state, room.room_id).await?;
             (doc.text, doc.state, format!("{}.{format}", room.name))
         }
     };

@@ -29,6 +29,8 @@ pub enum Command {
     Role { conn: u64, role: Role },
     /// The room was deleted: every socket closes with 4404 and the task stops without saving.
     Delete,
+    /// Answered once every update applied so far is stored (the room does not wait for it).
+    Flush { done: oneshot::Sender<()> },
 }
 
 /// The room's stored data cannot be read; an operator has to look.

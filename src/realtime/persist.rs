@@ -196,10 +196,16 @@ impl DocPersistence {
     /// Hands over the pending updates and waits until the writer has done everything handed
     /// to it so far. Only for when the room has to wait anyway: a reload, an unload, a stop.
     pub async fn settle(&mut self) {
-        self.hand_over();
         let (done, wait) = oneshot::channel();
-        self.send(Job::Barrier(done));
+        self.barrier(done);
         let _ = wait.await;
+    }
+
+    /// Hands over the pending updates; `done` is answered once the writer has done everything
+    /// handed to it so far.
+    pub fn barrier(&mut self, done: oneshot::Sender<()>) {
+        self.hand_over();
+        self.send(Job::Barrier(done));
     }
 
     fn send(&self, job: Job) {

@@ -294,6 +294,11 @@ impl LiveRoom {
             Command::Role { conn, role } => self.change_role(conn, role),
             // Handled by the loop.
             Command::Delete => {}
+            Command::Flush { done } => {
+                // What the flush tick would have done with these updates, compaction included.
+                self.compact(false).await?;
+                self.persistence.barrier(done);
+            }
             Command::Message { conn, message } => return self.handle_message(conn, message).await,
         }
         Ok(None)

@@ -186,3 +186,35 @@ async fn eventually_authors(browser: &Browser, count: usize) -> Value {
     .await;
     last.into_inner()
 }
+
+#[tokio::test]
+async fn versions_and_restores_work_on_the_text_everyone_sees_before_it_is_stored() {
+    // The room stores nothing for a minute: what clients see is ahead of the database.
+    let app = spawn_app_with(|c| c.flush_interval_ms = 60_000).await;
+    let alice = alice_with_room(&app).await;
+    let bob = app.browser();
+    bob.register("bob").await;
+    let mut writer = WsClient::join(&app, &alice, "notes", 1).await;
+    let mut reader = WsClient::join(&app, &bob, "notes", 2).await;
+    writer.insert(0, "one").await;
+    assert!(reader.pump_until(|c| c.text() == "one").await);
+    let one = save_named(&alice, "notes", "one").await;
+    let saved = json(&alice, &format!("/rooms/notes/versions/{one}")).await;
+    assert_eq!(saved["text"], "one", "the version holds what everyone saw");
+    writer.insert(3, " two").await;
+    assert!(reader.pump_until(|c| c.text() == "one two").await);
+    assert_eq!(
+        alice.get_text("/rooms/notes/export?format=txt").await,
+        "one two",
+        "the export too"
+    );
+    restore(&alice, "notes", one).await;
+    assert!(
+        reader.pump_until(|c| c.text() == "one").await,
+        "nothing everyone saw survives the restore"
+    );
+    let (_, before) = newest(&alice, "notes", "before_restore").await;
+    let id = before["id"].as_i64().expect("an id");
+    let before = json(&alice, &format!("/rooms/notes/versions/{id}")).await;
+    assert_eq!(before["text"], "one two");
+}
