@@ -1,4 +1,5 @@
-//! The register and login pages.
+//! The register and login pages, and the page shown instead of the register form when
+//! registration is closed.
 
 use maud::{html, Markup};
 
@@ -87,6 +88,23 @@ pub fn login(ctx: &PageContext, view: &LoginView) -> Markup {
                     button type="submit" class="button button-primary" { "Log in" }
                 }
                 p class="aside" { "New here? " a href=(with_next("/accounts/register", view.next)) { "Create an account" } }
+            }
+        },
+    )
+}
+
+/// What a visitor who wants an account sees when only operators add them.
+pub fn registration_closed(ctx: &PageContext, next: &str) -> Markup {
+    page(
+        ctx,
+        "Sign up",
+        "form-page",
+        &[],
+        html! {
+            section class="card narrow" {
+                h1 { "Registration is closed" }
+                p { "On this server, accounts are created by its operators. Ask one of them for an account." }
+                p class="aside" { "Already have an account? " a href=(with_next("/accounts/login", next)) { "Log in" } }
             }
         },
     )

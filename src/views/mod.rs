@@ -1,6 +1,7 @@
 //! HTML pages, rendered with maud. Every page goes through [`layout::page`]; every form carries
 //! the session's CSRF token.
 
+pub mod account_settings;
 pub mod accounts;
 pub mod errors;
 pub mod home;
