@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::rules;
+use super::rules::{self, Problem};
 use crate::auth::hashing::HashError;
 use crate::auth::throttle::Refused;
 use crate::error::AppError;
@@ -29,6 +29,8 @@ pub(super) struct Refusal {
     pub status: StatusCode,
     pub message: String,
     pub retry: Option<Duration>,
+    /// The password was wrong (rather than not checked at all).
+    wrong: bool,
 }
 
 impl Refusal {
@@ -37,7 +39,22 @@ impl Refusal {
             status,
             message: message.into(),
             retry,
+            wrong: false,
         }
+    }
+
+    /// The refusal as a form's problem: with the password field named `field` when the
+    /// password was wrong, with the form as a whole otherwise.
+    pub fn problem_with(&self, field: &'static str) -> Problem {
+        match self.wrong {
+            true => Problem::with(field, self.message.clone()),
+            false => Problem::general(self.message.clone()),
+        }
+    }
+
+    /// [`Refusal::problem_with`] for a field called `password`.
+    pub fn problem(&self) -> Problem {
+        self.problem_with("password")
     }
 
     /// `page` (the form again, showing [`Refusal::message`]) with the refusal's status, and a
@@ -108,7 +125,11 @@ pub(super) async fn check_password(
     if !(known && matched) {
         drop(attempt);
         tracing::info!(username, %address, "wrong password");
-        return Ok(Err(Refusal::new(StatusCode::UNAUTHORIZED, wrong, None)));
+        let refusal = Refusal {
+            wrong: true,
+            ..Refusal::new(StatusCode::UNAUTHORIZED, wrong, None)
+        };
+        return Ok(Err(refusal));
     }
     attempt.succeeded().await;
     Ok(Ok(()))

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::check::{check_password, retry_after, BUSY, BUSY_RETRY};
-use super::rules;
+use super::rules::{self, Problem};
 use crate::auth::hashing::HashError;
 use crate::auth::{self, page_context, ClientAddress, CsrfForm, CurrentUser};
 use crate::error::AppError;
@@ -67,7 +67,7 @@ async fn change_password(
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, AppError> {
-    let refuse = |status: StatusCode, errors: Vec<String>, ctx| {
+    let refuse = |status: StatusCode, errors: Vec<Problem>, ctx| {
         let view = PasswordView {
             errors,
             changed: false,
@@ -95,7 +95,7 @@ async fn change_password(
     if let Err(refusal) = checked {
         let ctx = page_context(&session).await?;
         let view = PasswordView {
-            errors: vec![refusal.message.clone()],
+            errors: vec![refusal.problem_with("current_password")],
             changed: false,
         };
         return Ok(refusal.respond(views::password(&ctx, &view)));
@@ -104,7 +104,11 @@ async fn change_password(
         Ok(hash) => hash,
         Err(HashError::Busy) => {
             let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, vec![BUSY.to_owned()], ctx);
+            let page = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                vec![Problem::general(BUSY)],
+                ctx,
+            );
             return Ok(retry_after(BUSY_RETRY, page));
         }
         Err(HashError::Failed(error)) => return Err(error.into()),
@@ -161,7 +165,7 @@ async fn delete_account(
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<DeleteForm>,
 ) -> Result<Response, AppError> {
-    let page = |status: StatusCode, errors: Vec<String>, owned_alone: Vec<String>, ctx| {
+    let page = |status: StatusCode, errors: Vec<Problem>, owned_alone: Vec<String>, ctx| {
         let view = DeleteView {
             owned_alone,
             errors,
@@ -171,7 +175,10 @@ async fn delete_account(
     let owned_alone = state.store.rooms_owned_alone(user.id).await?;
     if form.confirm.is_none() {
         let ctx = page_context(&session).await?;
-        let error = "Tick the box to confirm that the account is to be deleted.".to_owned();
+        let error = Problem::with(
+            "confirm",
+            "Tick the box to confirm that the account is to be deleted.",
+        );
         return Ok(page(
             StatusCode::UNPROCESSABLE_ENTITY,
             vec![error],
@@ -193,19 +200,14 @@ async fn delete_account(
     .await?;
     if let Err(refusal) = checked {
         let ctx = page_context(&session).await?;
-        let body = page(
-            refusal.status,
-            vec![refusal.message.clone()],
-            owned_alone,
-            ctx,
-        );
+        let body = page(refusal.status, vec![refusal.problem()], owned_alone, ctx);
         return Ok(refusal.respond(body));
     }
     match state.store.delete_user(user.id).await? {
         Ok(()) => {}
         Err(DeletionRefusal::SoleOwner(rooms)) => {
             let ctx = page_context(&session).await?;
-            let error = sole_owner_message(&rooms);
+            let error = Problem::general(sole_owner_message(&rooms));
             return Ok(page(StatusCode::CONFLICT, vec![error], rooms, ctx));
         }
         Err(DeletionRefusal::NoSuchUser) => return signed_out(&state, &session).await,

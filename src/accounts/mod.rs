@@ -26,6 +26,7 @@ use crate::views::accounts::{self as views, LoginView, RegisterView};
 use check::{
     check_password, retry_after, wait_text, BUSY, BUSY_RETRY, UNAVAILABLE, UNAVAILABLE_RETRY,
 };
+use rules::Problem;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,13 +88,16 @@ async fn register(
     }
     let username = form.username.trim();
     let next = safe_next(form.next.as_deref());
-    let mut errors: Vec<String> = rules::username_problem(username).into_iter().collect();
+    let mut errors: Vec<Problem> = rules::username_problem(username)
+        .map(|message| Problem::with("username", message))
+        .into_iter()
+        .collect();
     errors.extend(rules::password_problems(
         &form.password,
         &form.password_confirm,
         username,
     ));
-    let refuse = |status: StatusCode, errors: Vec<String>, ctx| {
+    let refuse = |status: StatusCode, errors: Vec<Problem>, ctx| {
         (
             status,
             views::register(
@@ -114,7 +118,11 @@ async fn register(
     // A taken name is refused before it costs a hash or a place in the address's quota.
     if state.store.user_by_name(username).await?.is_some() {
         let ctx = page_context(&session).await?;
-        return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
+        return Ok(refuse(
+            StatusCode::CONFLICT,
+            vec![Problem::with("username", TAKEN)],
+            ctx,
+        ));
     }
     let signup = match state.signups.begin(address).await {
         Ok(signup) => signup,
@@ -123,7 +131,7 @@ async fn register(
             let ctx = page_context(&session).await?;
             let page = refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
-                vec![UNAVAILABLE.into()],
+                vec![Problem::general(UNAVAILABLE)],
                 ctx,
             );
             return Ok(retry_after(UNAVAILABLE_RETRY, page));
@@ -135,7 +143,11 @@ async fn register(
                 wait_text(wait)
             );
             let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::TOO_MANY_REQUESTS, vec![error], ctx);
+            let page = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                vec![Problem::general(error)],
+                ctx,
+            );
             return Ok(retry_after(wait, page));
         }
     };
@@ -144,7 +156,11 @@ async fn register(
         Err(HashError::Busy) => {
             signup.not_created().await;
             let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, vec![BUSY.to_owned()], ctx);
+            let page = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                vec![Problem::general(BUSY)],
+                ctx,
+            );
             return Ok(retry_after(BUSY_RETRY, page));
         }
         Err(HashError::Failed(error)) => {
@@ -157,7 +173,11 @@ async fn register(
         Err(e) if is_unique_violation(&e) => {
             signup.not_created().await;
             let ctx = page_context(&session).await?;
-            return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
+            return Ok(refuse(
+                StatusCode::CONFLICT,
+                vec![Problem::with("username", TAKEN)],
+                ctx,
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -228,7 +248,7 @@ async fn login(
             let view = LoginView {
                 username,
                 next,
-                error: Some(refusal.message.clone()),
+                error: Some(refusal.problem()),
             };
             return Ok(refusal.respond(views::login(&ctx, &view)));
         }

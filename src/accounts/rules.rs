@@ -14,6 +14,32 @@ pub const PASSWORD_RULE: &str =
 /// and a longer password that is weak is weak in its first characters already.
 const STRENGTH_CHARS: usize = 100;
 
+/// What a form says is wrong, and the field it is about (by its `name`), if any: the page marks
+/// that field invalid, ties it to the message and puts the focus on the first such field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with the field `field`.
+    pub fn with(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field),
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the form as a whole (the server is busy, the attempt was throttled).
+    pub fn general(message: impl Into<String>) -> Self {
+        Self {
+            field: None,
+            message: message.into(),
+        }
+    }
+}
+
 /// Why a username is refused, or `None` when it is fine. Uniqueness is the database's job.
 pub fn username_problem(username: &str) -> Option<String> {
     let len = username.chars().count();
@@ -33,23 +59,29 @@ pub fn username_problem(username: &str) -> Option<String> {
     None
 }
 
-/// Why a new password for `username` is refused; empty when it is fine.
-pub fn password_problems(password: &str, confirm: &str, username: &str) -> Vec<String> {
+/// Why a new password for `username` is refused (on the fields `password` and
+/// `password_confirm`); empty when it is fine.
+pub fn password_problems(password: &str, confirm: &str, username: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     let len = password.chars().count();
     if len < PASSWORD_MIN {
-        problems.push(format!(
-            "The password must be at least {PASSWORD_MIN} characters long."
+        problems.push(Problem::with(
+            "password",
+            format!("The password must be at least {PASSWORD_MIN} characters long."),
         ));
     } else if len > PASSWORD_MAX {
-        problems.push(format!(
-            "The password must be at most {PASSWORD_MAX} characters long."
+        problems.push(Problem::with(
+            "password",
+            format!("The password must be at most {PASSWORD_MAX} characters long."),
         ));
     } else if let Some(weakness) = weakness(password, username) {
-        problems.push(weakness);
+        problems.push(Problem::with("password", weakness));
     }
     if password != confirm {
-        problems.push("The two passwords do not match.".to_owned());
+        problems.push(Problem::with(
+            "password_confirm",
+            "The two passwords do not match.",
+        ));
     }
     problems
 }
@@ -114,8 +146,11 @@ mod tests {
         ] {
             let problems = password_problems(weak, weak, "alice");
             assert_eq!(problems.len(), 1, "{weak}: {problems:?}");
+            assert_eq!(problems[0].field, Some("password"));
             assert!(
-                problems[0].starts_with("This password is too easy to guess"),
+                problems[0]
+                    .message
+                    .starts_with("This password is too easy to guess"),
                 "{problems:?}"
             );
         }

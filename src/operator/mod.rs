@@ -158,7 +158,8 @@ async fn new_password_hash(username: &str, from_stdin: bool) -> anyhow::Result<S
     let (password, confirm) = password::read(username, from_stdin)?;
     let problems = rules::password_problems(&password, &confirm, username);
     if !problems.is_empty() {
-        bail!("{}", problems.join(" "));
+        let messages: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        bail!("{}", messages.join(" "));
     }
     hash_password(password).await
 }

@@ -3,19 +3,21 @@
 
 use maud::{html, Markup};
 
-use super::layout::{csrf_input, error_list, page};
+use super::fields::Fields;
+use super::layout::{csrf_input, page};
 use super::PageContext;
-use crate::accounts::rules;
+use crate::accounts::rules::{self, Problem};
 
 /// What the password form shows.
 #[derive(Debug, Default)]
 pub struct PasswordView {
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
     /// The password was just changed.
     pub changed: bool,
 }
 
 pub fn password(ctx: &PageContext, view: &PasswordView) -> Markup {
+    let fields = Fields::new(&view.errors, "current_password");
     page(
         ctx,
         "Change password",
@@ -29,18 +31,27 @@ pub fn password(ctx: &PageContext, view: &PasswordView) -> Markup {
                         "Your password was changed. Every other session of your account was signed out."
                     }
                 }
-                (error_list(&view.errors))
+                (fields.list())
                 form method="post" action="/accounts/password" class="stacked-form" novalidate {
                     (csrf_input(ctx))
                     label for="current_password" { "Current password" }
                     input id="current_password" name="current_password" type="password"
-                        autocomplete="current-password" required autofocus;
+                        autocomplete="current-password" required
+                        aria-invalid=[fields.invalid("current_password")]
+                        aria-describedby=[fields.described_by("current_password", None)]
+                        autofocus[fields.focus("current_password")];
                     label for="password" { "New password" }
                     input id="password" name="password" type="password" autocomplete="new-password" required
-                        minlength=(rules::PASSWORD_MIN) aria-describedby="password-help";
+                        minlength=(rules::PASSWORD_MIN)
+                        aria-invalid=[fields.invalid("password")]
+                        aria-describedby=[fields.described_by("password", Some("password-help"))]
+                        autofocus[fields.focus("password")];
                     p id="password-help" class="help" { (rules::PASSWORD_RULE) }
                     label for="password_confirm" { "Repeat the new password" }
-                    input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required;
+                    input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required
+                        aria-invalid=[fields.invalid("password_confirm")]
+                        aria-describedby=[fields.described_by("password_confirm", None)]
+                        autofocus[fields.focus("password_confirm")];
                     p class="help" { "Your other sessions (other browsers and devices) will be signed out." }
                     button type="submit" class="button button-primary" { "Change password" }
                 }
@@ -55,10 +66,11 @@ pub fn password(ctx: &PageContext, view: &PasswordView) -> Markup {
 pub struct DeleteView {
     /// The rooms the user is the only owner of: the account cannot go while there are any.
     pub owned_alone: Vec<String>,
-    pub errors: Vec<String>,
+    pub errors: Vec<Problem>,
 }
 
 pub fn delete(ctx: &PageContext, view: &DeleteView) -> Markup {
+    let fields = Fields::new(&view.errors, "password");
     page(
         ctx,
         "Delete account",
@@ -67,7 +79,7 @@ pub fn delete(ctx: &PageContext, view: &DeleteView) -> Markup {
         html! {
             section class="card narrow" {
                 h1 { "Delete your account" }
-                (error_list(&view.errors))
+                (fields.list())
                 p {
                     "Your account and every session of it end at once. Your chat messages and edits stay in their rooms, shown as from a deleted user. Your username becomes free for someone else to take."
                 }
@@ -84,9 +96,15 @@ pub fn delete(ctx: &PageContext, view: &DeleteView) -> Markup {
                 form method="post" action="/accounts/delete" class="stacked-form" novalidate {
                     (csrf_input(ctx))
                     label for="password" { "Password" }
-                    input id="password" name="password" type="password" autocomplete="current-password" required;
+                    input id="password" name="password" type="password" autocomplete="current-password" required
+                        aria-invalid=[fields.invalid("password")]
+                        aria-describedby=[fields.described_by("password", None)]
+                        autofocus[fields.focus("password")];
                     label class="checkbox" {
-                        input type="checkbox" name="confirm" value="yes" required;
+                        input type="checkbox" name="confirm" value="yes" required
+                            aria-invalid=[fields.invalid("confirm")]
+                            aria-describedby=[fields.described_by("confirm", None)]
+                            autofocus[fields.focus("confirm")];
                         " I understand that this cannot be undone."
                     }
                     button type="submit" class="button button-danger" { "Delete my account" }

@@ -4,6 +4,7 @@
 pub mod account_settings;
 pub mod accounts;
 pub mod errors;
+mod fields;
 pub mod home;
 mod layout;
 pub mod rooms;

@@ -7,6 +7,7 @@ const BACKEND: helpers::Backend = helpers::Backend::Sqlite;
 mod access;
 mod access_forms;
 mod access_helpers;
+mod account_forms;
 mod account_settings;
 mod accounts;
 mod chat;

@@ -12,6 +12,8 @@ mod access;
 mod access_forms;
 #[path = "../api/access_helpers.rs"]
 mod access_helpers;
+#[path = "../api/account_forms.rs"]
+mod account_forms;
 #[path = "../api/account_settings.rs"]
 mod account_settings;
 #[path = "../api/accounts.rs"]
