@@ -3,10 +3,10 @@
 
 use maud::{html, Markup};
 
-use super::fields::Fields;
+use super::fields::{Fields, Input, CURRENT_PASSWORD};
 use super::layout::{csrf_input, page};
 use super::PageContext;
-use crate::accounts::rules::{self, Problem};
+use crate::accounts::rules::Problem;
 
 /// What the password form shows.
 #[derive(Debug, Default)]
@@ -35,23 +35,8 @@ pub fn password(ctx: &PageContext, view: &PasswordView) -> Markup {
                 form method="post" action="/accounts/password" class="stacked-form" novalidate {
                     (csrf_input(ctx))
                     label for="current_password" { "Current password" }
-                    input id="current_password" name="current_password" type="password"
-                        autocomplete="current-password" required
-                        aria-invalid=[fields.invalid("current_password")]
-                        aria-describedby=[fields.described_by("current_password", None)]
-                        autofocus[fields.focus("current_password")];
-                    label for="password" { "New password" }
-                    input id="password" name="password" type="password" autocomplete="new-password" required
-                        minlength=(rules::PASSWORD_MIN)
-                        aria-invalid=[fields.invalid("password")]
-                        aria-describedby=[fields.described_by("password", Some("password-help"))]
-                        autofocus[fields.focus("password")];
-                    p id="password-help" class="help" { (rules::PASSWORD_RULE) }
-                    label for="password_confirm" { "Repeat the new password" }
-                    input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required
-                        aria-invalid=[fields.invalid("password_confirm")]
-                        aria-describedby=[fields.described_by("password_confirm", None)]
-                        autofocus[fields.focus("password_confirm")];
+                    (fields.input(&Input { name: "current_password", ..CURRENT_PASSWORD }))
+                    (fields.new_password("New password", "Repeat the new password"))
                     p class="help" { "Your other sessions (other browsers and devices) will be signed out." }
                     button type="submit" class="button button-primary" { "Change password" }
                 }
@@ -96,10 +81,7 @@ pub fn delete(ctx: &PageContext, view: &DeleteView) -> Markup {
                 form method="post" action="/accounts/delete" class="stacked-form" novalidate {
                     (csrf_input(ctx))
                     label for="password" { "Password" }
-                    input id="password" name="password" type="password" autocomplete="current-password" required
-                        aria-invalid=[fields.invalid("password")]
-                        aria-describedby=[fields.described_by("password", None)]
-                        autofocus[fields.focus("password")];
+                    (fields.input(&CURRENT_PASSWORD))
                     label class="checkbox" {
                         input type="checkbox" name="confirm" value="yes" required
                             aria-invalid=[fields.invalid("confirm")]

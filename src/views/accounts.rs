@@ -3,7 +3,7 @@
 
 use maud::{html, Markup};
 
-use super::fields::Fields;
+use super::fields::{Fields, Input, CURRENT_PASSWORD};
 use super::layout::{csrf_input, page};
 use super::PageContext;
 use crate::accounts::rules::{self, Problem};
@@ -60,24 +60,16 @@ pub fn register(ctx: &PageContext, view: &RegisterView) -> Markup {
                     input type="hidden" name="next" value=(view.next);
                     label for="username" { "Username" }
                     // No maxlength: a longer name is refused with a message, not silently cut.
-                    input id="username" name="username" type="text" value=(view.username)
-                        autocomplete="username" required minlength=(rules::USERNAME_MIN)
-                        aria-invalid=[fields.invalid("username")]
-                        aria-describedby=[fields.described_by("username", Some("username-help"))]
-                        autofocus[fields.focus("username")];
+                    (fields.input(&Input {
+                        name: "username",
+                        kind: "text",
+                        autocomplete: "username",
+                        value: Some(view.username),
+                        minlength: Some(rules::USERNAME_MIN),
+                        help: Some("username-help"),
+                    }))
                     p id="username-help" class="help" { (rules::USERNAME_RULE) }
-                    label for="password" { "Password" }
-                    input id="password" name="password" type="password" autocomplete="new-password" required
-                        minlength=(rules::PASSWORD_MIN)
-                        aria-invalid=[fields.invalid("password")]
-                        aria-describedby=[fields.described_by("password", Some("password-help"))]
-                        autofocus[fields.focus("password")];
-                    p id="password-help" class="help" { (rules::PASSWORD_RULE) }
-                    label for="password_confirm" { "Repeat the password" }
-                    input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required
-                        aria-invalid=[fields.invalid("password_confirm")]
-                        aria-describedby=[fields.described_by("password_confirm", None)]
-                        autofocus[fields.focus("password_confirm")];
+                    (fields.new_password("Password", "Repeat the password"))
                     button type="submit" class="button button-primary" { "Sign up" }
                 }
                 p class="aside" { "Already have an account? " a href=(with_next("/accounts/login", view.next)) { "Log in" } }
@@ -111,16 +103,15 @@ pub fn login(ctx: &PageContext, view: &LoginView) -> Markup {
                     (csrf_input(ctx))
                     input type="hidden" name="next" value=(view.next);
                     label for="username" { "Username" }
-                    input id="username" name="username" type="text" value=(view.username)
-                        autocomplete="username" required
-                        aria-invalid=[fields.invalid("username")]
-                        aria-describedby=[fields.described_by("username", None)]
-                        autofocus[fields.focus("username")];
+                    (fields.input(&Input {
+                        name: "username",
+                        kind: "text",
+                        autocomplete: "username",
+                        value: Some(view.username),
+                        ..Input::default()
+                    }))
                     label for="password" { "Password" }
-                    input id="password" name="password" type="password" autocomplete="current-password" required
-                        aria-invalid=[fields.invalid("password")]
-                        aria-describedby=[fields.described_by("password", None)]
-                        autofocus[fields.focus("password")];
+                    (fields.input(&CURRENT_PASSWORD))
                     button type="submit" class="button button-primary" { "Log in" }
                 }
                 p class="aside" { "New here? " a href=(with_next("/accounts/register", view.next)) { "Create an account" } }

@@ -5,7 +5,31 @@
 
 use maud::{html, Markup};
 
-use crate::accounts::rules::Problem;
+use crate::accounts::rules::{self, Problem};
+
+/// A required input of an account form (its id is its name).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Input<'a> {
+    pub name: &'static str,
+    /// `text` or `password`.
+    pub kind: &'static str,
+    pub autocomplete: &'static str,
+    /// What was typed, shown again (never a password).
+    pub value: Option<&'a str>,
+    pub minlength: Option<usize>,
+    /// The id of the field's help text.
+    pub help: Option<&'static str>,
+}
+
+/// The current password, to log in or delete the account.
+pub const CURRENT_PASSWORD: Input<'static> = Input {
+    name: "password",
+    kind: "password",
+    autocomplete: "current-password",
+    value: None,
+    minlength: None,
+    help: None,
+};
 
 /// The problems of a form as its fields see them.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +71,43 @@ impl<'a> Fields<'a> {
         match self.problems.iter().find_map(|p| p.field) {
             Some(first_invalid) => first_invalid == field,
             None => self.first == field,
+        }
+    }
+
+    /// `input`, marked invalid, described and focused as its problems say.
+    pub fn input(&self, input: &Input) -> Markup {
+        let name = input.name;
+        html! {
+            input id=(name) name=(name) type=(input.kind) value=[input.value]
+                autocomplete=(input.autocomplete) required minlength=[input.minlength]
+                aria-invalid=[self.invalid(name)]
+                aria-describedby=[self.described_by(name, input.help)]
+                autofocus[self.focus(name)];
+        }
+    }
+
+    /// The new password, its rule and its repetition (sign-up, password change).
+    pub fn new_password(&self, label: &str, repeat_label: &str) -> Markup {
+        let password = Input {
+            name: "password",
+            kind: "password",
+            autocomplete: "new-password",
+            minlength: Some(rules::PASSWORD_MIN),
+            help: Some("password-help"),
+            ..Input::default()
+        };
+        let confirm = Input {
+            name: "password_confirm",
+            kind: "password",
+            autocomplete: "new-password",
+            ..Input::default()
+        };
+        html! {
+            label for="password" { (label) }
+            (self.input(&password))
+            p id="password-help" class="help" { (rules::PASSWORD_RULE) }
+            label for="password_confirm" { (repeat_label) }
+            (self.input(&confirm))
         }
     }
 
