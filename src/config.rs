@@ -68,7 +68,8 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_SESSION_IDLE_SECS", hide = true)]
     pub session_idle_secs: Option<u64>,
 
-    /// Failed logins for one account before it is locked for a while.
+    /// Failed logins for one account from one client address before that pair is locked for a
+    /// while; past this many from anywhere, logins for the account are slowed down.
     #[arg(long, env = "CHATSPACE_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: u32,
 
@@ -168,6 +169,25 @@ pub struct Config {
     /// Largest file a room imports (.txt, .md, .yjs), in bytes.
     #[arg(long, env = "CHATSPACE_IMPORT_MAX_BYTES", default_value_t = 1024 * 1024)]
     pub import_max_bytes: usize,
+
+    /// Who creates accounts: `open`, anyone through the sign-up form; `closed`, only operators
+    /// (`chatspace user add NAME`), and the form says so.
+    #[arg(long, env = "CHATSPACE_REGISTRATION", value_enum, default_value_t = Registration::Open)]
+    pub registration: Registration,
+
+    /// Longest wait, in seconds, before a login for an account with many recent failures (from
+    /// any address) is answered; the wait doubles with each failure up to this.
+    #[arg(long, env = "CHATSPACE_LOGIN_MAX_DELAY_SECS", default_value_t = 30)]
+    pub login_max_delay_secs: u64,
+}
+
+/// Who may create accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Registration {
+    /// Anyone, through the sign-up form.
+    Open,
+    /// Only operators, with `chatspace user add`.
+    Closed,
 }
 
 /// How log lines are written.
@@ -201,6 +221,16 @@ impl Config {
 
     pub fn login_lockout(&self) -> Duration {
         Duration::from_secs(self.login_lockout_secs)
+    }
+
+    /// The login throttle's limits, as the server and the operator commands use them.
+    pub fn throttle_limits(&self) -> crate::auth::throttle::ThrottleLimits {
+        crate::auth::throttle::ThrottleLimits {
+            per_account: self.login_max_failures,
+            per_address: self.login_max_failures_per_address,
+            window: self.login_lockout(),
+            max_delay: Duration::from_secs(self.login_max_delay_secs),
+        }
     }
 
     /// How many password hashes run at once: the configured number, or one per core.

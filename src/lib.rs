@@ -23,6 +23,7 @@ pub mod health;
 pub mod history;
 pub mod http;
 pub mod metrics;
+pub mod operator;
 pub mod realtime;
 pub mod rooms;
 pub mod startup;

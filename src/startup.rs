@@ -18,7 +18,7 @@ use tower_sessions::SessionStore;
 use crate::auth::hashing::Hashing;
 use crate::auth::password;
 use crate::auth::signup_limit::SignupLimit;
-use crate::auth::throttle::{LoginThrottle, ThrottleLimits};
+use crate::auth::throttle::LoginThrottle;
 use crate::bus::Bus;
 use crate::clock::now_millis;
 use crate::config::Config;
@@ -74,14 +74,7 @@ impl Application {
             .await
             .context("failed to prepare password hashing")?;
         let config = Arc::new(config);
-        let throttle = LoginThrottle::new(
-            store.clone(),
-            ThrottleLimits {
-                per_account: config.login_max_failures,
-                per_address: config.login_max_failures_per_address,
-                window: config.login_lockout(),
-            },
-        );
+        let throttle = LoginThrottle::new(store.clone(), config.throttle_limits());
         let signups = SignupLimit::new(store.clone(), config.register_max_per_hour);
         let hashing = Hashing::new(config.hash_slots(), config.hash_queue);
         let shutdown = CancellationToken::new();

@@ -1,11 +1,14 @@
-//! Accounts: register, log in, log out (the routes under `/accounts`).
+//! Accounts: register, log in, log out (the routes under `/accounts`); changing the password
+//! and deleting the account are in [`manage`].
 
+mod check;
+mod manage;
 pub mod rules;
 
-use std::time::Duration;
+pub(crate) use manage::sole_owner_message;
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -15,19 +18,31 @@ use tower_sessions::Session;
 use crate::auth::hashing::HashError;
 use crate::auth::throttle::Refused;
 use crate::auth::{self, page_context, ClientAddress, CsrfForm, CurrentUser};
+use crate::config::Registration;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::store::is_unique_violation;
 use crate::views::accounts::{self as views, LoginView, RegisterView};
+use check::{
+    check_password, retry_after, wait_text, BUSY, BUSY_RETRY, UNAVAILABLE, UNAVAILABLE_RETRY,
+};
+use rules::Problem;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/accounts/register", get(register_form).post(register))
         .route("/accounts/login", get(login_form).post(login))
         .route("/accounts/logout", post(logout))
+        .merge(manage::router())
+}
+
+/// Whether visitors may create accounts (`--registration`); when not, only operators add them.
+fn registration_open(state: &AppState) -> bool {
+    state.config.registration == Registration::Open
 }
 
 async fn register_form(
+    State(state): State<AppState>,
     session: Session,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, AppError> {
@@ -35,6 +50,9 @@ async fn register_form(
     let next = safe_next(query.next.as_deref());
     if ctx.user.is_some() {
         return Ok(Redirect::to(next).into_response());
+    }
+    if !registration_open(&state) {
+        return Ok(views::registration_closed(&ctx, next).into_response());
     }
     let view = RegisterView {
         next,
@@ -56,14 +74,6 @@ struct RegisterForm {
 }
 
 const TAKEN: &str = "That username is taken. Pick another one.";
-/// The form error, and the `Retry-After`, of a login or sign-up turned away by a busy hasher.
-const BUSY: &str = "The server is busy checking other passwords. Try again in a moment.";
-const BUSY_RETRY: Duration = Duration::from_secs(1);
-/// The form error, and the `Retry-After`, of a login or sign-up whose count could not be taken
-/// because the database failed: refused, rather than let through uncounted.
-const UNAVAILABLE: &str =
-    "The server cannot take sign-ins or sign-ups right now. Try again in a moment.";
-const UNAVAILABLE_RETRY: Duration = Duration::from_secs(5);
 
 async fn register(
     State(state): State<AppState>,
@@ -71,14 +81,23 @@ async fn register(
     ClientAddress(address): ClientAddress,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Result<Response, AppError> {
+    if !registration_open(&state) {
+        let ctx = page_context(&session).await?;
+        let page = views::registration_closed(&ctx, safe_next(form.next.as_deref()));
+        return Ok((StatusCode::FORBIDDEN, page).into_response());
+    }
     let username = form.username.trim();
     let next = safe_next(form.next.as_deref());
-    let mut errors: Vec<String> = rules::username_problem(username).into_iter().collect();
+    let mut errors: Vec<Problem> = rules::username_problem(username)
+        .map(|message| Problem::with("username", message))
+        .into_iter()
+        .collect();
     errors.extend(rules::password_problems(
         &form.password,
         &form.password_confirm,
+        username,
     ));
-    let refuse = |status: StatusCode, errors: Vec<String>, ctx| {
+    let refuse = |status: StatusCode, errors: Vec<Problem>, ctx| {
         (
             status,
             views::register(
@@ -99,7 +118,11 @@ async fn register(
     // A taken name is refused before it costs a hash or a place in the address's quota.
     if state.store.user_by_name(username).await?.is_some() {
         let ctx = page_context(&session).await?;
-        return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
+        return Ok(refuse(
+            StatusCode::CONFLICT,
+            vec![Problem::with("username", TAKEN)],
+            ctx,
+        ));
     }
     let signup = match state.signups.begin(address).await {
         Ok(signup) => signup,
@@ -108,7 +131,7 @@ async fn register(
             let ctx = page_context(&session).await?;
             let page = refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
-                vec![UNAVAILABLE.into()],
+                vec![Problem::general(UNAVAILABLE)],
                 ctx,
             );
             return Ok(retry_after(UNAVAILABLE_RETRY, page));
@@ -120,7 +143,11 @@ async fn register(
                 wait_text(wait)
             );
             let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::TOO_MANY_REQUESTS, vec![error], ctx);
+            let page = refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                vec![Problem::general(error)],
+                ctx,
+            );
             return Ok(retry_after(wait, page));
         }
     };
@@ -129,7 +156,11 @@ async fn register(
         Err(HashError::Busy) => {
             signup.not_created().await;
             let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, vec![BUSY.to_owned()], ctx);
+            let page = refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                vec![Problem::general(BUSY)],
+                ctx,
+            );
             return Ok(retry_after(BUSY_RETRY, page));
         }
         Err(HashError::Failed(error)) => {
@@ -142,7 +173,11 @@ async fn register(
         Err(e) if is_unique_violation(&e) => {
             signup.not_created().await;
             let ctx = page_context(&session).await?;
-            return Ok(refuse(StatusCode::CONFLICT, vec![TAKEN.to_owned()], ctx));
+            return Ok(refuse(
+                StatusCode::CONFLICT,
+                vec![Problem::with("username", TAKEN)],
+                ctx,
+            ));
         }
         Err(e) => return Err(e.into()),
     };
@@ -150,6 +185,7 @@ async fn register(
     tracing::info!(user_id = id, username, "account created");
     auth::log_in(
         &session,
+        &state.store,
         &CurrentUser {
             id,
             username: username.to_owned(),
@@ -157,12 +193,6 @@ async fn register(
     )
     .await?;
     Ok(Redirect::to(next).into_response())
-}
-
-/// A refusal the client may retry after `wait`, said in a `Retry-After` header.
-fn retry_after(wait: Duration, refusal: Response) -> Response {
-    let seconds = wait.as_secs().max(1).to_string();
-    ([(header::RETRY_AFTER, seconds)], refusal).into_response()
 }
 
 #[derive(Deserialize)]
@@ -206,62 +236,27 @@ async fn login(
 ) -> Result<Response, AppError> {
     let username = form.username.trim();
     let next = safe_next(form.next.as_deref());
-    let refuse = |status: StatusCode, error: String, ctx| {
-        let view = LoginView {
-            username,
-            next,
-            error: Some(error),
-        };
-        (status, views::login(&ctx, &view)).into_response()
-    };
-    // Counted as a failure before the password is checked, so that a burst of guesses cannot
-    // all be checked before the first failure is counted.
-    let attempt = match state.throttle.begin(username, address).await {
-        Ok(attempt) => attempt,
-        Err(Refused::Unavailable(error)) => {
-            tracing::error!(%error, username, %address, "login refused: it could not be counted");
-            let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE.into(), ctx);
-            return Ok(retry_after(UNAVAILABLE_RETRY, page));
-        }
-        Err(Refused::Locked(wait)) => {
-            tracing::warn!(username, %address, "login refused: throttled");
-            let error = format!(
-                "Too many failed attempts. Try again in {}.",
-                wait_text(wait)
-            );
-            let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::TOO_MANY_REQUESTS, error, ctx);
-            return Ok(retry_after(wait, page));
-        }
-    };
     let user = state.store.user_by_name(username).await?;
-    let password = if form.password.len() > rules::PASSWORD_MAX * 4 {
-        String::new()
-    } else {
-        form.password
-    };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matched = match state.hashing.verify(password, stored).await {
-        Ok(matched) => matched,
-        Err(HashError::Busy) => {
-            attempt.not_checked().await;
+    const WRONG: &str = "Wrong username or password.";
+    let checked = check_password(&state, username, stored, form.password, address, WRONG).await?;
+    // A right password always has an account: only a stored hash can match.
+    let user = match (user, checked) {
+        (Some(user), Ok(())) => user,
+        (_, Err(refusal)) => {
             let ctx = page_context(&session).await?;
-            let page = refuse(StatusCode::SERVICE_UNAVAILABLE, BUSY.to_owned(), ctx);
-            return Ok(retry_after(BUSY_RETRY, page));
+            let view = LoginView {
+                username,
+                next,
+                error: Some(refusal.problem()),
+            };
+            return Ok(refusal.respond(views::login(&ctx, &view)));
         }
-        Err(HashError::Failed(error)) => return Err(error.into()),
+        (None, Ok(())) => return Err(anyhow::anyhow!("a right password without an account").into()),
     };
-    let Some(user) = user.filter(|_| matched) else {
-        drop(attempt);
-        tracing::info!(username, %address, "login failed");
-        let error = "Wrong username or password.".to_owned();
-        let ctx = page_context(&session).await?;
-        return Ok(refuse(StatusCode::UNAUTHORIZED, error, ctx));
-    };
-    attempt.succeeded().await;
     auth::log_in(
         &session,
+        &state.store,
         &CurrentUser {
             id: user.id,
             username: user.username,
@@ -283,7 +278,7 @@ async fn logout(
 ) -> Result<Response, AppError> {
     let user = auth::current_user(&session).await?;
     let id = session.id();
-    auth::log_out(&session).await?;
+    auth::log_out(&session, &state.store).await?;
     if let (Some(user), Some(id)) = (user, id) {
         state.rooms.end_session(id, user.id);
     }
@@ -306,16 +301,6 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-/// "3 minutes", "40 seconds".
-fn wait_text(wait: Duration) -> String {
-    let secs = wait.as_secs().max(1);
-    if secs < 60 {
-        return format!("{secs} second{}", if secs == 1 { "" } else { "s" });
-    }
-    let minutes = secs.div_ceil(60);
-    format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,12 +312,5 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
-    }
-
-    #[test]
-    fn waits_read_as_seconds_or_minutes() {
-        assert_eq!(wait_text(Duration::from_secs(1)), "1 second");
-        assert_eq!(wait_text(Duration::from_secs(59)), "59 seconds");
-        assert_eq!(wait_text(Duration::from_secs(61)), "2 minutes");
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use crate::error::AppError;
+use crate::store::Store;
 
 const USER_KEY: &str = "user";
 
@@ -22,17 +23,32 @@ pub async fn current_user(session: &Session) -> Result<Option<CurrentUser>, AppE
     Ok(session.get(USER_KEY).await?)
 }
 
-/// Starts a logged-in session. The id is cycled so that a session id planted before login
-/// (session fixation) is worthless afterwards.
-pub async fn log_in(session: &Session, user: &CurrentUser) -> Result<(), AppError> {
+/// Starts a logged-in session (or renews one, after a password change). The id is cycled so
+/// that a session id planted before login (session fixation) is worthless afterwards. The
+/// session is saved now, under its new id, and indexed under its user, so that ending every
+/// session of the user finds it.
+pub async fn log_in(session: &Session, store: &Store, user: &CurrentUser) -> Result<(), AppError> {
+    let old = session.id();
     session.cycle_id().await?;
     session.insert(USER_KEY, user).await?;
+    session.save().await?;
+    if let Some(old) = old {
+        store.forget_session(&old.to_string()).await?;
+    }
+    let id = session
+        .id()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a saved session has no id")))?;
+    store.index_session(&id.to_string(), user.id).await?;
     Ok(())
 }
 
 /// Ends the session server-side: the stored record is deleted and the cookie removed.
-pub async fn log_out(session: &Session) -> Result<(), AppError> {
+pub async fn log_out(session: &Session, store: &Store) -> Result<(), AppError> {
+    let id = session.id();
     session.flush().await?;
+    if let Some(id) = id {
+        store.forget_session(&id.to_string()).await?;
+    }
     Ok(())
 }
 

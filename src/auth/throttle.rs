@@ -1,9 +1,18 @@
-//! Login throttling: after too many failed logins for one account or from one client address,
-//! further attempts are refused until the lockout has passed. An attempt is counted as a failure
-//! before its password is checked, so of many simultaneous guesses no more than the limit are
-//! ever checked; a right password then gives its attempt back. The counts live in the database
-//! (`throttle_counts`), so that the nodes sharing it count together: failures spread over
-//! several nodes lock an account as they would on one.
+//! Login throttling that gives no one a way to lock out someone else.
+//!
+//! - Per (account, client address) pair: after `per_account` failures the pair is refused
+//!   until the lockout has passed. A guesser at one address locks only themselves out of that
+//!   account; the owner, from anywhere else, is not refused.
+//! - Per client address: after `per_address` failures (across every account) the address is
+//!   refused, as a guesser trying many accounts is.
+//! - Per account: failures from every address count, and once they pass `per_account` each
+//!   further attempt waits before it is answered, a wait that doubles with each failure up to a
+//!   cap. It slows a guesser spread over many addresses without ever refusing the owner.
+//!
+//! An attempt is counted as a failure before its password is checked, so of many simultaneous
+//! guesses no more than the limits are ever checked; a right password then gives its attempt
+//! back. The counts live in the database (`throttle_counts`), so that the nodes sharing it count
+//! together: failures spread over several nodes count as they would on one.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -12,10 +21,13 @@ use crate::accounts::rules::USERNAME_MAX;
 use crate::clock::now_millis;
 use crate::store::Store;
 
+/// The first per-account wait; each failure after it doubles the wait, up to the cap.
+const DELAY_STEP: Duration = Duration::from_millis(500);
+
 /// Why an attempt (or a sign-up) was not let through.
 #[derive(Debug)]
 pub enum Refused {
-    /// Too many recent failures: how long the account or address is still locked.
+    /// Too many recent failures: how long the pair or address is still locked.
     Locked(Duration),
     /// The counts could not be read or written. The attempt is refused rather than let through
     /// uncounted, which would give a guesser unthrottled tries while the database struggles.
@@ -31,10 +43,14 @@ impl From<sqlx::Error> for Refused {
 /// Limits for [`LoginThrottle`].
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleLimits {
+    /// Failures for one account from one address before that pair is locked; also the
+    /// failures for the account (from anywhere) after which attempts are slowed down.
     pub per_account: u32,
     pub per_address: u32,
     /// How long failures are remembered, and how long a lockout lasts.
     pub window: Duration,
+    /// The longest a per-account wait grows to (zero: never wait).
+    pub max_delay: Duration,
 }
 
 /// Cheap-to-clone handle on the failure counts.
@@ -50,8 +66,11 @@ pub struct LoginThrottle {
 #[derive(Debug)]
 pub struct Attempt {
     throttle: LoginThrottle,
+    pair: String,
     account: String,
     address: String,
+    /// How long this attempt waited for its account's earlier failures.
+    pub waited: Duration,
 }
 
 impl LoginThrottle {
@@ -59,59 +78,93 @@ impl LoginThrottle {
         Self { store, limits }
     }
 
-    /// Lets an attempt through, counted as a failure, or says why not.
+    /// Lets an attempt through, counted as a failure, or says why not. An attempt on an
+    /// account with many recent failures waits here first (see the module's doc).
     pub async fn begin(&self, username: &str, address: IpAddr) -> Result<Attempt, Refused> {
-        let attempt = Attempt {
+        let name = account_name(username);
+        let mut attempt = Attempt {
             throttle: self.clone(),
-            account: account_subject(username),
+            pair: format!("pair:{name}|{address}"),
+            account: format!("account:{name}"),
             address: format!("address:{address}"),
+            waited: Duration::ZERO,
         };
         self.store
-            .take_counts(&attempt.subjects(), self.limits.window, now_millis())
+            .take_counts(&attempt.locking(), self.limits.window, now_millis())
             .await?
             .map_err(Refused::Locked)?;
+        let failures = self
+            .store
+            .count_event(&attempt.account, self.limits.window, now_millis())
+            .await?;
+        attempt.waited = self.delay(failures.saturating_sub(1));
+        if !attempt.waited.is_zero() {
+            tokio::time::sleep(attempt.waited).await;
+        }
         Ok(attempt)
+    }
+
+    /// The wait of an attempt on an account that had `failures` in the window before it.
+    fn delay(&self, failures: i64) -> Duration {
+        let free = i64::from(self.limits.per_account.max(1));
+        let Ok(doublings) = u32::try_from(failures - free) else {
+            return Duration::ZERO;
+        };
+        DELAY_STEP
+            .saturating_mul(1u32 << doublings.min(20))
+            .min(self.limits.max_delay)
+    }
+
+    /// Forgets every failure counted for the account (an operator's `user unlock`): its pairs
+    /// are no longer locked and its attempts no longer wait. Returns how many counts went.
+    pub async fn unlock(&self, username: &str) -> sqlx::Result<u64> {
+        let name = account_name(username);
+        let account = format!("account:{name}");
+        self.store
+            .forget_counts(&account, &format!("pair:{name}|"))
+            .await
     }
 }
 
 /// The account's name in the counts: lowercase, since names are unique whatever their case, and
-/// no longer than one character past the longest username, so that a client cannot make the
-/// database index a name of any length. Every longer name is no account's.
-fn account_subject(username: &str) -> String {
-    let name: String = username
+/// cut short, since a guesser may send any length.
+fn account_name(username: &str) -> String {
+    username
         .to_lowercase()
         .chars()
         .take(USERNAME_MAX + 1)
-        .collect();
-    format!("account:{name}")
+        .collect()
 }
 
 impl Attempt {
-    fn subjects(&self) -> [(&str, u32); 2] {
+    /// The counts that lock: the pair and the address.
+    fn locking(&self) -> [(&str, u32); 2] {
         let limits = &self.throttle.limits;
         [
-            (&self.account, limits.per_account),
+            (&self.pair, limits.per_account),
             (&self.address, limits.per_address),
         ]
     }
 
-    /// The password was right: the account's failures are forgotten and the address gets this
-    /// attempt back. The address keeps its other failures: a guesser who owns one account must
+    /// The password was right: the pair's failures are forgotten, and the account and the
+    /// address get this attempt back. They keep their other failures: the owner logging in
+    /// must not reset the wait of a guesser elsewhere, and a guesser who owns one account must
     /// not reset the address budget by logging into it.
     pub async fn succeeded(self) {
         let store = &self.throttle.store;
-        if let Err(error) = store.forget_count(&self.account).await {
-            tracing::warn!(%error, "an account's login failures could not be forgotten");
+        if let Err(error) = store.forget_count(&self.pair).await {
+            tracing::warn!(%error, "a pair's login failures could not be forgotten");
         }
-        let per_address = self.throttle.limits.per_address;
-        give_back(store, &self.address, per_address).await;
+        give_back(store, &self.account, u32::MAX).await;
+        give_back(store, &self.address, self.throttle.limits.per_address).await;
     }
 
     /// The password was never checked (the server was too busy): the attempt is given back.
     pub async fn not_checked(self) {
-        for (subject, limit) in self.subjects() {
+        for (subject, limit) in self.locking() {
             give_back(&self.throttle.store, subject, limit).await;
         }
+        give_back(&self.throttle.store, &self.account, u32::MAX).await;
     }
 }
 
@@ -127,18 +180,24 @@ pub(super) async fn give_back(store: &Store, subject: &str, limit: u32) {
 mod tests {
     use super::*;
 
-    async fn throttle() -> (tempfile::TempDir, LoginThrottle) {
+    async fn throttle_with(max_delay: Duration) -> (tempfile::TempDir, LoginThrottle) {
         let (dir, store) = Store::temporary().await;
         let limits = ThrottleLimits {
             per_account: 3,
             per_address: 5,
             window: Duration::from_secs(60),
+            max_delay,
         };
         (dir, LoginThrottle::new(store, limits))
     }
 
+    async fn throttle() -> (tempfile::TempDir, LoginThrottle) {
+        throttle_with(Duration::ZERO).await
+    }
+
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
     const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 9));
+    const THIRD: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 10));
 
     fn locked<T>(begun: Result<T, Refused>) -> bool {
         match begun {
@@ -156,11 +215,15 @@ mod tests {
             in_flight.push(t.begin(name, HOME).await.expect("within the limit"));
         }
         assert!(
-            locked(t.begin("alice", OTHER).await),
-            "a fourth guess is refused before any of the three has an outcome"
+            locked(t.begin("alice", HOME).await),
+            "a fourth guess from the address is refused before any of the three has an outcome"
         );
         assert!(
-            !locked(t.begin("bob", OTHER).await),
+            !locked(t.begin("alice", OTHER).await),
+            "the owner elsewhere is not refused"
+        );
+        assert!(
+            !locked(t.begin("bob", HOME).await),
             "other accounts are not affected"
         );
     }
@@ -176,7 +239,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn success_clears_the_account_count_but_not_the_address_count() {
+    async fn success_clears_the_pair_count_but_not_the_address_count() {
         let (_dir, t) = throttle().await;
         for _ in 0..2 {
             drop(t.begin("carol", OTHER).await.unwrap());
@@ -191,7 +254,7 @@ mod tests {
         );
         assert!(
             !locked(t.begin("carol", HOME).await),
-            "carol had two since her login"
+            "carol's pair at home had none"
         );
     }
 
@@ -206,13 +269,39 @@ mod tests {
         assert!(locked(t.begin("erin", HOME).await));
     }
 
+    #[tokio::test]
+    async fn the_wait_doubles_with_each_failure_past_the_limit_up_to_the_cap() {
+        let (_dir, t) = throttle_with(Duration::from_secs(1)).await;
+        let waits: Vec<u64> = (0..7).map(|n| t.delay(n).as_millis() as u64).collect();
+        assert_eq!(waits, [0, 0, 0, 500, 1000, 1000, 1000]);
+    }
+
+    #[tokio::test]
+    async fn failures_from_everywhere_slow_the_account_until_it_is_unlocked() {
+        let (_dir, t) = throttle_with(Duration::from_millis(5)).await;
+        let mut waits = Vec::new();
+        for address in [HOME, HOME, HOME, OTHER, THIRD] {
+            waits.push(t.begin("frank", address).await.unwrap().waited);
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(waits, [ms(0), ms(0), ms(0), ms(5), ms(5)]);
+        assert!(
+            locked(t.begin("frank", HOME).await),
+            "the pair at home is locked"
+        );
+        t.unlock("Frank").await.unwrap();
+        let attempt = t.begin("frank", HOME).await.expect("the pair is unlocked");
+        assert_eq!(
+            attempt.waited,
+            Duration::ZERO,
+            "and the account's failures forgotten"
+        );
+    }
+
     #[test]
     fn an_overlong_name_is_counted_under_a_bounded_subject() {
         let long = "X".repeat(10_000);
-        assert_eq!(
-            account_subject(&long).len(),
-            "account:".len() + USERNAME_MAX + 1
-        );
-        assert_eq!(account_subject("Alice"), "account:alice");
+        assert_eq!(account_name(&long).len(), USERNAME_MAX + 1);
+        assert_eq!(account_name("Alice"), "alice");
     }
 }

@@ -12,6 +12,7 @@
 //! catches up from the database (`realtime::remote`). Losing Redis, or everything in it, loses
 //! nothing durable.
 
+mod announce;
 mod control;
 mod liveness;
 mod message;
@@ -28,6 +29,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use announce::announce;
 pub use message::{Notice, Remote};
 
 /// Notices that could not be published (Redis unreachable); the other nodes catch up from the
@@ -222,7 +224,7 @@ impl Bus {
     fn stream_key(&self, topic: Topic) -> String {
         match topic {
             Topic::Room(room_id) => format!("{}:room:{room_id}", self.inner.prefix),
-            Topic::Control => format!("{}:control", self.inner.prefix),
+            Topic::Control => control_key(&self.inner.prefix),
         }
     }
 
@@ -354,6 +356,11 @@ fn describe_metrics() {
 }
 
 /// A multiplexed connection whose commands time out after `response_timeout`.
+/// The control stream's key for the deployment under `prefix`.
+fn control_key(prefix: &str) -> String {
+    format!("{prefix}:control")
+}
+
 async fn connection(
     client: &redis::Client,
     response_timeout: Duration,

@@ -7,6 +7,7 @@
 mod access;
 mod documents;
 mod links;
+mod lockouts;
 mod members;
 mod messages;
 mod nodes;
@@ -14,6 +15,7 @@ mod owners;
 mod rooms;
 mod sessions;
 mod throttle;
+mod user_sessions;
 mod users;
 mod versions;
 
@@ -34,7 +36,7 @@ pub use messages::{MessageRow, NewMessage};
 pub use nodes::Peer;
 pub use rooms::{MemberRoom, RoomSummary};
 pub use sessions::SessionStorage;
-pub use users::User;
+pub use users::{DeletionRefusal, User};
 pub use versions::{NewVersion, Unversioned, Version, VersionKind, VersionSummary};
 
 /// Connections per node. SQLite serialises writers through its own lock anyway; on PostgreSQL

@@ -45,6 +45,7 @@ pub fn page(
                     nav class="site-nav" aria-label="Account" {
                         @if let Some(user) = &ctx.user {
                             span class="whoami" { "Signed in as " strong { (user.username) } }
+                            a class="button button-quiet" href="/accounts/password" { "Account" }
                             form method="post" action="/accounts/logout" class="inline-form" {
                                 (csrf_input(ctx))
                                 button type="submit" class="button button-quiet" { "Log out" }

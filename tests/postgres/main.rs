@@ -12,6 +12,10 @@ mod access;
 mod access_forms;
 #[path = "../api/access_helpers.rs"]
 mod access_helpers;
+#[path = "../api/account_forms.rs"]
+mod account_forms;
+#[path = "../api/account_settings.rs"]
+mod account_settings;
 #[path = "../api/accounts.rs"]
 mod accounts;
 #[path = "../api/chat.rs"]
@@ -30,10 +34,14 @@ mod imports;
 mod links;
 #[path = "../api/live_access.rs"]
 mod live_access;
+#[path = "../api/lockout.rs"]
+mod lockout;
 #[path = "../api/members.rs"]
 mod members;
 #[path = "../api/metrics.rs"]
 mod metrics;
+#[path = "../api/operator.rs"]
+mod operator;
 #[path = "../api/persistence.rs"]
 mod persistence;
 #[path = "../api/presence.rs"]
