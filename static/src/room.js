@@ -20,9 +20,11 @@ import { AuthorColours } from './room/author-colours.js'
 /** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
 const LOCAL_LOAD_TIMEOUT_MS = 3000
 
-const openLocalCopy = (room, ydoc) => {
+// Each user's copy apart: edits one user made offline in this browser must never be sent up by
+// another user signing in here (the server refuses updates under someone else's client ids).
+const openLocalCopy = (username, room, ydoc) => {
   try {
-    return new IndexeddbPersistence(`chatspace:${room}`, ydoc)
+    return new IndexeddbPersistence(`chatspace:${username.toLowerCase()}:${room.toLowerCase()}`, ydoc)
   } catch (error) {
     // No IndexedDB (some private modes): the page still works, without offline persistence.
     console.warn('chatspace: offline storage unavailable', error)
@@ -45,7 +47,7 @@ const start = async (root) => {
 
   const ydoc = new Y.Doc()
   const ytext = ydoc.getText('colabspace')
-  const persistence = openLocalCopy(room, ydoc)
+  const persistence = openLocalCopy(username, room, ydoc)
 
   const wsBase = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`
   // Connect only once the local copy is loaded, so that our first sync step 2 already carries
@@ -89,7 +91,7 @@ const start = async (root) => {
       unsaved: tracker.unsaved,
       confirmed: tracker.confirmedOnce
     })
-  const tracker = new SyncTracker({ ydoc, provider, channel, chat, persistence, room, onChange: render })
+  const tracker = new SyncTracker({ ydoc, provider, channel, chat, persistence, room, username, onChange: render })
 
   provider.on('status', ({ status }) => {
     if (status === 'connected') {

@@ -44,13 +44,14 @@ export class SyncTracker {
    * @param {import('./chat.js').ChatPanel} opts.chat
    * @param {any} opts.persistence origin of updates replayed from IndexedDB (not new edits)
    * @param {string} opts.room
+   * @param {string} opts.username
    * @param {() => void} opts.onChange
    */
-  constructor ({ ydoc, provider, channel, chat, persistence, room, onChange }) {
+  constructor ({ ydoc, provider, channel, chat, persistence, room, username, onChange }) {
     this.channel = channel
     this.chat = chat
     this.onChange = onChange
-    this.key = `chatspace:unsaved:${room.toLowerCase()}`
+    this.key = `chatspace:unsaved:${username.toLowerCase()}:${room.toLowerCase()}`
     /** local edits counted since load (1 if a previous load left unstored edits) */
     this.localSeq = readJson(this.key, false) === true ? 1 : 0
     /** the localStorage flag is set (saves a write per keystroke) */
