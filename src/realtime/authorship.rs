@@ -1,7 +1,13 @@
 //! Who wrote what: each Yjs client id of a room belongs to the first signed-in user whose
-//! connection wrote under it. An update that writes under an id another user owns is refused
-//! (its sender closed with 4406), so the authorship that versions and the author colours show
-//! cannot be forged by a client that reuses someone else's id.
+//! connection wrote under it. An edit (a sync update) that writes under an id another user owns
+//! is refused (its sender closed with 4406), so the authorship that versions and the author
+//! colours show cannot be forged by typing under someone else's id.
+//!
+//! A sync step 2 is exempt: it carries whatever the client holds that the server lacks, and
+//! after a crash that includes others' edits the server relayed but had not stored yet; their
+//! authors may be gone for good, and refusing the clients that hold those edits would lose them
+//! and lock those clients out. So a client that forges authorship through a step 2 is not
+//! stopped; its step 2 still cannot claim an id for its own user that someone else owns.
 //!
 //! The room keeps the owners in memory (read with the document when it loads) and records new
 //! claims in the database without waiting for it. With several nodes, a claim made on another
@@ -37,9 +43,10 @@ impl LiveRoom {
             let Some(user) = self.subscribers.get(conn).map(|sub| sub.user.id) else {
                 return false;
             };
-            let foreign = update
-                .writes_as()
-                .any(|client| self.owners.get(&client).is_some_and(|&owner| owner != user));
+            let foreign = !update.is_resync()
+                && update
+                    .writes_as()
+                    .any(|client| self.owners.get(&client).is_some_and(|&owner| owner != user));
             if foreign {
                 refused.push(*conn);
                 return false;

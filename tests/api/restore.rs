@@ -171,6 +171,26 @@ async fn the_server_knows_who_owns_each_client_id_and_refuses_a_forged_one() {
     assert_eq!(a.text(), "alice bob", "nothing of it reached anyone");
     stored_text_is(&alice, "notes", "alice bob").await;
     assert_eq!(b.closed, None, "bob's own socket carries on");
+
+    // A sync step 2 is a resync: it may carry others' edits the server lacks (a crashed server
+    // relayed them and lost them before storing), and is taken.
+    let holder = yrs::Doc::with_client_id(101);
+    let text = holder.get_or_insert_text(chatspace_crdt::TEXT_NAME);
+    {
+        use yrs::updates::decoder::Decode;
+        use yrs::{ReadTxn, Text, Transact};
+        let state = a
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let mut txn = holder.transact_mut();
+        txn.apply_update(yrs::Update::decode_v1(&state).expect("decodes"))
+            .expect("applies");
+        text.insert(&mut txn, 0, "held ");
+    }
+    let resync = WsClient::join_with_doc(&app, &bob, "notes", holder).await;
+    assert!(a.pump_until(|c| c.text() == "held alice bob").await);
+    assert_eq!(resync.closed, None);
 }
 
 async fn eventually_authors(browser: &Browser, count: usize) -> Value {

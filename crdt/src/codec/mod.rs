@@ -97,6 +97,9 @@ pub struct IncomingUpdate {
     frame: Option<Bytes>,
     empty: bool,
     spans: preflight::Spans,
+    /// It came as a sync step 2: what the client holds that the server lacks, which may be
+    /// others' edits (ones a crashed server lost after relaying them) as well as its own.
+    resync: bool,
 }
 
 impl IncomingUpdate {
@@ -150,6 +153,7 @@ impl IncomingUpdate {
             frame,
             empty: scanned.empty,
             spans,
+            resync: false,
         })
     }
 
@@ -167,6 +171,11 @@ impl IncomingUpdate {
     /// client that had nothing new); such an update needs no applying, storing or relaying.
     pub fn is_empty(&self) -> bool {
         self.empty
+    }
+
+    /// Whether it came as a sync step 2 (see the field).
+    pub fn is_resync(&self) -> bool {
+        self.resync
     }
 
     /// The Yjs client ids under which the update writes content (its items). Deleting others'
@@ -282,9 +291,11 @@ pub fn decode_client_bytes(frame: Bytes, limits: &Limits) -> Result<ClientMessag
         Envelope::Sync(SYNC_STEP1, sv) => {
             ClientMessage::SyncStep1(preflight::decode_state_vector_v1(sv)?)
         }
-        Envelope::Sync(SYNC_STEP2, update) => ClientMessage::SyncStep2(
-            IncomingUpdate::check_shared(frame.slice_ref(update), None, limits)?,
-        ),
+        Envelope::Sync(SYNC_STEP2, update) => {
+            let mut update = IncomingUpdate::check_shared(frame.slice_ref(update), None, limits)?;
+            update.resync = true;
+            ClientMessage::SyncStep2(update)
+        }
         Envelope::Sync(_, update) => {
             // Relayed as it came only when it is byte for byte what `update_frame` would make
             // of it (no over-long varints in the header).
