@@ -2,12 +2,13 @@
 //! through are set: sessions, request logging and metrics, body limit, security and caching
 //! headers.
 
-use axum::http::{header, HeaderValue, Request};
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 use tracing::Level;
 
 use crate::state::AppState;
@@ -56,6 +57,7 @@ pub fn router<S: SessionStore + Clone>(state: AppState, sessions: S) -> Router {
             Some(_) => Router::new(),
             None => crate::metrics::router(state.rooms.gauges().clone()),
         })
+        .fallback(unknown_path)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT));
     for (name, value) in headers {
@@ -67,4 +69,17 @@ pub fn router<S: SessionStore + Clone>(state: AppState, sessions: S) -> Router {
     app.layer(session_layer)
         .layer(trace)
         .layer(axum::middleware::from_fn(crate::metrics::track_request))
+}
+
+/// Every path no router knows gets the site's styled 404 page with a link home (signed in or
+/// not), instead of axum's empty response. Unknown rooms and API routes answer their own 404s.
+async fn unknown_path(session: Session) -> Response {
+    match crate::auth::page_context(&session).await {
+        Ok(ctx) => (
+            StatusCode::NOT_FOUND,
+            crate::views::errors::not_found(&ctx, "There is nothing at this address."),
+        )
+            .into_response(),
+        Err(error) => error.into_response(),
+    }
 }

@@ -21,8 +21,16 @@ fn message_page(ctx: &PageContext, title: &str, content: Markup) -> Markup {
     )
 }
 
+/// The 404 page: unknown rooms and every path no route knows.
 pub fn not_found(ctx: &PageContext, what: &str) -> Markup {
-    message_page(ctx, "Not found", html! { p { (what) } })
+    message_page(
+        ctx,
+        "Not found",
+        html! {
+            p class="error-code" aria-hidden="true" { "404" }
+            p { (what) }
+        },
+    )
 }
 
 pub fn csrf_failed(ctx: &PageContext) -> Markup {

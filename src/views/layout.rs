@@ -44,7 +44,7 @@ pub fn page(
                     a class="brand" href="/" { span class="brand-mark" aria-hidden="true" { "◆" } " ChatSpace" }
                     nav class="site-nav" aria-label="Account" {
                         @if let Some(user) = &ctx.user {
-                            span class="whoami" { "Signed in as " strong { (user.username) } }
+                            span class="whoami" { span class="whoami-label" { "Signed in as " } strong { (user.username) } }
                             a class="button button-quiet" href="/accounts/password" { "Account" }
                             form method="post" action="/accounts/logout" class="inline-form" {
                                 (csrf_input(ctx))

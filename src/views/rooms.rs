@@ -18,8 +18,9 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
         &["/static/dist/room.js"],
         html! {
             main id="room" class="room" data-room=(room.name) data-username=(username)
-                data-role=(room.role) data-visibility=(room.visibility) {
-                section class="doc-panel" aria-label="Document" {
+                data-role=(room.role) data-visibility=(room.visibility) data-tab="document" {
+                (room_tabs())
+                section id="doc-panel" class="doc-panel" aria-label="Document" data-doc-mode="edit" {
                     div class="doc-toolbar" {
                         h1 { (room.name) }
                         span id="room-access" class="room-access" {
@@ -35,16 +36,23 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
                             title="Tint each character with the colour of the person who wrote it" { "Author colours" }
                         button id="history-toggle" type="button" class="button" aria-controls="history-panel"
                             aria-expanded="false" { "History" }
+                        div id="doc-mode" class="doc-mode" role="group" aria-label="Show the document as" {
+                            button type="button" class="button" data-mode="edit" aria-pressed="true" { "Edit" }
+                            button type="button" class="button" data-mode="split" aria-pressed="false"
+                                title="Editor and Markdown preview side by side" { "Both" }
+                            button type="button" class="button" data-mode="preview" aria-pressed="false" { "Preview" }
+                        }
                     }
                     div id="editor" class="editor" {}
+                    div id="doc-preview" class="doc-preview markdown-body" aria-label="Markdown preview" aria-live="off" {}
                 }
                 (history_panel(ctx, &room.name))
                 aside class="side-panel" {
-                    section class="presence-panel" aria-labelledby="presence-title" {
+                    section id="presence-panel" class="presence-panel" aria-labelledby="presence-title" {
                         h2 id="presence-title" { "In the room" }
                         ul id="presence" {}
                     }
-                    section class="chat-panel" aria-labelledby="chat-title" {
+                    section id="chat-panel" class="chat-panel" aria-labelledby="chat-title" {
                         h2 id="chat-title" { "Chat" }
                         button id="chat-load-older" type="button" hidden { "Load older messages" }
                         ol id="chat-log" aria-live="polite" {}
@@ -58,6 +66,20 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
             }
         },
     )
+}
+
+/// The tab bar of the narrow layout (room.css shows it below 720 px only): one of document,
+/// chat and people at a time, with the count of unread messages on Chat.
+fn room_tabs() -> Markup {
+    html! {
+        div id="room-tabs" class="room-tabs" role="tablist" aria-label="Room" {
+            button type="button" role="tab" data-tab="document" aria-controls="doc-panel" aria-selected="true" { "Document" }
+            button type="button" role="tab" data-tab="chat" aria-controls="chat-panel" aria-selected="false" {
+                "Chat" span id="chat-unread" class="unread-count" hidden {}
+            }
+            button type="button" role="tab" data-tab="people" aria-controls="presence-panel" aria-selected="false" { "People" }
+        }
+    }
 }
 
 /// The history panel, hidden until its toggle opens it. The save and restore forms are shown to

@@ -16,6 +16,8 @@ import { createEditor } from './room/editor.js'
 import { RoomAccess } from './room/access.js'
 import { HistoryPanel } from './room/history.js'
 import { AuthorColours } from './room/author-colours.js'
+import { DocPreview } from './room/preview.js'
+import { RoomTabs } from './room/tabs.js'
 
 /** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
 const LOCAL_LOAD_TIMEOUT_MS = 3000
@@ -63,6 +65,7 @@ const start = async (root) => {
     chatForm: byId('chat-form')
   })
 
+  const tabs = new RoomTabs({ root, tablist: byId('room-tabs'), unread: byId('chat-unread'), username })
   const chat = new ChatPanel({
     room,
     username,
@@ -73,7 +76,10 @@ const start = async (root) => {
   })
   const channel = new ChatChannel(provider, {
     onAck: (message) => chat.onAck(message),
-    onMessage: (message) => chat.onMessage(message),
+    onMessage: (message) => {
+      chat.onMessage(message)
+      tabs.onChatMessage(message)
+    },
     onRejected: (clientId, reason) => chat.onRejected(clientId, reason),
     onHistory: (messages) => chat.onHistory(messages),
     onRole: (role) => access.setRole(role)
@@ -138,6 +144,8 @@ const start = async (root) => {
     authorsOf: (ranges) => authorColours.authorsOf(ranges)
   })
   ytext.observe(() => historyPanel.documentChanged())
+  // eslint-disable-next-line no-new
+  new DocPreview({ panel: byId('doc-panel'), output: byId('doc-preview'), switcher: byId('doc-mode'), ytext })
 
   await whenLocalLoaded(persistence)
   const editor = createEditor(byId('editor'), ytext, awareness, [authorColours.extension()])
