@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 
-use super::{connection, control_key, Notice, RESPONSE_TIMEOUT, STREAM_MAX_LEN, STREAM_TTL};
+use super::{control_key, open, Notice, STREAM_MAX_LEN, STREAM_TTL};
 
 /// Appends `notice` to the control stream of the deployment under `prefix` on the Redis at
 /// `url`, as sent by `sender`. The running nodes act on it as on a node's own.
@@ -14,15 +14,7 @@ pub async fn announce(
     sender: &str,
     notice: &Notice,
 ) -> anyhow::Result<()> {
-    let client = redis::Client::open(url).context("invalid Redis URL")?;
-    let mut conn = connection(&client, RESPONSE_TIMEOUT)
-        .await
-        .with_context(|| {
-            format!(
-                "failed to connect to Redis at {}",
-                crate::store::redacted(url)
-            )
-        })?;
+    let (_client, mut conn) = open(url).await?;
     let key = control_key(prefix);
     redis::pipe()
         .cmd("XADD")

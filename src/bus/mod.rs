@@ -139,15 +139,7 @@ impl Bus {
         tasks: &TaskTracker,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url).context("invalid Redis URL")?;
-        let mut probe = connection(&client, RESPONSE_TIMEOUT)
-            .await
-            .with_context(|| {
-                format!(
-                    "failed to connect to Redis at {}",
-                    crate::store::redacted(url)
-                )
-            })?;
+        let (client, mut probe) = open(url).await?;
         let _: String = redis::cmd("PING")
             .query_async(&mut probe)
             .await
@@ -359,6 +351,20 @@ fn describe_metrics() {
 /// The control stream's key for the deployment under `prefix`.
 fn control_key(prefix: &str) -> String {
     format!("{prefix}:control")
+}
+
+/// A client for the Redis at `url` and a first connection to it.
+async fn open(url: &str) -> anyhow::Result<(redis::Client, redis::aio::MultiplexedConnection)> {
+    let client = redis::Client::open(url).context("invalid Redis URL")?;
+    let conn = connection(&client, RESPONSE_TIMEOUT)
+        .await
+        .with_context(|| {
+            format!(
+                "failed to connect to Redis at {}",
+                crate::store::redacted(url)
+            )
+        })?;
+    Ok((client, conn))
 }
 
 async fn connection(
