@@ -18,6 +18,8 @@ import { HistoryPanel } from './room/history.js'
 import { AuthorColours } from './room/author-colours.js'
 import { DocPreview } from './room/preview.js'
 import { RoomTabs } from './room/tabs.js'
+import { SendGuard } from './room/chat-send-guard.js'
+import { ChatUnread } from './room/chat-unread.js'
 
 /** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
 const LOCAL_LOAD_TIMEOUT_MS = 3000
@@ -65,20 +67,28 @@ const start = async (root) => {
     chatForm: byId('chat-form')
   })
 
-  const tabs = new RoomTabs({ root, tablist: byId('room-tabs'), unread: byId('chat-unread'), username })
+  const tabs = new RoomTabs({ root, tablist: byId('room-tabs'), unread: byId('chat-unread') })
+  const sendGuard = new SendGuard({ form: byId('chat-form'), input: byId('chat-input') })
+  // Older messages load on scrolling to the top; the server's page still carries the button.
+  byId('chat-load-older')?.remove()
   const chat = new ChatPanel({
     room,
     username,
     log: byId('chat-log'),
     form: byId('chat-form'),
     input: byId('chat-input'),
-    olderButton: byId('chat-load-older')
+    onSent: () => {
+      sendGuard.update()
+      unread.onSent()
+    }
   })
+  const unread = new ChatUnread({ pane: byId('chat-panel'), chat, tabs, username })
+  tabs.onSelect = () => unread.check()
   const channel = new ChatChannel(provider, {
     onAck: (message) => chat.onAck(message),
     onMessage: (message) => {
       chat.onMessage(message)
-      tabs.onChatMessage(message)
+      unread.onChatMessage(message)
     },
     onRejected: (clientId, reason) => chat.onRejected(clientId, reason),
     onHistory: (messages) => chat.onHistory(messages),

@@ -181,7 +181,7 @@ scenario('chat goes both ways with names, and markup is shown as text without ru
   ])
 })
 
-scenario('the chat shows the latest messages and pages back to older ones', async (s) => {
+scenario('the chat shows the latest messages and loads older ones on scrolling to the top, keeping the place', async (s) => {
   const { bob, room, a } = await s.twoUsersInRoom('history', { bobOpens: false })
   const total = 57
   for (let i = 1; i <= total; i++) {
@@ -198,14 +198,20 @@ scenario('the chat shows the latest messages and pages back to older ones', asyn
     const texts = (await chatLog(b)).map((m) => m.text)
     assert.deepEqual(texts, Array.from({ length: 50 }, (_, i) => `message ${total - 49 + i}`))
   }, { what: 'the latest 50 messages, oldest first' })
-  const older = b.locator('#chat-load-older')
-  await older.waitFor({ state: 'visible' })
-  await older.click()
+  assert.equal(await b.locator('#chat-load-older').count(), 0, 'no button: scrolling loads them')
+  await b.setViewportSize({ width: 1280, height: 800 })
+  const first = b.locator('#chat-log > li.chat-message', { hasText: `message ${total - 49}` }).first()
+  const topOf = (locator) => locator.evaluate((el) => el.getBoundingClientRect().top)
+  await b.$eval('#chat-log', (log) => { log.scrollTop = 0 })
   await eventually(async () => {
     const texts = (await chatLog(b)).map((m) => m.text)
     assert.deepEqual(texts, Array.from({ length: total }, (_, i) => `message ${i + 1}`))
-  }, { what: 'all messages after loading older ones' })
-  await older.waitFor({ state: 'hidden' })
+  }, { what: 'all messages after scrolling to the top' })
+  // The message that was at the top is still where it was; the older ones are above it.
+  const logTop = await topOf(b.locator('#chat-log'))
+  const firstTop = await topOf(first)
+  assert.ok(firstTop > logTop && firstTop < logTop + 40, `the old top message stays in place: ${firstTop} vs log ${logTop}`)
+  assert.ok(await b.$eval('#chat-log', (log) => log.scrollTop > 0), 'the older messages are above, scrolled out of view')
 })
 
 scenario('a message whose acknowledgement was lost is sent again and still stored once', async (s) => {

@@ -8,8 +8,12 @@
 import { normalizeMessage } from '../lib/chat-frames.js'
 import { uuid } from '../lib/storage.js'
 import { Outbox } from './outbox.js'
+import { el, timeElement } from './chat-dom.js'
+import { regroupAround, removeGrouped, tagForGrouping } from './chat-groups.js'
 
 const PAGE_SIZE = 50
+/** Older messages are fetched when the reader scrolls to within this many pixels of the top. */
+const NEAR_TOP_PX = 80
 const MAX_TEXT = 4000
 
 const REJECTION_TEXT = {
@@ -17,33 +21,6 @@ const REJECTION_TEXT = {
   too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`,
   invalid_text: 'Not sent: the message holds a broken character.',
   forbidden: 'Not sent: viewers cannot chat in this room.'
-}
-
-const el = (tag, className, text) => {
-  const node = document.createElement(tag)
-  if (className) node.className = className
-  if (text !== undefined) node.textContent = text
-  return node
-}
-
-const sameDay = (a, b) =>
-  a.getFullYear() === b.getFullYear() && a.getMonth() === b.getMonth() && a.getDate() === b.getDate()
-
-/** A `<time>` showing `iso` in the reader's time zone and locale. */
-const timeElement = (iso) => {
-  const node = el('time', 'chat-time')
-  const date = new Date(iso)
-  if (Number.isNaN(date.getTime())) {
-    node.textContent = iso
-    return node
-  }
-  node.dateTime = date.toISOString()
-  node.title = date.toLocaleString()
-  const clock = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
-  node.textContent = sameDay(date, new Date())
-    ? clock
-    : `${date.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${clock}`
-  return node
 }
 
 export class ChatPanel {
@@ -54,15 +31,18 @@ export class ChatPanel {
    * @param {HTMLOListElement} opts.log
    * @param {HTMLFormElement} opts.form
    * @param {HTMLTextAreaElement} opts.input
-   * @param {HTMLButtonElement} opts.olderButton
+   * @param {() => void} [opts.onSent] called after a message is sent (and the box emptied)
    */
-  constructor ({ room, username, log, form, input, olderButton }) {
+  constructor ({ room, username, log, form, input, onSent = () => {} }) {
     this.room = room
     this.username = username
     this.log = log
     this.form = form
     this.input = input
-    this.olderButton = olderButton
+    this.onSent = onSent
+    /** the server has messages older than the oldest one shown */
+    this.moreOlder = false
+    this.loadingOlder = false
     /** set by `attach`; chat works without it (everything waits in the outbox) */
     this.channel = null
     this.outbox = new Outbox(username, room)
@@ -92,7 +72,11 @@ export class ChatPanel {
         this.submit()
       }
     })
-    olderButton.addEventListener('click', () => this.loadOlder())
+    // Scrolling to the top loads the page before; so does a log too short to scroll, once it
+    // is on screen (on a phone the chat starts hidden behind its tab).
+    log.addEventListener('scroll', () => this.maybeLoadOlder(), { passive: true })
+    if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.onResize()).observe(log)
+    this.lastHeight = 0
   }
 
   /** @param {import('./chat-channel.js').ChatChannel} channel */
@@ -123,12 +107,13 @@ export class ChatPanel {
       ({ messages, more }) => {
         this.setNotice(null)
         this.insertMany(messages)
-        this.olderButton.hidden = !more
+        this.moreOlder = more
         this.historyLoaded = true
         this.historyLoading = null
         const waiters = this.historyWaiters
         this.historyWaiters = []
         waiters.forEach((resolve) => resolve())
+        this.maybeLoadOlder()
       },
       (error) => {
         this.historyLoading = null
@@ -145,25 +130,51 @@ export class ChatPanel {
     return new Promise((resolve) => this.historyWaiters.push(resolve))
   }
 
+  /**
+   * A hidden log loses its scroll position: when it is shown again (the Chat tab, the history
+   * panel closed) it starts from the latest messages, rather than at the top, where it would
+   * load all of the history.
+   */
+  onResize () {
+    const height = this.log.clientHeight
+    if (this.lastHeight === 0 && height > 0) this.scrollToEnd()
+    this.lastHeight = height
+    this.maybeLoadOlder()
+  }
+
+  /** Loads the page before the oldest message shown when the reader is at (or near) the top. */
+  maybeLoadOlder () {
+    const log = this.log
+    if (!this.moreOlder || this.loadingOlder || log.clientHeight === 0) return
+    if (log.scrollTop > NEAR_TOP_PX) return
+    this.loadOlder()
+  }
+
   async loadOlder () {
-    const button = this.olderButton
-    button.disabled = true
+    this.loadingOlder = true
+    this.log.setAttribute('aria-busy', 'true')
+    let loaded = false
     try {
-      const before = this.lowestId
-      const { messages, more } = await this.fetchPage(before)
-      const scroller = this.log
-      const fromBottom = scroller.scrollHeight - scroller.scrollTop
+      const { messages, more } = await this.fetchPage(this.lowestId)
+      // Keep the message that was at the top where it was (it may also lose its name line
+      // now that the one before it is of the same author).
+      const anchor = this.log.querySelector(':scope > li.chat-message')
+      const topBefore = anchor ? anchor.getBoundingClientRect().top : 0
+      this.setNotice(null)
       this.insertMany(messages, { scroll: false })
-      // keep the messages that were on screen where they were
-      scroller.scrollTop = scroller.scrollHeight - fromBottom
-      button.hidden = !more
-      button.textContent = 'Load older messages'
+      if (anchor) this.log.scrollTop += anchor.getBoundingClientRect().top - topBefore
+      this.moreOlder = more
+      loaded = true
     } catch (error) {
       console.warn('chatspace: loading older messages failed', error)
-      button.textContent = 'Could not load older messages. Try again'
+      this.setNotice('Older messages could not be loaded. Scroll up again to retry.')
     } finally {
-      button.disabled = false
+      this.loadingOlder = false
+      this.log.removeAttribute('aria-busy')
     }
+    // Still at the top (a short page, or a tall window): keep going. After a failure the
+    // next scroll retries, so a dead server is not asked in a loop.
+    if (loaded) this.maybeLoadOlder()
   }
 
   setNotice (text) {
@@ -251,7 +262,7 @@ export class ChatPanel {
     const dismiss = el('button', 'chat-dismiss', 'Dismiss')
     dismiss.type = 'button'
     dismiss.addEventListener('click', () => {
-      item.remove()
+      removeGrouped(item)
       this.byClientId.delete(clientId)
     })
     item.querySelector('.chat-meta').append(dismiss)
@@ -283,6 +294,7 @@ export class ChatPanel {
     this.outbox.add(entry)
     this.showPending(entry)
     this.input.value = ''
+    this.onSent()
     if (this.channel) this.channel.send({ type: 'send', client_id: entry.clientId, text })
     this.scrollToEnd()
   }
@@ -292,7 +304,7 @@ export class ChatPanel {
     this.outbox.remove(clientId)
     const item = this.byClientId.get(clientId)
     if (item && item.classList.contains('chat-message--pending')) {
-      item.remove()
+      removeGrouped(item)
       this.byClientId.delete(clientId)
     }
   }
@@ -301,6 +313,7 @@ export class ChatPanel {
 
   buildItem ({ author, text, sentAt }, own) {
     const item = el('li', own ? 'chat-message chat-message--own' : 'chat-message')
+    tagForGrouping(item, author, sentAt)
     const meta = el('div', 'chat-meta')
     meta.append(el('span', 'chat-author', author))
     if (own) meta.append(el('span', 'chat-you', '(you)'))
@@ -321,6 +334,7 @@ export class ChatPanel {
     item.querySelector('.chat-meta').append(el('span', 'chat-state', this.pendingLabel()))
     this.byClientId.set(entry.clientId, item)
     this.log.append(item)
+    regroupAround(item)
   }
 
   refreshPendingLabels () {
@@ -357,6 +371,7 @@ export class ChatPanel {
       node = node.previousElementSibling
     }
     this.log.insertBefore(item, before)
+    regroupAround(item)
 
     this.highestId = Math.max(this.highestId, message.id)
     this.lowestId = this.lowestId === 0 ? message.id : Math.min(this.lowestId, message.id)

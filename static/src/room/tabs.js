@@ -1,7 +1,7 @@
 // The narrow layout (below 720 px): one column with the tabs Document / Chat / People. The
-// chosen tab is `data-tab` on #room, which room.css reads. Messages from others that arrive
-// while the chat is not shown are counted on the Chat tab until it is opened.
-const NARROW = '(max-width: 719.98px)'
+// chosen tab is `data-tab` on #room, which room.css reads. The Chat tab shows the unread
+// count that chat-unread.js keeps (messages from others that arrived while the chat was not
+// seen), which it clears once the chat is opened.
 
 export class RoomTabs {
   /**
@@ -9,17 +9,13 @@ export class RoomTabs {
    * @param {HTMLElement} opts.root #room
    * @param {HTMLElement} opts.tablist the tab bar (buttons with data-tab and aria-controls)
    * @param {HTMLElement} opts.unread the count on the Chat tab
-   * @param {string} opts.username
    */
-  constructor ({ root, tablist, unread, username }) {
+  constructor ({ root, tablist, unread }) {
     this.root = root
     this.unread = unread
-    this.username = username.toLowerCase()
     this.tabs = [...tablist.querySelectorAll('[role="tab"]')]
-    this.narrow = window.matchMedia(NARROW)
-    /** ids already counted or seen, so a message delivered twice counts once */
-    this.seen = new Set()
-    this.count = 0
+    /** called after a tab is chosen (the unread count checks whether the chat is now seen) */
+    this.onSelect = () => {}
     this.tabs.forEach((tab) => {
       tab.addEventListener('click', () => this.select(tab.dataset.tab))
       tab.addEventListener('keydown', (event) => this.onKey(event, tab))
@@ -35,7 +31,7 @@ export class RoomTabs {
       tab.setAttribute('aria-selected', String(selected))
       tab.tabIndex = selected ? 0 : -1
     }
-    if (name === 'chat') this.setCount(0)
+    this.onSelect(name)
   }
 
   /** Arrow keys move between tabs, as a tab list should. */
@@ -48,18 +44,8 @@ export class RoomTabs {
     event.preventDefault()
   }
 
-  /** A live chat message from the room socket. */
-  onChatMessage (message) {
-    const id = message && message.id
-    if (id === undefined || this.seen.has(id)) return
-    this.seen.add(id)
-    const author = String(message.author ?? '').toLowerCase()
-    if (author === this.username) return
-    if (this.narrow.matches && this.current !== 'chat') this.setCount(this.count + 1)
-  }
-
+  /** Shows `count` unread messages on the Chat tab (none: no badge). */
   setCount (count) {
-    this.count = count
     this.unread.textContent = count > 0 ? String(count) : ''
     this.unread.hidden = count === 0
     const label = count > 0 ? `Chat, ${count} unread` : 'Chat'
