@@ -54,7 +54,6 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
                     }
                     section id="chat-panel" class="chat-panel" aria-labelledby="chat-title" {
                         h2 id="chat-title" { "Chat" }
-                        button id="chat-load-older" type="button" hidden { "Load older messages" }
                         ol id="chat-log" aria-live="polite" {}
                         form id="chat-form" {
                             label for="chat-input" { "Message" }

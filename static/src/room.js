@@ -69,8 +69,6 @@ const start = async (root) => {
 
   const tabs = new RoomTabs({ root, tablist: byId('room-tabs'), unread: byId('chat-unread') })
   const sendGuard = new SendGuard({ form: byId('chat-form'), input: byId('chat-input') })
-  // Older messages load on scrolling to the top; the server's page still carries the button.
-  byId('chat-load-older')?.remove()
   const chat = new ChatPanel({
     room,
     username,
