@@ -3,7 +3,6 @@
 use chatspace_crdt::Recovered;
 
 use crate::error::AppError;
-use crate::realtime::SubmitError;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -20,7 +19,10 @@ pub struct CurrentDocument {
 /// Rebuilds the room's stored document on the blocking pool (a large one takes tens of
 /// milliseconds). Log entries that do not replay are left out, as loading the room does; only
 /// the room's own load sets them aside in quarantine.
-pub async fn current_document(store: &Store, room_id: i64) -> anyhow::Result<CurrentDocument> {
+pub(super) async fn current_document(
+    store: &Store,
+    room_id: i64,
+) -> anyhow::Result<CurrentDocument> {
     let stored = store.load_document(room_id).await?;
     tokio::task::spawn_blocking(move || {
         let Recovered { doc, .. } = crate::realtime::rebuild(&stored)?;
@@ -35,11 +37,14 @@ pub async fn current_document(store: &Store, room_id: i64) -> anyhow::Result<Cur
 
 /// The room's document as its clients see it: a room live on this node first stores everything
 /// it has applied, then the stored document is read.
-pub async fn flushed_document(state: &AppState, room_id: i64) -> Result<CurrentDocument, AppError> {
+pub(super) async fn flushed_document(
+    state: &AppState,
+    room_id: i64,
+) -> Result<CurrentDocument, AppError> {
     state
         .rooms
         .flush(room_id)
         .await
-        .map_err(|e: SubmitError| AppError::Internal(e.into()))?;
+        .map_err(anyhow::Error::from)?;
     Ok(current_document(&state.store, room_id).await?)
 }

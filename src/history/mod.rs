@@ -15,6 +15,5 @@ mod restore;
 mod routes;
 mod timeline;
 
-pub use document::{current_document, flushed_document, CurrentDocument};
 pub use historian::run as run_historian;
 pub use routes::router;

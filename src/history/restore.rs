@@ -17,7 +17,6 @@ use super::import::{checked_upload, refusal_page, Refusal};
 use super::routes::{refused, room_for};
 use crate::auth::{CsrfForm, CurrentUser};
 use crate::error::AppError;
-use crate::realtime::SubmitError;
 use crate::rooms::access::RoomAccess;
 use crate::state::AppState;
 use crate::store::{NewVersion, VersionKind};
@@ -138,12 +137,11 @@ async fn replace_text(
     kind: VersionKind,
     label: &str,
 ) -> Result<(), AppError> {
-    let unavailable = |e: SubmitError| AppError::Internal(e.into());
     let mut stand_in = state
         .rooms
         .stand_in(room.room_id, &room.name, user.clone())
         .await
-        .map_err(unavailable)?;
+        .map_err(anyhow::Error::from)?;
     let current = flushed_document(state, room.room_id).await?;
     state
         .store
@@ -163,10 +161,12 @@ async fn replace_text(
         .map_err(anyhow::Error::from)?
         .map_err(anyhow::Error::from)?;
     match update {
-        Some(update) => stand_in.submit(update).await.map_err(unavailable),
+        Some(update) => stand_in.submit(update).await,
         // The text is that already.
-        None => stand_in.leave().await.map_err(unavailable),
+        None => stand_in.leave().await,
     }
+    .map_err(anyhow::Error::from)?;
+    Ok(())
 }
 
 /// [`edits_to`] under a random 32-bit client id (as Yjs picks them) the document does not hold.

@@ -63,7 +63,7 @@ pub struct Span<'a> {
 
 /// Replays `entries` (the log between the span's two positions) onto the start. Runs for as
 /// long as the replay takes: call it on the blocking pool.
-pub fn replay(span: &Span<'_>, entries: &[AuthoredEntry]) -> Timeline {
+pub fn replay(span: Span<'_>, entries: &[AuthoredEntry]) -> Timeline {
     let expected = usize::try_from(span.to_seq - span.from_seq).unwrap_or(0);
     let contiguous = entries
         .iter()
@@ -106,7 +106,7 @@ pub fn replay(span: &Span<'_>, entries: &[AuthoredEntry]) -> Timeline {
         });
     }
     Timeline {
-        text: span.text.clone(),
+        text: span.text,
         complete,
         steps,
     }
@@ -169,14 +169,14 @@ pub(super) async fn timeline(
     let timeline = tokio::task::spawn_blocking(move || {
         let span = Span {
             state: &from.state,
-            text: from.text.clone(),
+            text: from.text,
             from_seq: from.upto_seq,
             to_seq,
             end_text: &end_text,
             end_time,
             end_authors: &end_authors,
         };
-        replay(&span, &entries)
+        replay(span, &entries)
     })
     .await
     .map_err(anyhow::Error::from)?;

@@ -77,9 +77,20 @@ pub struct Unversioned {
     pub last_edit_at: i64,
 }
 
-const SUMMARY_COLUMNS: &str =
-    "SELECT v.id, v.kind, v.name, v.created_at, u.username AS created_by, \
-     v.chars AS size FROM doc_versions v LEFT JOIN users u ON u.id = v.created_by";
+/// The columns of a [`VersionSummary`], and where they come from.
+const SUMMARY_FIELDS: &str =
+    "v.id, v.kind, v.name, v.created_at, u.username AS created_by, v.chars AS size";
+const FROM_VERSIONS: &str = "FROM doc_versions v LEFT JOIN users u ON u.id = v.created_by";
+
+/// A version's row as [`Store::version`] reads it: the summary and the compressed content.
+#[derive(FromRow)]
+struct VersionRow {
+    #[sqlx(flatten)]
+    summary: VersionSummary,
+    upto_seq: i64,
+    text_z: Vec<u8>,
+    state_z: Vec<u8>,
+}
 
 impl Store {
     /// Saves a version, naming as its authors those who wrote to the room's log after the
@@ -136,7 +147,8 @@ impl Store {
         limit: i64,
     ) -> sqlx::Result<Vec<VersionSummary>> {
         let sql = format!(
-            "{SUMMARY_COLUMNS} WHERE v.room_id = $1 ORDER BY v.created_at DESC, v.id DESC LIMIT $2"
+            "SELECT {SUMMARY_FIELDS} {FROM_VERSIONS} WHERE v.room_id = $1 \
+             ORDER BY v.created_at DESC, v.id DESC LIMIT $2"
         );
         let mut versions: Vec<VersionSummary> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(room_id)
@@ -161,21 +173,24 @@ impl Store {
 
     /// One version of the room with its text and state.
     pub async fn version(&self, room_id: i64, id: i64) -> sqlx::Result<Option<Version>> {
-        let sql = format!("{SUMMARY_COLUMNS} WHERE v.room_id = $1 AND v.id = $2");
-        let summary: Option<VersionSummary> = with_pool!(self, pool => sqlx::query_as(&sql)
+        let sql = format!(
+            "SELECT {SUMMARY_FIELDS}, v.upto_seq, v.text AS text_z, v.state AS state_z \
+             {FROM_VERSIONS} WHERE v.room_id = $1 AND v.id = $2"
+        );
+        let row: Option<VersionRow> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(room_id)
             .bind(id)
             .fetch_optional(pool)
             .await)?;
-        let Some(mut summary) = summary else {
+        let Some(VersionRow {
+            mut summary,
+            upto_seq,
+            text_z,
+            state_z,
+        }) = row
+        else {
             return Ok(None);
         };
-        let (upto_seq, text, state): (i64, Vec<u8>, Vec<u8>) = with_pool!(self, pool => sqlx::query_as(
-            "SELECT upto_seq, text, state FROM doc_versions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(pool)
-        .await)?;
         summary.authors = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT u.username FROM doc_version_authors a JOIN users u ON u.id = a.user_id \
              WHERE a.version_id = $1 ORDER BY lower(u.username)",
@@ -183,13 +198,12 @@ impl Store {
         .bind(id)
         .fetch_all(pool)
         .await)?;
-        let text = String::from_utf8(inflate(&text)?).map_err(|e| decode_error("text", e))?;
-        let state = inflate(&state)?;
+        let text = String::from_utf8(inflate(&text_z)?).map_err(|e| decode_error("text", e))?;
         Ok(Some(Version {
             summary,
             upto_seq,
             text,
-            state,
+            state: inflate(&state_z)?,
         }))
     }
 

@@ -34,6 +34,7 @@ mod shared_log;
 mod slow_database;
 mod sockets;
 mod throttle;
+mod timeline;
 mod viewers;
 mod websocket;
 mod ws;

@@ -66,6 +66,8 @@ mod slow_database;
 mod sockets;
 #[path = "../api/throttle.rs"]
 mod throttle;
+#[path = "../api/timeline.rs"]
+mod timeline;
 #[path = "../api/viewers.rs"]
 mod viewers;
 #[path = "../api/websocket.rs"]
