@@ -13,6 +13,30 @@ use axum::Router;
 
 use crate::state::AppState;
 
+/// The room page's stylesheet, served as one file: its parts under `static/room/`, in this
+/// order (later rules win ties), joined by blank lines.
+const ROOM_CSS: &str = concat!(
+    include_str!("../static/room/palette.css"),
+    "\n",
+    include_str!("../static/room/toolbar.css"),
+    "\n",
+    include_str!("../static/room/editor.css"),
+    "\n",
+    include_str!("../static/room/presence.css"),
+    "\n",
+    include_str!("../static/room/chat.css"),
+    "\n",
+    include_str!("../static/room/readonly.css"),
+    "\n",
+    include_str!("../static/room/history-panel.css"),
+    "\n",
+    include_str!("../static/room/versions.css"),
+    "\n",
+    include_str!("../static/room/tabs.css"),
+    "\n",
+    include_str!("../static/room/preview.css"),
+);
+
 /// Every file under `static/` that the server serves, with its content type.
 const FILES: &[(&str, &str, &[u8])] = &[
     (
@@ -20,11 +44,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         include_bytes!("../static/style.css"),
     ),
-    (
-        "room.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../static/room.css"),
-    ),
+    ("room.css", "text/css; charset=utf-8", ROOM_CSS.as_bytes()),
     (
         "favicon.svg",
         "image/svg+xml",
@@ -83,4 +103,27 @@ async fn serve(Path(path): Path<String>, headers: HeaderMap) -> Response {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
     (cache, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A part added under `static/room/` but not to [`ROOM_CSS`] would style nothing.
+    #[test]
+    fn room_css_holds_every_part() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/static/room");
+        let mut parts = 0;
+        for entry in std::fs::read_dir(dir).expect("static/room is readable") {
+            let path = entry.expect("a directory entry").path();
+            let text = std::fs::read_to_string(&path).expect("a readable part");
+            assert!(
+                ROOM_CSS.contains(&text),
+                "{} is not in room.css",
+                path.display()
+            );
+            parts += 1;
+        }
+        assert!(parts >= 2, "static/room holds the parts of room.css");
+    }
 }
