@@ -1,6 +1,7 @@
 //! An account's own settings: changing the password (`/accounts/password`) and deleting the
 //! account (`/accounts/delete`). Both end the user's other sessions, in the session store and
-//! on every open socket (4401, on every node through the bus).
+//! on every open socket (4401, on every node through the bus); after a password change, the
+//! session it was made in, and its sockets, carry on under a new id.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -15,6 +16,7 @@ use super::rules::{self, Problem};
 use crate::auth::hashing::HashError;
 use crate::auth::{self, page_context, ClientAddress, CsrfForm, CurrentUser};
 use crate::error::AppError;
+use crate::realtime::Renewed;
 use crate::state::AppState;
 use crate::store::DeletionRefusal;
 use crate::views::account_settings::{self as views, DeleteView, PasswordView};
@@ -59,7 +61,8 @@ struct PasswordForm {
 }
 
 /// Sets a new password once the current one is given. Every other session of the user ends
-/// and every socket of the user closes (4401); this session stays signed in under a new id.
+/// and its sockets close (4401); this session stays signed in under a new id, and so do the
+/// sockets opened on it (its other tabs).
 async fn change_password(
     State(state): State<AppState>,
     session: Session,
@@ -117,13 +120,16 @@ async fn change_password(
         return signed_out(&state, &session).await;
     }
     // This session under a new id; then every other one ends, in the store and on sockets.
+    // This session's own sockets (its other tabs) stay open, under the new id.
+    let old = session.id();
     auth::log_in(&session, &state.store, &user).await?;
     let keep = session.id().map(|id| id.to_string());
     state
         .store
         .end_sessions_of(user.id, keep.as_deref())
         .await?;
-    state.rooms.end_user_sessions(user.id);
+    let renewed = old.zip(session.id()).map(|(old, new)| Renewed { old, new });
+    state.rooms.end_user_sessions(user.id, renewed);
     tracing::info!(user_id = user.id, user = user.username, "password changed");
     Ok(Redirect::to("/accounts/password?changed").into_response())
 }
@@ -212,7 +218,7 @@ async fn delete_account(
         }
         Err(DeletionRefusal::NoSuchUser) => return signed_out(&state, &session).await,
     }
-    state.rooms.end_user_sessions(user.id);
+    state.rooms.end_user_sessions(user.id, None);
     auth::log_out(&session, &state.store).await?;
     tracing::info!(user_id = user.id, user = user.username, "account deleted");
     Ok(views::deleted(&Default::default()).into_response())

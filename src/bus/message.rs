@@ -6,6 +6,8 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use redis::Value;
+use sha2::{Digest, Sha256};
+use tower_sessions::session::Id;
 
 /// What a room publishes for the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +29,21 @@ pub enum Notice {
     /// Control stream: a session of this user ended (logout); every socket of the user checks
     /// that its own session is still stored.
     SessionEnded { user_id: i64 },
-    /// Control stream: every session of this user ended (password change, account deletion).
-    UserEnded { user_id: i64 },
+    /// Control stream: every session of this user ended (password change, account deletion),
+    /// except that `renewed` names (by [`session_digest`]) the session a password was changed
+    /// in, which lives on under a new id: its sockets reconnect rather than sign out.
+    UserEnded {
+        user_id: i64,
+        renewed: Option<SessionDigest>,
+    },
+}
+
+/// A session id as it may travel between nodes: its SHA-256, never the bearer secret itself.
+pub type SessionDigest = [u8; 32];
+
+/// The digest of session `id` (of its text form, as the cookie carries it).
+pub fn session_digest(id: &Id) -> SessionDigest {
+    Sha256::digest(id.to_string().as_bytes()).into()
 }
 
 /// What a room receives from the other nodes.
@@ -61,10 +76,13 @@ impl Notice {
                 ("k", b"e".to_vec()),
                 ("d", user_id.to_string().into_bytes()),
             ]),
-            Notice::UserEnded { user_id } => fields.extend([
-                ("k", b"o".to_vec()),
-                ("d", user_id.to_string().into_bytes()),
-            ]),
+            Notice::UserEnded { user_id, renewed } => {
+                fields.extend([
+                    ("k", b"o".to_vec()),
+                    ("d", user_id.to_string().into_bytes()),
+                ]);
+                fields.extend(renewed.map(|digest| ("h", digest.to_vec())));
+            }
         }
         fields
     }
@@ -93,6 +111,7 @@ impl Notice {
             },
             b"o" => Notice::UserEnded {
                 user_id: number(take("d")?)?,
+                renewed: take("h").and_then(|digest| digest.try_into().ok()),
             },
             _ => return None,
         };
@@ -126,7 +145,14 @@ mod tests {
             Notice::Access,
             Notice::Deleted,
             Notice::SessionEnded { user_id: 42 },
-            Notice::UserEnded { user_id: 7 },
+            Notice::UserEnded {
+                user_id: 7,
+                renewed: None,
+            },
+            Notice::UserEnded {
+                user_id: 8,
+                renewed: Some([3; 32]),
+            },
         ] {
             assert_eq!(round_trip(notice.clone()), Some(("node-a".into(), notice)));
         }

@@ -30,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 pub use announce::announce;
-pub use message::{Notice, Remote};
+pub use message::{session_digest, Notice, Remote, SessionDigest};
 
 /// Notices that could not be published (Redis unreachable); the other nodes catch up from the
 /// database.

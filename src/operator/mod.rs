@@ -170,7 +170,10 @@ async fn tell_nodes(config: &Config, user_id: i64) -> anyhow::Result<&'static st
     let Some(url) = &config.redis_url else {
         return Ok("without --redis-url, running nodes close the user's sockets at their next session check");
     };
-    let notice = Notice::UserEnded { user_id };
+    let notice = Notice::UserEnded {
+        user_id,
+        renewed: None,
+    };
     announce(url, &config.redis_prefix, "operator", &notice).await?;
     Ok("the running nodes were told to close the user's sockets")
 }

@@ -18,11 +18,18 @@ use tower_sessions::session::Id;
 
 use super::handle::{CloseCode, Command};
 use super::registry::{AccessChange, Rooms};
-use super::sockets::Control;
-use crate::bus::{Notice, Remote};
+use super::sockets::{Control, OpenSocket};
+use crate::bus::{session_digest, Notice, Remote, SessionDigest};
 
 /// How long a re-check that the database could not answer waits before it is tried again.
 const RETRY: Duration = Duration::from_secs(1);
+
+/// A session that lives on under a new id: the one a password was changed in.
+#[derive(Debug, Clone, Copy)]
+pub struct Renewed {
+    pub old: Id,
+    pub new: Id,
+}
 
 /// What the worker has to re-check.
 #[derive(Default)]
@@ -85,18 +92,39 @@ impl Rooms {
         }
     }
 
-    /// Closes every socket of `user_id`, whatever its session, with 4401, on every node: for
-    /// when every session of the user ends (a password change, the account's deletion).
-    pub fn end_user_sessions(&self, user_id: i64) {
-        self.close_user_sockets(user_id);
+    /// Closes every socket of `user_id` with 4401, on every node: for when every session of
+    /// the user ends (a password change, the account's deletion). The sockets of a `renewed`
+    /// session (the one a password was changed in) stay open on this node, under its new id;
+    /// other nodes close theirs with 1013, and their clients reconnect on the new id.
+    pub fn end_user_sessions(&self, user_id: i64, renewed: Option<Renewed>) {
+        let sockets = self.open_sockets();
+        if let Some(Renewed { old, new }) = renewed {
+            sockets.renew(old, new);
+        }
+        let kept = renewed.map(|renewed| renewed.new);
+        let ended = Control::Close(CloseCode::Unauthenticated);
+        sockets.tell(
+            |s| s.user_id == user_id && (kept.is_none() || s.session != kept),
+            ended,
+        );
         if let Some(bus) = self.bus() {
-            bus.publish_control(Notice::UserEnded { user_id });
+            let renewed = renewed.map(|renewed| session_digest(&renewed.old));
+            bus.publish_control(Notice::UserEnded { user_id, renewed });
         }
     }
 
-    fn close_user_sockets(&self, user_id: i64) {
+    /// Another node's [`Rooms::end_user_sessions`]: the sockets of the renewed session (known
+    /// here by its old id's digest) close with 1013, to come back on the new id; the rest 4401.
+    fn close_user_sockets(&self, user_id: i64, renewed: Option<&SessionDigest>) {
+        let lives_on = |s: &OpenSocket| {
+            let digest = s.session.map(|id| session_digest(&id));
+            renewed.is_some() && digest.as_ref() == renewed
+        };
+        let sockets = self.open_sockets();
+        let again = Control::Close(CloseCode::TryAgainLater);
+        sockets.tell(|s| s.user_id == user_id && lives_on(s), again);
         let ended = Control::Close(CloseCode::Unauthenticated);
-        self.open_sockets().tell(|s| s.user_id == user_id, ended);
+        sockets.tell(|s| s.user_id == user_id && !lives_on(s), ended);
     }
 
     /// The room is gone: its sockets close with 4404 and its task stops without saving.
@@ -241,7 +269,9 @@ pub(super) async fn follow_control(rooms: Rooms, mut notices: mpsc::UnboundedRec
         match remote {
             Remote::Notice { notice, .. } => match notice {
                 Notice::SessionEnded { user_id } => rooms.recheck_sessions_of(user_id),
-                Notice::UserEnded { user_id } => rooms.close_user_sockets(user_id),
+                Notice::UserEnded { user_id, renewed } => {
+                    rooms.close_user_sockets(user_id, renewed.as_ref())
+                }
                 // Another node's control notices were lost while it could not reach Redis.
                 Notice::Refetch => rooms.mark(|p| p.every_session = true),
                 _ => {}

@@ -24,6 +24,7 @@ mod submit;
 use axum::routing::get;
 use axum::Router;
 
+pub use enforce::Renewed;
 pub use handle::CloseCode;
 pub use registry::{AccessChange, Rooms};
 pub use submit::SubmitError;

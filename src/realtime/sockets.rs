@@ -47,6 +47,14 @@ impl OpenSockets {
         }
     }
 
+    /// The sockets opened on session `old` belong to `new` from now on: the same session,
+    /// renewed under another id.
+    pub fn renew(&self, old: Id, new: Id) {
+        for socket in self.lock().values_mut().filter(|s| s.session == Some(old)) {
+            socket.session = Some(new);
+        }
+    }
+
     /// Sends `control` to every socket of `room_id` opened by `user_id`.
     pub fn tell_user_in_room(&self, room_id: i64, user_id: i64, control: Control) {
         self.tell(|s| s.room_id == room_id && s.user_id == user_id, control);

@@ -35,9 +35,8 @@ async fn signed_in(browser: &Browser) -> bool {
     browser.get_text("/").await.contains("Signed in as")
 }
 
-#[tokio::test]
-async fn changing_the_password_ends_the_other_sessions_and_their_sockets_but_not_this_one() {
-    let app = spawn_app().await;
+/// Alice, with her room "notes", signed in in two browsers.
+async fn laptop_and_phone(app: &TestApp) -> (Browser, Browser) {
     let laptop = app.browser();
     laptop.register_with_room("alice", "notes").await;
     let phone = app.browser();
@@ -45,6 +44,13 @@ async fn changing_the_password_ends_the_other_sessions_and_their_sockets_but_not
         phone.login("alice", PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
+    (laptop, phone)
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_and_their_sockets_but_not_this_one() {
+    let app = spawn_app().await;
+    let (laptop, phone) = laptop_and_phone(&app).await;
     let mut on_phone = WsClient::join(&app, &phone, "notes", 1).await;
     let before = laptop.session_id();
     assert!(
@@ -104,6 +110,33 @@ async fn changing_the_password_ends_the_other_sessions_and_their_sockets_but_not
         app.browser().login("alice", NEW_PASSWORD).await.status(),
         StatusCode::SEE_OTHER
     );
+}
+
+#[tokio::test]
+async fn the_tabs_of_the_session_that_changed_the_password_stay_open_under_its_new_id() {
+    let app = spawn_app().await;
+    let (laptop, phone) = laptop_and_phone(&app).await;
+    let mut laptop_tab = WsClient::join(&app, &laptop, "notes", 1).await;
+    let mut on_phone = WsClient::join(&app, &phone, "notes", 2).await;
+
+    let changed = change_password(&laptop, PASSWORD, NEW_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(location(&changed), "/accounts/password?changed");
+    assert_eq!(on_phone.closed_within(WITHIN).await, Some(Some(4401)));
+    // The laptop's other tab, opened before the change, is not signed out: it keeps editing.
+    laptop_tab.insert(0, "typed after the change").await;
+    laptop_tab.roundtrip().await;
+    assert_eq!(laptop_tab.closed, None);
+    // It belongs to the session under its new id: logging that session out closes it.
+    assert_eq!(laptop.logout().await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(laptop_tab.closed_within(WITHIN).await, Some(Some(4401)));
+
+    let reader = app.browser();
+    assert_eq!(
+        reader.login("alice", NEW_PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let check = WsClient::join(&app, &reader, "notes", 3).await;
+    assert_eq!(check.text(), "typed after the change");
 }
 
 async fn delete_account(browser: &Browser, password: &str, confirm: bool) -> reqwest::Response {
