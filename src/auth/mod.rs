@@ -23,5 +23,6 @@ pub async fn page_context(session: &Session) -> Result<PageContext, AppError> {
     Ok(PageContext {
         user: current_user(session).await?,
         csrf_token: csrf_token(session).await?,
+        next: String::new(),
     })
 }

@@ -4,7 +4,7 @@
 use maud::{html, Markup};
 
 use super::fields::{Fields, Input, CURRENT_PASSWORD};
-use super::layout::{csrf_input, page};
+use super::layout::{csrf_input, page, with_next};
 use super::PageContext;
 use crate::accounts::rules::{self, Problem};
 
@@ -15,16 +15,6 @@ pub struct RegisterView<'a> {
     /// Where to go once signed up (`/` when nowhere in particular).
     pub next: &'a str,
     pub errors: Vec<Problem>,
-}
-
-/// `page`, carrying `next` along when there is somewhere to go after signing in or up: a
-/// visitor who opened a share link can switch between the two forms and still land in the room.
-fn with_next(page: &str, next: &str) -> String {
-    if next.is_empty() || next == "/" {
-        return page.to_owned();
-    }
-    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
-    format!("{page}?{query}")
 }
 
 /// What the visitor was trying to open, said above the form: a room (by its name in `next`), or
@@ -46,7 +36,7 @@ fn destination(next: &str) -> Markup {
 pub fn register(ctx: &PageContext, view: &RegisterView) -> Markup {
     let fields = Fields::new(&view.errors, "username");
     page(
-        ctx,
+        &ctx.leading_to(view.next),
         "Sign up",
         "form-page",
         &[],
@@ -90,7 +80,7 @@ pub fn login(ctx: &PageContext, view: &LoginView) -> Markup {
     let errors: Vec<Problem> = view.error.iter().cloned().collect();
     let fields = Fields::new(&errors, "username");
     page(
-        ctx,
+        &ctx.leading_to(view.next),
         "Log in",
         "form-page",
         &[],
@@ -123,7 +113,7 @@ pub fn login(ctx: &PageContext, view: &LoginView) -> Markup {
 /// What a visitor who wants an account sees when only operators add them.
 pub fn registration_closed(ctx: &PageContext, next: &str) -> Markup {
     page(
-        ctx,
+        &ctx.leading_to(next),
         "Sign up",
         "form-page",
         &[],

@@ -10,6 +10,29 @@ pub struct PageContext {
     pub user: Option<CurrentUser>,
     /// The session's CSRF token, for the forms on the page (the logout button is one).
     pub csrf_token: String,
+    /// Where a signed-out visitor was going (the login and register pages): the header's
+    /// "Log in" and "Sign up" carry it along. Empty (or `/`) for nowhere in particular.
+    pub next: String,
+}
+
+impl PageContext {
+    /// This context on a page that sends the visitor on to `next` once signed in or up.
+    pub fn leading_to(&self, next: &str) -> Self {
+        Self {
+            next: next.to_owned(),
+            ..self.clone()
+        }
+    }
+}
+
+/// `page`, carrying `next` along when there is somewhere to go after signing in or up: a
+/// visitor who opened a share link can switch between the two forms and still land in the room.
+pub fn with_next(page: &str, next: &str) -> String {
+    if next.is_empty() || next == "/" {
+        return page.to_owned();
+    }
+    let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+    format!("{page}?{query}")
 }
 
 /// The hidden input every form carries.
@@ -51,8 +74,8 @@ pub fn page(
                                 button type="submit" class="button button-quiet" { "Log out" }
                             }
                         } @else {
-                            a class="button button-quiet" href="/accounts/login" { "Log in" }
-                            a class="button" href="/accounts/register" { "Sign up" }
+                            a class="button button-quiet" href=(with_next("/accounts/login", &ctx.next)) { "Log in" }
+                            a class="button" href=(with_next("/accounts/register", &ctx.next)) { "Sign up" }
                         }
                     }
                 }

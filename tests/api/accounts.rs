@@ -65,6 +65,25 @@ async fn login_returns_to_next_but_never_to_another_site() {
 }
 
 #[tokio::test]
+async fn the_headers_log_in_and_sign_up_keep_where_the_visitor_was_going() {
+    let app = spawn_app().await;
+    let visitor = app.browser();
+    let next = "next=%2Frooms%2Fgeneral";
+    // The header's "Sign up" and the link under the form both lead on to the room.
+    let login = visitor.get_text(&format!("/accounts/login?{next}")).await;
+    let to_register = format!("href=\"/accounts/register?{next}\"");
+    assert_eq!(login.matches(&to_register).count(), 2, "{login}");
+    let register = visitor
+        .get_text(&format!("/accounts/register?{next}"))
+        .await;
+    let to_login = format!("href=\"/accounts/login?{next}\"");
+    assert_eq!(register.matches(&to_login).count(), 2, "{register}");
+    // Elsewhere they go nowhere in particular.
+    let home = visitor.get_text("/").await;
+    assert!(home.contains("href=\"/accounts/register\""), "{home}");
+}
+
+#[tokio::test]
 async fn a_wrong_password_rerenders_the_form_with_the_username_but_not_the_password() {
     let app = spawn_app().await;
     app.browser().register("alice").await;
