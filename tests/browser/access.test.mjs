@@ -3,25 +3,10 @@
 // follows the document live but cannot type or chat, and a promotion lets them type without a
 // reload. Absence is never proven by waiting: a later event that must come after it is awaited.
 import assert from 'node:assert/strict'
-import { eventually, uniqueName, waitLive, editorText, typeAtEnd } from './support/browser.mjs'
+import { eventually, uniqueName, editorText, typeAtEnd } from './support/browser.mjs'
 import { browserSuite } from './support/suite.mjs'
 
 const { scenario } = browserSuite()
-
-/** Creates a private room through the home page form; leaves `page` on it, live. */
-const createPrivateRoom = async (user, room) => {
-  const page = await user.newPage()
-  await page.goto('/')
-  const form = page.locator('form[action="/rooms"]')
-  await form.locator('input[name="name"]').fill(room)
-  await form.locator('input[name="visibility"][value="private"]').check()
-  await Promise.all([
-    page.waitForURL((url) => url.pathname === `/rooms/${room}`),
-    form.locator('[type="submit"]').first().click()
-  ])
-  await waitLive(page)
-  return page
-}
 
 /** Submits one of the settings page's forms and waits for the page it lands on. */
 const submitSettings = async (page, form) => {
@@ -64,7 +49,7 @@ scenario('an owner invites a viewer in settings; the viewer follows live but can
   const alice = await s.newUser('alice')
   const bob = await s.newUser('bob')
   const room = uniqueName('roles')
-  const a = await createPrivateRoom(alice, room)
+  const a = await alice.createRoom(room, { visibility: 'private' })
   await typeAtEnd(a, 'Owner text.')
 
   // The owner adds bob as a viewer with the real form on the settings page.

@@ -127,12 +127,16 @@ export class User {
     return this
   }
 
-  /** Creates `room` through the home page form and leaves the page on the new room. */
-  async createRoom (room) {
+  /**
+   * Creates `room` through the home page form (public unless `visibility` is `private`) and
+   * leaves the page on the new room, live.
+   */
+  async createRoom (room, { visibility = 'public' } = {}) {
     const page = await this.newPage()
     await page.goto('/')
     const form = page.locator('form[action="/rooms"]')
     await form.locator('input[name="name"]').fill(room)
+    await form.locator(`input[name="visibility"][value="${visibility}"]`).check()
     await Promise.all([
       page.waitForURL((url) => url.pathname === `/rooms/${room}`),
       form.locator('[type="submit"]').first().click()
