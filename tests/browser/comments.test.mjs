@@ -65,6 +65,13 @@ scenario('a comment on a passage keeps to that passage through edits and says wh
     await eventually(async () => assert.equal(await decorated(page, 'cm-comment-mark'), 'gamma'), { what: 'the marked passage' })
   }
 
+  // The shortcut does the same; "Remove" takes the passage back out of the box.
+  await selectFromEnd(a, 17, 5) // "Alpha"
+  await a.keyboard.press('Control+Alt+m')
+  assert.equal(await a.textContent('.chat-compose-quote .chat-quote'), 'Alpha')
+  await a.click('.chat-compose-cancel')
+  assert.equal(await a.isVisible('.chat-compose-quote'), false)
+
   // Bob types right before the passage: the comment stays on "gamma" alone.
   await selectFromEnd(b, 11, 0)
   await b.keyboard.type('very ')
@@ -93,4 +100,21 @@ scenario('a comment on a passage keeps to that passage through edits and says wh
   // From the server's history after a reload, the same.
   await b.reload()
   await eventually(async () => assert.deepEqual(await quotes(b), gone), { what: '"passage deleted" after a reload' })
+})
+
+scenario('on a phone, Comment opens the Chat tab and a click on the quote goes back to the passage', async (s) => {
+  const { a } = await s.twoUsersInRoom('comments-phone', { bobOpens: false })
+  await a.setViewportSize({ width: 390, height: 844 })
+  await a.click('#editor .cm-content')
+  await a.keyboard.type('One two three')
+  await selectFromEnd(a, 6, 3) // "two"
+  await a.click('#comment-selection')
+  assert.equal(await a.getAttribute('#room', 'data-tab'), 'chat')
+  assert.ok(await a.isVisible('#chat-input'))
+  await a.keyboard.type('why two?')
+  await a.keyboard.press('Enter')
+  await eventually(async () => assert.deepEqual(await quotes(a), [{ quote: 'two', text: 'why two?', deleted: null }]), { what: 'the comment' })
+  await a.click('#chat-log .chat-quote')
+  assert.equal(await a.getAttribute('#room', 'data-tab'), 'document')
+  await eventually(async () => assert.equal(await decorated(a, 'cm-comment-current'), 'two'), { what: 'the highlighted passage' })
 })
