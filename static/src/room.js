@@ -82,6 +82,7 @@ const start = async (root) => {
   })
   const chat = new ChatPanel({
     comments,
+    docSynced: () => provider.synced,
     room,
     username,
     log: byId('chat-log'),
@@ -128,7 +129,10 @@ const start = async (root) => {
     }
     render()
   })
-  provider.on('sync', render)
+  provider.on('sync', (synced) => {
+    if (synced) chat.onDocSynced()
+    render()
+  })
   // The server ended the connection for good (close code 4400-4499); y-websocket stops retrying.
   provider.on('closed', ({ code }) => {
     connection.closed = { code }

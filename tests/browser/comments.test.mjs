@@ -3,7 +3,7 @@
 // highlights exactly the original passage; the passage is marked in the editor while the
 // message is on screen; once the passage is deleted, the message says so.
 import assert from 'node:assert/strict'
-import { eventually, editorText, shownText } from './support/browser.mjs'
+import { eventually, editorText, shownText, chatLog, typeAtEnd, waitLive } from './support/browser.mjs'
 import { browserSuite } from './support/suite.mjs'
 
 const { scenario } = browserSuite()
@@ -117,4 +117,30 @@ scenario('on a phone, Comment opens the Chat tab and a click on the quote goes b
   await a.click('#chat-log .chat-quote')
   assert.equal(await a.getAttribute('#room', 'data-tab'), 'document')
   await eventually(async () => assert.equal(await decorated(a, 'cm-comment-current'), 'two'), { what: 'the highlighted passage' })
+})
+
+scenario('a comment on text typed offline goes once that text is back on the server', async (s) => {
+  const { alice, a, b, gate } = await s.twoUsersInRoom('comments-offline', { gate: true })
+  await typeAtEnd(a, 'Online.')
+  await sameText([a, b], 'Online.')
+  gate.refuse()
+  await alice.context.setOffline(true)
+  await a.locator('#connection-status[data-state="offline"]').waitFor({ state: 'attached' })
+  await typeAtEnd(a, ' Typed offline.')
+  await selectFromEnd(a, 1, 13) // "Typed offline"
+  await a.click('#comment-selection')
+  await a.keyboard.type('said offline')
+  await a.keyboard.press('Enter')
+
+  // Back: the socket's first frames would be the outbox; the comment waits for the document.
+  await alice.context.setOffline(false)
+  gate.allow()
+  await waitLive(a)
+  const expected = [{ quote: 'Typed offline', text: 'said offline', deleted: null }]
+  await eventually(async () => assert.deepEqual(await quotes(b), expected), { what: 'the comment on the other page' })
+  const log = await chatLog(a)
+  assert.equal(log.length, 1)
+  assert.ok(log[0].id !== null && !log[0].pending, 'stored, not refused')
+  await b.click('#chat-log .chat-quote')
+  await eventually(async () => assert.equal(await decorated(b, 'cm-comment-current'), 'Typed offline'), { what: 'the passage' })
 })

@@ -41,9 +41,13 @@ export class ChatPanel {
    * @param {HTMLTextAreaElement} opts.input
    * @param {() => void} [opts.onSent] called after a message is sent (and the box emptied)
    * @param {import('./comments.js').Comments | null} [opts.comments] shows quotes, gives the anchor to send
+   * @param {() => boolean} [opts.docSynced] whether the document's sync has sent up this page's edits
    */
-  constructor ({ room, username, log, form, input, onSent = () => {}, comments = null }) {
+  constructor ({ room, username, log, form, input, onSent = () => {}, comments = null, docSynced = () => true }) {
     this.comments = comments
+    this.docSynced = docSynced
+    /** a comment waits in the outbox for the document's sync (see `sendEntry`) */
+    this.heldForSync = false
     this.room = room
     this.username = username
     this.log = log
@@ -233,10 +237,30 @@ export class ChatPanel {
   }
 
   flushOutbox () {
-    if (!this.channel) return
     for (const entry of this.outbox.all()) {
-      if (!this.channel.send(sendPayload(entry))) return
+      if (!this.sendEntry(entry)) return
     }
+  }
+
+  /**
+   * Sends an outbox entry now, if it can go; returns whether it went. A comment waits until the
+   * document's sync has sent up this page's edits (`onDocSynced`): it may be on text typed
+   * offline, and the server refuses an anchor on text it does not hold yet.
+   */
+  sendEntry (entry) {
+    if (!this.channel) return false
+    if (entry.anchor && !this.docSynced()) {
+      this.heldForSync = true
+      return false
+    }
+    return this.channel.send(sendPayload(entry))
+  }
+
+  /** The document is in sync: what waited for it goes (in order, with what followed it). */
+  onDocSynced () {
+    if (!this.heldForSync) return
+    this.heldForSync = false
+    this.flushOutbox()
   }
 
   onAck (raw) {
@@ -307,7 +331,8 @@ export class ChatPanel {
     this.showPending(entry)
     this.input.value = ''
     this.onSent()
-    if (this.channel) this.channel.send(sendPayload(entry))
+    // Behind a comment that waits for the document's sync, it waits too (order is kept).
+    if (!this.heldForSync) this.sendEntry(entry)
     this.scrollToEnd()
   }
 
