@@ -35,6 +35,8 @@ const ROOM_CSS: &str = concat!(
     include_str!("../static/room/tabs.css"),
     "\n",
     include_str!("../static/room/preview.css"),
+    "\n",
+    include_str!("../static/room/comments.css"),
 );
 
 /// Every file under `static/` that the server serves, with its content type.

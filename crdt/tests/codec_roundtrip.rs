@@ -29,6 +29,7 @@ fn message(id: i64) -> ChatMessage {
         author: "alice".into(),
         text: "hi <b>there</b> \u{1F600}".into(),
         sent_at: "2026-11-28T19:05:03.120Z".into(),
+        anchor: None,
     }
 }
 
@@ -168,7 +169,9 @@ fn chat_request_frames_round_trip() {
     let send = chat_send_frame("abc_DEF-123", "  hello \u{1F600} ");
     assert_eq!(send[0], 100, "chat is message type 100");
     match decode_client_frame(&send, &limits()) {
-        Ok(ClientMessage::Chat(ChatRequest::Send { client_id, text })) => {
+        Ok(ClientMessage::Chat(ChatRequest::Send {
+            client_id, text, ..
+        })) => {
             assert_eq!(client_id, "abc_DEF-123");
             assert_eq!(text, "  hello \u{1F600} ");
         }
@@ -188,6 +191,7 @@ fn chat_requests_parse_from_the_json_in_the_protocol_document() {
             ChatRequest::Send {
                 client_id: "7b0d".into(),
                 text: "hi".into(),
+                anchor: None,
             },
         ),
         (

@@ -185,6 +185,31 @@ fn invalid_chat_json_is_an_error() {
 }
 
 #[test]
+fn a_send_whose_anchor_is_not_three_strings_is_refused_for_its_anchor() {
+    for json in [
+        r#"{"type":"send","client_id":"m-1","text":"x","anchor":5}"#,
+        r#"{"type":"send","client_id":"m-1","text":"x","anchor":{"start":"AA=="}}"#,
+        r#"{"type":"send","client_id":"m-1","text":"x","anchor":{"start":"a","end":"b","quote":"\ud800"}}"#,
+    ] {
+        match decode(&chat(json)) {
+            Ok(chatspace_crdt::ClientMessage::ChatRefused { reason, .. }) => {
+                assert_eq!(reason, ChatRejection::InvalidAnchor, "{json}");
+            }
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+    // A broken text with it is refused for the text.
+    let both = r#"{"type":"send","client_id":"m-1","text":7,"anchor":5}"#;
+    assert!(matches!(
+        decode(&chat(both)),
+        Ok(chatspace_crdt::ClientMessage::ChatRefused {
+            reason: ChatRejection::InvalidText,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn a_send_with_a_valid_client_id_but_an_unusable_text_is_refused_not_an_error() {
     // `JSON.stringify` writes a lone surrogate of a broken JavaScript string as `\ud800`.
     for json in [

@@ -4,9 +4,10 @@
 
 use bytes::Bytes;
 use chatspace_crdt::codec::{
-    chat_frame, validate_text, ChatEvent, ChatMessage, ChatRequest, HISTORY_PAGE,
+    chat_frame, validate_text, ChatAnchor, ChatEvent, ChatMessage, ChatRejection, ChatRequest,
+    DecodedAnchor, HISTORY_PAGE,
 };
-use chatspace_crdt::Limits;
+use chatspace_crdt::{Limits, RoomDoc};
 
 use crate::auth::CurrentUser;
 use crate::store::{NewMessage, Store};
@@ -38,6 +39,38 @@ fn frame(event: &ChatEvent) -> Option<Bytes> {
     Some(Bytes::from(chat_frame(event)))
 }
 
+/// The `rejected` frame for a `send`, counted as a refused chat message.
+fn rejected(client_id: String, reason: ChatRejection) -> Option<Bytes> {
+    crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
+    frame(&ChatEvent::Rejected { client_id, reason })
+}
+
+/// The `rejected` (`invalid_anchor`) frame for a `send` whose anchor does not decode or names
+/// items the room's document does not hold; `None` for anything else.
+pub fn anchor_refused(doc: &RoomDoc, request: &ChatRequest) -> Option<Bytes> {
+    let ChatRequest::Send {
+        client_id,
+        anchor: Some(anchor),
+        ..
+    } = request
+    else {
+        return None;
+    };
+    match anchor.decode() {
+        Ok(decoded) if doc.holds_anchor(&decoded) => None,
+        _ => rejected(client_id.clone(), ChatRejection::InvalidAnchor),
+    }
+}
+
+/// The text and the decoded anchor of a `send`, or why it is refused.
+fn checked_send(
+    text: &str,
+    anchor: Option<&ChatAnchor>,
+) -> Result<Option<DecodedAnchor>, ChatRejection> {
+    validate_text(text, &Limits::default())?;
+    anchor.map(ChatAnchor::decode).transpose()
+}
+
 pub async fn handle(
     store: &Store,
     room_id: i64,
@@ -45,19 +78,26 @@ pub async fn handle(
     request: ChatRequest,
 ) -> ChatReplies {
     match request {
-        ChatRequest::Send { client_id, text } => {
-            if let Err(reason) = validate_text(&text, &Limits::default()) {
-                crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
-                return ChatReplies {
-                    to_sender: frame(&ChatEvent::Rejected { client_id, reason }),
-                    ..ChatReplies::default()
-                };
-            }
+        ChatRequest::Send {
+            client_id,
+            text,
+            anchor,
+        } => {
+            let anchor = match checked_send(&text, anchor.as_ref()) {
+                Ok(anchor) => anchor,
+                Err(reason) => {
+                    return ChatReplies {
+                        to_sender: rejected(client_id, reason),
+                        ..ChatReplies::default()
+                    }
+                }
+            };
             let new = NewMessage {
                 room_id,
                 author_id: author.id,
                 client_id: &client_id,
                 text: &text,
+                anchor: anchor.as_ref(),
             };
             match store.insert_message(&new).await {
                 Ok((row, inserted)) => {

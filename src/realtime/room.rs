@@ -341,6 +341,12 @@ impl LiveRoom {
                 let Some(author) = self.subscribers.get(&conn).map(|s| s.user.clone()) else {
                     return Ok(None);
                 };
+                // An anchor must name this room's text as it is now (the client's edits before
+                // the message are applied): checked here, where the document is.
+                if let Some(refused) = super::chat::anchor_refused(&self.doc, &request) {
+                    self.send_to(conn, refused);
+                    return Ok(None);
+                }
                 self.persistence.chat(conn, author, request);
             }
         }

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use chatspace_crdt::codec::ChatMessage;
+use chatspace_crdt::codec::{ChatAnchor, ChatMessage, DecodedAnchor};
 
 use super::{with_pool, Store};
 use crate::clock::{now_millis, rfc3339};
@@ -16,6 +16,24 @@ pub struct MessageRow {
     pub text: String,
     /// Unix milliseconds, server clock.
     pub sent_at: i64,
+    /// The anchor's encoded start position, when the message comments on a passage.
+    pub anchor_start: Option<Vec<u8>>,
+    /// The anchor's encoded end position.
+    pub anchor_end: Option<Vec<u8>>,
+    /// The quoted passage.
+    pub anchor_quote: Option<String>,
+}
+
+impl MessageRow {
+    /// The anchor, when the message has one (all three columns are set).
+    fn anchor(&self) -> Option<ChatAnchor> {
+        match (&self.anchor_start, &self.anchor_end, &self.anchor_quote) {
+            (Some(start), Some(end), Some(quote)) => {
+                Some(ChatAnchor::from_stored(start, end, quote))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The message as clients see it, on the socket and in the history endpoint.
@@ -27,6 +45,7 @@ impl From<&MessageRow> for ChatMessage {
             author: row.author.clone(),
             text: row.text.clone(),
             sent_at: rfc3339(row.sent_at),
+            anchor: row.anchor(),
         }
     }
 }
@@ -38,10 +57,13 @@ pub struct NewMessage<'a> {
     pub author_id: i64,
     pub client_id: &'a str,
     pub text: &'a str,
+    /// The passage the message comments on, checked.
+    pub anchor: Option<&'a DecodedAnchor>,
 }
 
 const ROW_COLUMNS: &str = "SELECT messages.id, messages.client_id, users.username AS author, \
-     messages.text, messages.sent_at FROM messages JOIN users ON users.id = messages.author_id";
+     messages.text, messages.sent_at, messages.anchor_start, messages.anchor_end, \
+     messages.anchor_quote FROM messages JOIN users ON users.id = messages.author_id";
 
 impl Store {
     /// Stores a message unless this author already sent one with this `client_id` in this room.
@@ -68,14 +90,18 @@ impl Store {
                     .await?;
             }
             let inserted = sqlx::query(
-                "INSERT INTO messages (room_id, author_id, client_id, text, sent_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (room_id, author_id, client_id) DO NOTHING",
+                "INSERT INTO messages (room_id, author_id, client_id, text, sent_at, \
+                 anchor_start, anchor_end, anchor_quote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (room_id, author_id, client_id) DO NOTHING",
             )
             .bind(message.room_id)
             .bind(message.author_id)
             .bind(message.client_id)
             .bind(message.text)
             .bind(now_millis())
+            .bind(message.anchor.map(|a| a.start.as_slice()))
+            .bind(message.anchor.map(|a| a.end.as_slice()))
+            .bind(message.anchor.map(|a| a.quote.as_str()))
             .execute(&mut *tx)
             .await?
             .rows_affected()

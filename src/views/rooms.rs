@@ -32,6 +32,8 @@ pub fn room(ctx: &PageContext, room: &RoomAccess) -> Markup {
                         }
                         span id="connection-status" class="status" role="status" { "Connecting…" }
                         span id="sync-status" class="sync-status" {}
+                        button id="comment-selection" type="button" class="button button-quiet editor-only" disabled
+                            title="Comment on the selected text in the chat (Ctrl+Alt+M)" { "Comment" }
                         button id="author-colours" type="button" class="button button-quiet" aria-pressed="false"
                             title="Tint each character with the colour of the person who wrote it" { "Author colours" }
                         button id="history-toggle" type="button" class="button" aria-controls="history-panel"

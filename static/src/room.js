@@ -20,6 +20,7 @@ import { DocPreview } from './room/preview.js'
 import { RoomTabs } from './room/tabs.js'
 import { SendGuard } from './room/chat-send-guard.js'
 import { ChatUnread } from './room/chat-unread.js'
+import { Comments } from './room/comments.js'
 
 /** How long to wait for IndexedDB before showing the editor anyway (it fills in when ready). */
 const LOCAL_LOAD_TIMEOUT_MS = 3000
@@ -69,7 +70,19 @@ const start = async (root) => {
 
   const tabs = new RoomTabs({ root, tablist: byId('room-tabs'), unread: byId('chat-unread') })
   const sendGuard = new SendGuard({ form: byId('chat-form'), input: byId('chat-input') })
+  const comments = new Comments({
+    ydoc,
+    ytext,
+    button: byId('comment-selection'),
+    form: byId('chat-form'),
+    input: byId('chat-input'),
+    log: byId('chat-log'),
+    canComment: () => !access.readOnly,
+    showTab: (tab) => tabs.select(tab)
+  })
   const chat = new ChatPanel({
+    comments,
+    docSynced: () => provider.synced,
     room,
     username,
     log: byId('chat-log'),
@@ -116,7 +129,10 @@ const start = async (root) => {
     }
     render()
   })
-  provider.on('sync', render)
+  provider.on('sync', (synced) => {
+    if (synced) chat.onDocSynced()
+    render()
+  })
   // The server ended the connection for good (close code 4400-4499); y-websocket stops retrying.
   provider.on('closed', ({ code }) => {
     connection.closed = { code }
@@ -156,8 +172,9 @@ const start = async (root) => {
   new DocPreview({ panel: byId('doc-panel'), output: byId('doc-preview'), switcher: byId('doc-mode'), ytext })
 
   await whenLocalLoaded(persistence)
-  const editor = createEditor(byId('editor'), ytext, awareness, [authorColours.extension()])
+  const editor = createEditor(byId('editor'), ytext, awareness, [authorColours.extension(), comments.extension()])
   authorColours.attach(editor.view)
+  comments.attach(editor.view)
   access.bindEditor(editor.setReadOnly)
   if (navigator.onLine) provider.connect()
   root.dataset.ready = 'true'

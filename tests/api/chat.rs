@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, Browser, TestApp};
 use crate::ws::WsClient;
 
-async fn alice_and_bob(app: &TestApp) -> (Browser, Browser) {
+/// alice (with the room `talk`) and bob, both signed up.
+pub(crate) async fn alice_and_bob(app: &TestApp) -> (Browser, Browser) {
     let alice = app.browser();
     alice.register_with_room("alice", "talk").await;
     let bob = app.browser();

@@ -11,6 +11,7 @@ mod account_forms;
 mod account_settings;
 mod accounts;
 mod chat;
+mod comments;
 mod ended_sessions;
 mod helpers;
 mod history;

@@ -74,6 +74,7 @@ scenario('an owner invites a viewer in settings; the viewer follows live but can
   await b.click('#history-toggle')
   await b.waitForSelector('#history-panel', { state: 'visible' })
   assert.equal(await b.locator('#version-save').isVisible(), false, 'no "Save version" for a viewer')
+  assert.equal(await b.locator('#comment-selection').isVisible(), false, 'no "Comment" for a viewer')
 
   // Live edits and the owner's cursor reach the viewer.
   await eventually(async () => assert.equal(await editorText(b), 'Owner text.'), { what: 'the text on the viewer\'s page' })

@@ -20,6 +20,8 @@ mod account_settings;
 mod accounts;
 #[path = "../api/chat.rs"]
 mod chat;
+#[path = "../api/comments.rs"]
+mod comments;
 #[path = "../api/ended_sessions.rs"]
 mod ended_sessions;
 #[path = "../api/helpers.rs"]

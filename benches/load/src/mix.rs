@@ -266,6 +266,7 @@ mod tests {
             author: "a".into(),
             text: "t".into(),
             sent_at: "2026-01-01T00:00:00.000Z".into(),
+            anchor: None,
         }
     }
 

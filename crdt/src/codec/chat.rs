@@ -1,7 +1,7 @@
 //! Chat payloads (message type 100): JSON objects tagged by a `type` field, as specified in
 //! `docs/protocol.md`. Requests come from clients; events are produced by the server.
 
-use super::{ClientMessage, DecodeError, Limits};
+use super::{ChatAnchor, ClientMessage, DecodeError, Limits};
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted `client_id` (characters of `A-Z a-z 0-9 _ -`).
@@ -21,6 +21,10 @@ pub enum ChatRequest {
         client_id: String,
         /// The message text, never interpreted as HTML.
         text: String,
+        /// The passage of the room's text the message comments on, checked by the server
+        /// ([`ChatAnchor::decode`] and the room's document); absent for a plain message.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        anchor: Option<ChatAnchor>,
     },
     /// Catch up on messages with an id greater than `after` (0 for everything).
     Since {
@@ -42,6 +46,9 @@ pub struct ChatMessage {
     pub text: String,
     /// Server time the message was stored: RFC 3339, UTC, milliseconds (`…T19:05:03.120Z`).
     pub sent_at: String,
+    /// The passage the message comments on, as sent; absent for a plain message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<ChatAnchor>,
 }
 
 /// Why a `send` was refused without closing the socket.
@@ -57,6 +64,9 @@ pub enum ChatRejection {
     InvalidText,
     /// The sender may not chat in this room (a viewer).
     Forbidden,
+    /// The `anchor` is not an object of two positions in the room's text and a quote of 1 to
+    /// [`super::MAX_QUOTE_CHARS`] characters (see [`ChatAnchor::decode`]).
+    InvalidAnchor,
 }
 
 /// A chat event sent by the server.
@@ -143,8 +153,27 @@ struct SendHeader {
     client_id: String,
 }
 
+/// A `send`'s text, read alone (other fields are skipped without decoding their strings).
+#[derive(Deserialize)]
+struct SendText {
+    #[allow(dead_code)] // only whether it parses matters
+    text: String,
+}
+
+/// A `send`'s text and anchor, read alone: when the text parses but this does not, the anchor
+/// is what is wrong.
+#[derive(Deserialize)]
+struct SendTextAndAnchor {
+    #[allow(dead_code)] // only whether it parses matters
+    text: String,
+    #[allow(dead_code)]
+    #[serde(default)]
+    anchor: Option<ChatAnchor>,
+}
+
 /// Parses the chat payload of a client frame. A `send` that names itself with a valid
-/// `client_id` but whose `text` is unusable is refused with [`ChatRejection::InvalidText`]
+/// `client_id` but whose `text` is unusable is refused with [`ChatRejection::InvalidText`],
+/// one whose `anchor` is not an object of three strings with [`ChatRejection::InvalidAnchor`]
 /// (the server answers `rejected` and keeps the socket); anything that cannot be attributed to
 /// one message is an error (the socket closes with 4400).
 pub(crate) fn parse_client_chat(json: &str) -> Result<ClientMessage, DecodeError> {
@@ -154,9 +183,14 @@ pub(crate) fn parse_client_chat(json: &str) -> Result<ClientMessage, DecodeError
     };
     match serde_json::from_str::<SendHeader>(json) {
         Ok(header) if header.kind == "send" && is_valid_client_id(&header.client_id) => {
+            let text_ok = serde_json::from_str::<SendText>(json).is_ok();
+            let reason = match serde_json::from_str::<SendTextAndAnchor>(json) {
+                Err(_) if text_ok => ChatRejection::InvalidAnchor,
+                _ => ChatRejection::InvalidText,
+            };
             Ok(ClientMessage::ChatRefused {
                 client_id: header.client_id,
-                reason: ChatRejection::InvalidText,
+                reason,
             })
         }
         _ => Err(error),

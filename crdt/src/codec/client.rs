@@ -63,6 +63,7 @@ pub fn chat_send_frame(client_id: &str, text: &str) -> Vec<u8> {
     chat_request_frame(&ChatRequest::Send {
         client_id: client_id.to_owned(),
         text: text.to_owned(),
+        anchor: None,
     })
 }
 

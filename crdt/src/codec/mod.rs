@@ -6,6 +6,7 @@
 //! errors) and bounded (no allocation is sized by a length the input cannot back). Updates are
 //! only checked here; yrs decodes them on the room task (see [`IncomingUpdate`]).
 
+mod anchor;
 mod awareness;
 mod chat;
 pub mod client;
@@ -14,6 +15,7 @@ mod error;
 pub mod lib0;
 pub mod preflight;
 
+pub use anchor::{ChatAnchor, DecodedAnchor, MAX_POSITION_CHARS, MAX_QUOTE_CHARS};
 pub use awareness::{AwarenessEntry, AwarenessUpdate};
 pub use chat::{
     is_valid_client_id, validate_text, ChatEvent, ChatMessage, ChatRejection, ChatRequest,

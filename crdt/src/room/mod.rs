@@ -23,7 +23,9 @@ pub use awareness::{AwarenessChange, AwarenessError};
 pub use batch::{Applied, ApplyError, BatchFailure, BatchOutcome, Ingested, Refused};
 pub use load::{LoadError, Recovered};
 
-use crate::codec::{self, sync_step1_frame, AwarenessUpdate, IncomingUpdate, Limits};
+use crate::codec::{
+    self, sync_step1_frame, AwarenessUpdate, DecodedAnchor, IncomingUpdate, Limits,
+};
 use crate::guard;
 use awareness::AwarenessStates;
 use thiserror::Error;
@@ -167,6 +169,12 @@ impl RoomDoc {
     /// The document's state vector.
     pub fn state_vector(&self) -> StateVector {
         self.doc.transact().state_vector()
+    }
+
+    /// True when both positions of a comment's anchor are in this room's text: the items they
+    /// name have been integrated (see [`DecodedAnchor::is_within`]).
+    pub fn holds_anchor(&self, anchor: &DecodedAnchor) -> bool {
+        anchor.is_within(&self.clocks)
     }
 
     /// What a peer at `sv` lacks, as one v1 update (the update of a sync step 2).

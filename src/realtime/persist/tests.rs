@@ -133,6 +133,7 @@ async fn a_chat_message_is_acknowledged_once_stored_and_settle_waits_for_everyth
         ChatRequest::Send {
             client_id: "m1".into(),
             text: "stored first".into(),
+            anchor: None,
         },
     );
     persistence.settle().await;

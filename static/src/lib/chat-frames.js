@@ -37,5 +37,13 @@ export const normalizeMessage = (m) => {
   const { id, client_id: clientId, author, text, sent_at: sentAt } = m
   if (!Number.isSafeInteger(id) || id <= 0) return null
   if (typeof author !== 'string' || typeof text !== 'string' || typeof sentAt !== 'string') return null
-  return { id, clientId: typeof clientId === 'string' ? clientId : null, author, text, sentAt }
+  return { id, clientId: typeof clientId === 'string' ? clientId : null, author, text, sentAt, anchor: normalizeAnchor(m.anchor) }
+}
+
+/** A message's anchor (the passage it comments on) with its three strings, or null. */
+export const normalizeAnchor = (a) => {
+  if (a === null || typeof a !== 'object') return null
+  const { start, end, quote } = a
+  if (typeof start !== 'string' || typeof end !== 'string' || typeof quote !== 'string') return null
+  return { start, end, quote }
 }

@@ -8,6 +8,7 @@ import { Compartment, StateEffect } from '@codemirror/state'
 import { Decoration, ViewPlugin } from '@codemirror/view'
 import { userColor } from '../lib/colors.js'
 import { readJson, writeJson } from '../lib/storage.js'
+import { coalesced } from '../lib/later.js'
 
 const STORAGE_KEY = 'chatspace:author-colours'
 /** Wait at least this long between two fetches of the authors map. */
@@ -69,7 +70,10 @@ export class AuthorColours {
     this.lastFetch = 0
     /** @type {Map<number, number>} how often the server was asked about an unknown client id */
     this.asked = new Map()
-    this.scheduled = false
+    /** Rebuild once the current update (local or remote) is over. */
+    this.schedule = coalesced(() => {
+      if (this.on && this.view) this.view.dispatch({ effects: refresh.of(null) })
+    })
     this.onYText = () => this.schedule()
     button.addEventListener('click', () => this.setOn(!this.on))
     this.renderButton()
@@ -103,16 +107,6 @@ export class AuthorColours {
     this.ytext.unobserve(this.onYText)
     this.ytext.observe(this.onYText)
     this.schedule()
-  }
-
-  /** Rebuild once the current update (local or remote) is over. */
-  schedule () {
-    if (this.scheduled) return
-    this.scheduled = true
-    setTimeout(() => {
-      this.scheduled = false
-      if (this.on && this.view) this.view.dispatch({ effects: refresh.of(null) })
-    }, 0)
   }
 
   /**

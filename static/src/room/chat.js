@@ -5,7 +5,7 @@
 // - messages not yet acknowledged (`data-client-id` without `data-id`) follow, in the order
 //   they were written;
 // - text from the server or the user is only ever assigned with textContent.
-import { normalizeMessage } from '../lib/chat-frames.js'
+import { normalizeAnchor, normalizeMessage } from '../lib/chat-frames.js'
 import { uuid } from '../lib/storage.js'
 import { Outbox } from './outbox.js'
 import { el, timeElement } from './chat-dom.js'
@@ -20,7 +20,15 @@ const REJECTION_TEXT = {
   empty: 'Not sent: the message was empty.',
   too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`,
   invalid_text: 'Not sent: the message holds a broken character.',
-  forbidden: 'Not sent: viewers cannot chat in this room.'
+  forbidden: 'Not sent: viewers cannot chat in this room.',
+  invalid_anchor: 'Not sent: the commented passage was not found in the document.'
+}
+
+/** The `send` payload of an outbox entry (with the passage it comments on, if any). */
+const sendPayload = ({ clientId, text, anchor }) => {
+  const checked = normalizeAnchor(anchor)
+  const payload = { type: 'send', client_id: clientId, text }
+  return checked ? { ...payload, anchor: checked } : payload
 }
 
 export class ChatPanel {
@@ -32,8 +40,14 @@ export class ChatPanel {
    * @param {HTMLFormElement} opts.form
    * @param {HTMLTextAreaElement} opts.input
    * @param {() => void} [opts.onSent] called after a message is sent (and the box emptied)
+   * @param {import('./comments.js').Comments | null} [opts.comments] shows quotes, gives the anchor to send
+   * @param {() => boolean} [opts.docSynced] whether the document's sync has sent up this page's edits
    */
-  constructor ({ room, username, log, form, input, onSent = () => {} }) {
+  constructor ({ room, username, log, form, input, onSent = () => {}, comments = null, docSynced = () => true }) {
+    this.comments = comments
+    this.docSynced = docSynced
+    /** a comment waits in the outbox for the document's sync (see `sendEntry`) */
+    this.heldForSync = false
     this.room = room
     this.username = username
     this.log = log
@@ -223,10 +237,30 @@ export class ChatPanel {
   }
 
   flushOutbox () {
-    if (!this.channel) return
     for (const entry of this.outbox.all()) {
-      if (!this.channel.send({ type: 'send', client_id: entry.clientId, text: entry.text })) return
+      if (!this.sendEntry(entry)) return
     }
+  }
+
+  /**
+   * Sends an outbox entry now, if it can go; returns whether it went. A comment waits until the
+   * document's sync has sent up this page's edits (`onDocSynced`): it may be on text typed
+   * offline, and the server refuses an anchor on text it does not hold yet.
+   */
+  sendEntry (entry) {
+    if (!this.channel) return false
+    if (entry.anchor && !this.docSynced()) {
+      this.heldForSync = true
+      return false
+    }
+    return this.channel.send(sendPayload(entry))
+  }
+
+  /** The document is in sync: what waited for it goes (in order, with what followed it). */
+  onDocSynced () {
+    if (!this.heldForSync) return
+    this.heldForSync = false
+    this.flushOutbox()
   }
 
   onAck (raw) {
@@ -290,12 +324,15 @@ export class ChatPanel {
       this.scrollToEnd()
       return
     }
+    const anchor = this.comments ? this.comments.takeAnchor() : null
+    if (anchor) entry.anchor = anchor
     // Into the outbox first: if the tab dies before the ack, the next load sends it again.
     this.outbox.add(entry)
     this.showPending(entry)
     this.input.value = ''
     this.onSent()
-    if (this.channel) this.channel.send({ type: 'send', client_id: entry.clientId, text })
+    // Behind a comment that waits for the document's sync, it waits too (order is kept).
+    if (!this.heldForSync) this.sendEntry(entry)
     this.scrollToEnd()
   }
 
@@ -311,7 +348,7 @@ export class ChatPanel {
 
   // ---- rendering ---------------------------------------------------------------------------
 
-  buildItem ({ author, text, sentAt }, own) {
+  buildItem ({ author, text, sentAt, anchor }, own) {
     const item = el('li', own ? 'chat-message chat-message--own' : 'chat-message')
     tagForGrouping(item, author, sentAt)
     const meta = el('div', 'chat-meta')
@@ -319,6 +356,7 @@ export class ChatPanel {
     if (own) meta.append(el('span', 'chat-you', '(you)'))
     meta.append(timeElement(sentAt))
     item.append(meta, el('p', 'chat-text', text))
+    if (anchor && this.comments) this.comments.decorate(item, anchor)
     return item
   }
 
@@ -328,7 +366,7 @@ export class ChatPanel {
 
   showPending (entry) {
     if (this.byClientId.has(entry.clientId)) return
-    const item = this.buildItem({ author: this.username, text: entry.text, sentAt: entry.createdAt }, true)
+    const item = this.buildItem({ author: this.username, text: entry.text, sentAt: entry.createdAt, anchor: normalizeAnchor(entry.anchor) }, true)
     item.classList.add('chat-message--pending')
     item.dataset.clientId = entry.clientId
     item.querySelector('.chat-meta').append(el('span', 'chat-state', this.pendingLabel()))

@@ -166,16 +166,22 @@ export const waitLive = async (page) => {
   await page.waitForSelector('#connection-status[data-state="connected"]', { state: 'attached' })
 }
 
-/** The text the editor shows, without the remote carets, their name labels and the placeholder. */
-export const editorText = (page) =>
-  page.$$eval('#editor .cm-line', (lines) =>
-    lines
-      .map((line) => {
-        const copy = line.cloneNode(true)
-        copy.querySelectorAll('.cm-ySelectionCaret, .cm-widgetBuffer, .cm-placeholder').forEach((node) => node.remove())
+/**
+ * The text of the editor's elements that `selector` matches, joined with `joiner`, without the
+ * remote carets, their name labels and the placeholder.
+ */
+export const shownText = (page, selector, joiner = '') =>
+  page.$$eval(selector, (nodes, joiner) =>
+    nodes
+      .map((node) => {
+        const copy = node.cloneNode(true)
+        copy.querySelectorAll('.cm-ySelectionCaret, .cm-widgetBuffer, .cm-placeholder').forEach((n) => n.remove())
         return copy.textContent
       })
-      .join('\n'))
+      .join(joiner), joiner)
+
+/** The text the editor shows. */
+export const editorText = (page) => shownText(page, '#editor .cm-line', '\n')
 
 /** The save badge of the document toolbar: `state` is idle, unsaved, saving or saved. */
 export const saveStatus = (page) =>
