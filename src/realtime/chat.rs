@@ -1,15 +1,18 @@
 //! Chat on the room socket: a message is validated, stored with the author and time from the
 //! session and the server clock, then acknowledged to the sender and broadcast to the others.
 //! A resend of the same client id is acknowledged again and not stored or broadcast twice.
+//! An author's `edit` or `delete` of their own message is stored with the room's next change
+//! counter, acknowledged (`update_ack`) and broadcast (`updated`) the same way.
 
 use bytes::Bytes;
 use chatspace_crdt::codec::{
-    chat_frame, validate_text, ChatEvent, ChatMessage, ChatRequest, HISTORY_PAGE,
+    chat_frame, validate_text, ChatEvent, ChatMessage, ChatRejection, ChatRequest, HISTORY_PAGE,
 };
 use chatspace_crdt::Limits;
 
+use super::mentions;
 use crate::auth::CurrentUser;
-use crate::store::{NewMessage, Store};
+use crate::store::{ChangeOutcome, MessageChange, NewMessage, Store};
 
 /// Messages per `history` reply.
 const HISTORY_BATCH: i64 = HISTORY_PAGE as i64;
@@ -49,15 +52,23 @@ pub async fn handle(
             if let Err(reason) = validate_text(&text, &Limits::default()) {
                 crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
                 return ChatReplies {
-                    to_sender: frame(&ChatEvent::Rejected { client_id, reason }),
+                    to_sender: frame(&ChatEvent::Rejected {
+                        client_id,
+                        id: None,
+                        reason,
+                    }),
                     ..ChatReplies::default()
                 };
             }
+            let Some(mentions) = mentioned(store, room_id, &text).await else {
+                return ChatReplies::failed();
+            };
             let new = NewMessage {
                 room_id,
                 author_id: author.id,
                 client_id: &client_id,
                 text: &text,
+                mentions: &mentions,
             };
             match store.insert_message(&new).await {
                 Ok((row, inserted)) => {
@@ -82,10 +93,37 @@ pub async fn handle(
                 }
             }
         }
-        ChatRequest::Since { after } => match store
-            .messages_after(room_id, after, HISTORY_BATCH + 1)
-            .await
-        {
+        ChatRequest::Edit { id, text } => {
+            if let Err(reason) = validate_text(&text, &Limits::default()) {
+                return refused(id, reason);
+            }
+            let Some(mentions) = mentioned(store, room_id, &text).await else {
+                return ChatReplies::failed();
+            };
+            let edit = MessageChange::Edit {
+                text: &text,
+                mentions: &mentions,
+            };
+            change(store, room_id, author, id, edit).await
+        }
+        ChatRequest::Delete { id } => {
+            change(store, room_id, author, id, MessageChange::Delete).await
+        }
+        ChatRequest::Since {
+            after,
+            changes_after,
+        } => match match changes_after {
+            Some(changes) => {
+                store
+                    .messages_changed_after(room_id, changes, HISTORY_BATCH + 1)
+                    .await
+            }
+            None => {
+                store
+                    .messages_after(room_id, after, HISTORY_BATCH + 1)
+                    .await
+            }
+        } {
             Ok(mut rows) => {
                 let more = rows.len() > HISTORY_BATCH as usize;
                 rows.truncate(HISTORY_BATCH as usize);
@@ -100,5 +138,74 @@ pub async fn handle(
                 ChatReplies::failed()
             }
         },
+    }
+}
+
+/// `rejected` for an `edit` or `delete` of message `id`.
+pub fn refused(id: i64, reason: ChatRejection) -> ChatReplies {
+    crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
+    ChatReplies {
+        to_sender: frame(&ChatEvent::Rejected {
+            client_id: String::new(),
+            id: Some(id),
+            reason,
+        }),
+        ..ChatReplies::default()
+    }
+}
+
+/// The members `text` mentions, as stored (usernames separated by spaces); `None` (logged) when
+/// the database failed.
+async fn mentioned(store: &Store, room_id: i64, text: &str) -> Option<String> {
+    let candidates = mentions::candidates(text);
+    match store.mentionable(room_id, &candidates).await {
+        Ok(mut names) => {
+            // In the order the text names them.
+            names.sort_by_key(|name| {
+                let name = name.to_ascii_lowercase();
+                candidates.iter().position(|c| *c == name)
+            });
+            Some(names.join(" "))
+        }
+        Err(error) => {
+            tracing::error!(%error, "looking up mentioned users failed");
+            None
+        }
+    }
+}
+
+/// Stores an author's edit or deletion of message `id` and says who hears of it.
+async fn change(
+    store: &Store,
+    room_id: i64,
+    author: &CurrentUser,
+    id: i64,
+    change: MessageChange<'_>,
+) -> ChatReplies {
+    match store.change_message(room_id, author.id, id, change).await {
+        Ok(ChangeOutcome::Changed(row)) => {
+            let message = ChatMessage::from(&row);
+            ChatReplies {
+                to_others: frame(&ChatEvent::Updated {
+                    message: message.clone(),
+                }),
+                to_sender: frame(&ChatEvent::UpdateAck { message }),
+                ..ChatReplies::default()
+            }
+        }
+        // A repeated deletion (a resend after a reconnect) is acknowledged, not broadcast again.
+        Ok(ChangeOutcome::AlreadyDeleted(row)) => ChatReplies {
+            to_sender: frame(&ChatEvent::UpdateAck {
+                message: ChatMessage::from(&row),
+            }),
+            ..ChatReplies::default()
+        },
+        Ok(ChangeOutcome::NotFound) => refused(id, ChatRejection::NotFound),
+        Ok(ChangeOutcome::NotYours) => refused(id, ChatRejection::NotYours),
+        Ok(ChangeOutcome::Deleted) => refused(id, ChatRejection::Deleted),
+        Err(error) => {
+            tracing::error!(%error, "changing a chat message failed");
+            ChatReplies::failed()
+        }
     }
 }

@@ -20,6 +20,8 @@ mod account_settings;
 mod accounts;
 #[path = "../api/chat.rs"]
 mod chat;
+#[path = "../api/chat_edits.rs"]
+mod chat_edits;
 #[path = "../api/ended_sessions.rs"]
 mod ended_sessions;
 #[path = "../api/helpers.rs"]
@@ -74,3 +76,5 @@ mod viewers;
 mod websocket;
 #[path = "../api/ws.rs"]
 mod ws;
+#[path = "../api/ws_chat.rs"]
+mod ws_chat;
