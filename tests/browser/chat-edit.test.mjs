@@ -94,3 +94,27 @@ scenario('a mention of a room member is highlighted, and the mentioned user\'s u
   const shown = (await chatLog(b)).map((m) => m.text)
   assert.ok(shown.includes(`hi @${bob.name}, look at this, and @nobody_at_all too`), 'the text reads as written')
 })
+
+scenario('a page that was offline while a message was edited and another deleted shows both once back', async (s) => {
+  const { bob, a, b } = await s.twoUsersInRoom('away')
+  await sendChat(a, 'first draft')
+  await sendChat(a, 'regrettable')
+  await eventually(async () => assert.equal((await chatLog(b)).filter((m) => m.id !== null).length, 2), { what: 'both on bob\'s page' })
+
+  await bob.context.setOffline(true)
+  await b.locator('#connection-status[data-state="offline"]').waitFor({ state: 'attached' })
+  await messageItem(a, 'first draft').getByRole('button', { name: 'Edit message' }).click()
+  await a.locator('textarea.chat-edit-input').fill('final text')
+  await a.keyboard.press('Enter')
+  await messageItem(a, 'regrettable').getByRole('button', { name: 'Delete message' }).click()
+  await a.locator('.chat-confirm').getByRole('button', { name: 'Delete' }).click()
+  const expected = [
+    { text: 'final text', edited: true, deleted: false },
+    { text: 'message deleted', edited: false, deleted: true }
+  ]
+  await eventually(async () => assert.deepEqual(await shownStates(a), expected), { what: 'the changes on alice\'s page' })
+
+  // Both messages are older than the newest bob has: only the change counter brings them.
+  await bob.context.setOffline(false)
+  await eventually(async () => assert.deepEqual(await shownStates(b), expected), { what: 'the changes on bob\'s page once back' })
+})
