@@ -112,37 +112,46 @@ pub async fn handle(
         ChatRequest::Since {
             after,
             changes_after,
-        } => match match changes_after {
-            Some(changes) => {
-                store
-                    .messages_changed_after(room_id, changes, HISTORY_BATCH + 1)
-                    .await
-            }
-            None => {
-                store
-                    .messages_after(room_id, after, HISTORY_BATCH + 1)
-                    .await
-            }
-        } {
-            Ok(mut rows) => {
-                let more = rows.len() > HISTORY_BATCH as usize;
-                rows.truncate(HISTORY_BATCH as usize);
-                let messages = rows.iter().map(ChatMessage::from).collect();
-                ChatReplies {
-                    to_sender: frame(&ChatEvent::History { messages, more }),
-                    ..ChatReplies::default()
+        } => {
+            // One more than a page says whether there is more.
+            let rows = match changes_after {
+                Some(changes) => {
+                    store
+                        .messages_changed_after(room_id, changes, HISTORY_BATCH + 1)
+                        .await
                 }
+                None => {
+                    store
+                        .messages_after(room_id, after, HISTORY_BATCH + 1)
+                        .await
+                }
+            };
+            history(rows)
+        }
+    }
+}
+
+/// The `history` answering a `since`, from up to one more row than a page.
+fn history(rows: sqlx::Result<Vec<crate::store::MessageRow>>) -> ChatReplies {
+    match rows {
+        Ok(mut rows) => {
+            let more = rows.len() > HISTORY_BATCH as usize;
+            rows.truncate(HISTORY_BATCH as usize);
+            let messages = rows.iter().map(ChatMessage::from).collect();
+            ChatReplies {
+                to_sender: frame(&ChatEvent::History { messages, more }),
+                ..ChatReplies::default()
             }
-            Err(error) => {
-                tracing::error!(%error, "reading chat history failed");
-                ChatReplies::failed()
-            }
-        },
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading chat history failed");
+            ChatReplies::failed()
+        }
     }
 }
 
 /// `rejected` for an `edit` or `delete` of message `id`.
-pub fn refused(id: i64, reason: ChatRejection) -> ChatReplies {
+fn refused(id: i64, reason: ChatRejection) -> ChatReplies {
     crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
     ChatReplies {
         to_sender: frame(&ChatEvent::Rejected {
