@@ -30,6 +30,10 @@ fn message(id: i64) -> ChatMessage {
         text: "hi <b>there</b> \u{1F600}".into(),
         sent_at: "2026-11-28T19:05:03.120Z".into(),
         anchor: None,
+        edited_at: None,
+        deleted: false,
+        change: id,
+        mentions: vec!["bob".into()],
     }
 }
 
@@ -178,7 +182,10 @@ fn chat_request_frames_round_trip() {
         other => panic!("{other:?}"),
     }
     match decode_client_frame(&chat_since_frame(42), &limits()) {
-        Ok(ClientMessage::Chat(ChatRequest::Since { after: 42 })) => {}
+        Ok(ClientMessage::Chat(ChatRequest::Since {
+            after: 42,
+            changes_after: None,
+        })) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -196,7 +203,28 @@ fn chat_requests_parse_from_the_json_in_the_protocol_document() {
         ),
         (
             r#"{"type":"since","after":0}"#,
-            ChatRequest::Since { after: 0 },
+            ChatRequest::Since {
+                after: 0,
+                changes_after: None,
+            },
+        ),
+        (
+            r#"{"type":"since","after":9,"changes_after":12}"#,
+            ChatRequest::Since {
+                after: 9,
+                changes_after: Some(12),
+            },
+        ),
+        (
+            r#"{"type":"edit","id":42,"text":"hi again"}"#,
+            ChatRequest::Edit {
+                id: 42,
+                text: "hi again".into(),
+            },
+        ),
+        (
+            r#"{"type":"delete","id":42}"#,
+            ChatRequest::Delete { id: 42 },
         ),
     ];
     for (json, want) in frames {
@@ -220,11 +248,29 @@ fn every_chat_event_round_trips_through_a_server_frame() {
         },
         ChatEvent::Rejected {
             client_id: "c1".into(),
+            id: None,
             reason: ChatRejection::Empty,
         },
         ChatEvent::Rejected {
             client_id: "c2".into(),
+            id: None,
             reason: ChatRejection::TooLong,
+        },
+        ChatEvent::Rejected {
+            client_id: String::new(),
+            id: Some(7),
+            reason: ChatRejection::NotYours,
+        },
+        ChatEvent::UpdateAck {
+            message: message(5),
+        },
+        ChatEvent::Updated {
+            message: ChatMessage {
+                text: String::new(),
+                edited_at: Some("2026-11-28T19:06:00.000Z".into()),
+                deleted: true,
+                ..message(6)
+            },
         },
         ChatEvent::History {
             messages: vec![message(3), message(4)],
@@ -249,10 +295,12 @@ fn chat_events_use_the_field_names_of_the_protocol_document() {
     assert_eq!(
         ack,
         json!({"type": "ack", "message": {"id": 42, "client_id": "7b0d-4f2e", "author": "alice",
-            "text": "hi <b>there</b> \u{1F600}", "sent_at": "2026-11-28T19:05:03.120Z"}})
+            "text": "hi <b>there</b> \u{1F600}", "sent_at": "2026-11-28T19:05:03.120Z",
+            "edited_at": null, "deleted": false, "change": 42, "mentions": ["bob"]}})
     );
     let rejected = serde_json::to_value(ChatEvent::Rejected {
         client_id: "x".into(),
+        id: None,
         reason: ChatRejection::TooLong,
     })
     .expect("serialises");
@@ -260,6 +308,21 @@ fn chat_events_use_the_field_names_of_the_protocol_document() {
         rejected,
         json!({"type": "rejected", "client_id": "x", "reason": "too_long"})
     );
+    let refused_edit = serde_json::to_value(ChatEvent::Rejected {
+        client_id: String::new(),
+        id: Some(42),
+        reason: ChatRejection::NotFound,
+    })
+    .expect("serialises");
+    assert_eq!(
+        refused_edit,
+        json!({"type": "rejected", "id": 42, "reason": "not_found"})
+    );
+    // An older server's message object, without the fields of edits, still reads.
+    let old: ChatMessage = serde_json::from_value(json!({"id": 1, "client_id": "c",
+        "author": "a", "text": "t", "sent_at": "2026-11-28T19:05:03.120Z"}))
+    .expect("parses");
+    assert!(!old.deleted && old.edited_at.is_none() && old.mentions.is_empty());
     let history = serde_json::to_value(ChatEvent::History {
         messages: vec![],
         more: false,

@@ -237,9 +237,39 @@ fn a_send_with_a_valid_client_id_but_an_unusable_text_is_refused_not_an_error() 
     ));
     let rejected = chat_frame(&ChatEvent::Rejected {
         client_id: "m-1".into(),
+        id: None,
         reason: ChatRejection::InvalidText,
     });
     assert!(String::from_utf8_lossy(&rejected).contains(r#""reason":"invalid_text""#));
+}
+
+#[test]
+fn an_edit_naming_its_message_but_with_an_unusable_text_is_refused_not_an_error() {
+    for json in [
+        r#"{"type":"edit","id":7,"text":"\ud800"}"#,
+        r#"{"type":"edit","id":7,"text":5}"#,
+        r#"{"type":"edit","id":7}"#,
+    ] {
+        match decode(&chat(json)) {
+            Ok(chatspace_crdt::ClientMessage::ChatChangeRefused { id, reason }) => {
+                assert_eq!(id, 7, "{json}");
+                assert_eq!(reason, ChatRejection::InvalidText, "{json}");
+            }
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+    // Without a numeric id nothing names the message: malformed, as a `delete` without one.
+    for json in [
+        r#"{"type":"edit","text":"x"}"#,
+        r#"{"type":"edit","id":"7","text":"x"}"#,
+        r#"{"type":"delete"}"#,
+        r#"{"type":"delete","id":1.5}"#,
+    ] {
+        assert!(
+            matches!(decode(&chat(json)), Err(DecodeError::MalformedChat(_))),
+            "{json}"
+        );
+    }
 }
 
 #[test]
@@ -282,6 +312,7 @@ fn empty_or_too_long_chat_text_is_not_a_decode_error_but_a_rejection() {
     );
     let rejected = chat_frame(&ChatEvent::Rejected {
         client_id: "c".into(),
+        id: None,
         reason: ChatRejection::Empty,
     });
     assert!(String::from_utf8_lossy(&rejected).contains(r#""reason":"empty""#));

@@ -146,7 +146,7 @@ pub fn received(message: &ClientMessage) {
         ClientMessage::QueryAwareness => 4,
         ClientMessage::Auth => 5,
         ClientMessage::Chat(_) => 6,
-        ClientMessage::ChatRefused { .. } => {
+        ClientMessage::ChatRefused { .. } | ClientMessage::ChatChangeRefused { .. } => {
             refused(Refusal::ChatRejected);
             6
         }

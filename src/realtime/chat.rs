@@ -1,6 +1,8 @@
 //! Chat on the room socket: a message is validated, stored with the author and time from the
 //! session and the server clock, then acknowledged to the sender and broadcast to the others.
 //! A resend of the same client id is acknowledged again and not stored or broadcast twice.
+//! An author's `edit` or `delete` of their own message is stored with the room's next change
+//! counter, acknowledged (`update_ack`) and broadcast (`updated`) the same way.
 
 use bytes::Bytes;
 use chatspace_crdt::codec::{
@@ -9,8 +11,9 @@ use chatspace_crdt::codec::{
 };
 use chatspace_crdt::{Limits, RoomDoc};
 
+use super::mentions;
 use crate::auth::CurrentUser;
-use crate::store::{NewMessage, Store};
+use crate::store::{ChangeOutcome, MessageChange, NewMessage, Store};
 
 /// Messages per `history` reply.
 const HISTORY_BATCH: i64 = HISTORY_PAGE as i64;
@@ -42,7 +45,11 @@ fn frame(event: &ChatEvent) -> Option<Bytes> {
 /// The `rejected` frame for a `send`, counted as a refused chat message.
 fn rejected(client_id: String, reason: ChatRejection) -> Option<Bytes> {
     crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
-    frame(&ChatEvent::Rejected { client_id, reason })
+    frame(&ChatEvent::Rejected {
+        client_id,
+        id: None,
+        reason,
+    })
 }
 
 /// The `rejected` (`invalid_anchor`) frame for a `send` whose anchor does not decode or names
@@ -92,12 +99,16 @@ pub async fn handle(
                     }
                 }
             };
+            let Some(mentions) = mentioned(store, room_id, &text).await else {
+                return ChatReplies::failed();
+            };
             let new = NewMessage {
                 room_id,
                 author_id: author.id,
                 client_id: &client_id,
                 text: &text,
                 anchor: anchor.as_ref(),
+                mentions: &mentions,
             };
             match store.insert_message(&new).await {
                 Ok((row, inserted)) => {
@@ -122,23 +133,128 @@ pub async fn handle(
                 }
             }
         }
-        ChatRequest::Since { after } => match store
-            .messages_after(room_id, after, HISTORY_BATCH + 1)
-            .await
-        {
-            Ok(mut rows) => {
-                let more = rows.len() > HISTORY_BATCH as usize;
-                rows.truncate(HISTORY_BATCH as usize);
-                let messages = rows.iter().map(ChatMessage::from).collect();
-                ChatReplies {
-                    to_sender: frame(&ChatEvent::History { messages, more }),
-                    ..ChatReplies::default()
+        ChatRequest::Edit { id, text } => {
+            if let Err(reason) = validate_text(&text, &Limits::default()) {
+                return refused(id, reason);
+            }
+            let Some(mentions) = mentioned(store, room_id, &text).await else {
+                return ChatReplies::failed();
+            };
+            let edit = MessageChange::Edit {
+                text: &text,
+                mentions: &mentions,
+            };
+            change(store, room_id, author, id, edit).await
+        }
+        ChatRequest::Delete { id } => {
+            change(store, room_id, author, id, MessageChange::Delete).await
+        }
+        ChatRequest::Since {
+            after,
+            changes_after,
+        } => {
+            // One more than a page says whether there is more.
+            let rows = match changes_after {
+                Some(changes) => {
+                    store
+                        .messages_changed_after(room_id, changes, HISTORY_BATCH + 1)
+                        .await
                 }
+                None => {
+                    store
+                        .messages_after(room_id, after, HISTORY_BATCH + 1)
+                        .await
+                }
+            };
+            history(rows)
+        }
+    }
+}
+
+/// The `history` answering a `since`, from up to one more row than a page.
+fn history(rows: sqlx::Result<Vec<crate::store::MessageRow>>) -> ChatReplies {
+    match rows {
+        Ok(mut rows) => {
+            let more = rows.len() > HISTORY_BATCH as usize;
+            rows.truncate(HISTORY_BATCH as usize);
+            let messages = rows.iter().map(ChatMessage::from).collect();
+            ChatReplies {
+                to_sender: frame(&ChatEvent::History { messages, more }),
+                ..ChatReplies::default()
             }
-            Err(error) => {
-                tracing::error!(%error, "reading chat history failed");
-                ChatReplies::failed()
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading chat history failed");
+            ChatReplies::failed()
+        }
+    }
+}
+
+/// `rejected` for an `edit` or `delete` of message `id`.
+fn refused(id: i64, reason: ChatRejection) -> ChatReplies {
+    crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
+    ChatReplies {
+        to_sender: frame(&ChatEvent::Rejected {
+            client_id: String::new(),
+            id: Some(id),
+            reason,
+        }),
+        ..ChatReplies::default()
+    }
+}
+
+/// The members `text` mentions, as stored (usernames separated by spaces); `None` (logged) when
+/// the database failed.
+async fn mentioned(store: &Store, room_id: i64, text: &str) -> Option<String> {
+    let candidates = mentions::candidates(text);
+    match store.mentionable(room_id, &candidates).await {
+        Ok(mut names) => {
+            // In the order the text names them.
+            names.sort_by_key(|name| {
+                let name = name.to_ascii_lowercase();
+                candidates.iter().position(|c| *c == name)
+            });
+            Some(names.join(" "))
+        }
+        Err(error) => {
+            tracing::error!(%error, "looking up mentioned users failed");
+            None
+        }
+    }
+}
+
+/// Stores an author's edit or deletion of message `id` and says who hears of it.
+async fn change(
+    store: &Store,
+    room_id: i64,
+    author: &CurrentUser,
+    id: i64,
+    change: MessageChange<'_>,
+) -> ChatReplies {
+    match store.change_message(room_id, author.id, id, change).await {
+        Ok(ChangeOutcome::Changed(row)) => {
+            let message = ChatMessage::from(&row);
+            ChatReplies {
+                to_others: frame(&ChatEvent::Updated {
+                    message: message.clone(),
+                }),
+                to_sender: frame(&ChatEvent::UpdateAck { message }),
+                ..ChatReplies::default()
             }
+        }
+        // A repeated deletion (a resend after a reconnect) is acknowledged, not broadcast again.
+        Ok(ChangeOutcome::AlreadyDeleted(row)) => ChatReplies {
+            to_sender: frame(&ChatEvent::UpdateAck {
+                message: ChatMessage::from(&row),
+            }),
+            ..ChatReplies::default()
         },
+        Ok(ChangeOutcome::NotFound) => refused(id, ChatRejection::NotFound),
+        Ok(ChangeOutcome::NotYours) => refused(id, ChatRejection::NotYours),
+        Ok(ChangeOutcome::Deleted) => refused(id, ChatRejection::Deleted),
+        Err(error) => {
+            tracing::error!(%error, "changing a chat message failed");
+            ChatReplies::failed()
+        }
     }
 }

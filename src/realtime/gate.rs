@@ -41,7 +41,7 @@ impl Gate {
     /// The message, when the connection's role lets it through to the room. A viewer's sync
     /// step 2 or update is dropped (the first one that carries anything is answered with the
     /// y-protocols permission-denied message), and its chat `send` is answered with `rejected`
-    /// (`forbidden`). Everything else (sync step 1, awareness, chat `since`) passes.
+    /// (`forbidden`), and so are its `edit` and `delete`. Everything else (sync step 1, awareness, chat `since`) passes.
     pub fn pass(&mut self, message: ClientMessage) -> Option<ClientMessage> {
         if self.role.can_edit() {
             return Some(message);
@@ -59,16 +59,28 @@ impl Gate {
             }
             ClientMessage::Chat(ChatRequest::Send { client_id, .. })
             | ClientMessage::ChatRefused { client_id, .. } => {
-                crate::metrics::refused(Refusal::ReadOnly);
-                let refused = ChatEvent::Rejected {
-                    client_id,
-                    reason: ChatRejection::Forbidden,
-                };
-                self.reply(chat_frame(&refused));
+                self.forbid(client_id, None);
+                None
+            }
+            ClientMessage::Chat(ChatRequest::Edit { id, .. } | ChatRequest::Delete { id })
+            | ClientMessage::ChatChangeRefused { id, .. } => {
+                self.forbid(String::new(), Some(id));
                 None
             }
             other => Some(other),
         }
+    }
+
+    /// Answers a viewer's chat `send` (by `client_id`), `edit` or `delete` (by `id`) with
+    /// `rejected` / `forbidden`.
+    fn forbid(&self, client_id: String, id: Option<i64>) {
+        crate::metrics::refused(Refusal::ReadOnly);
+        let refused = ChatEvent::Rejected {
+            client_id,
+            id,
+            reason: ChatRejection::Forbidden,
+        };
+        self.reply(chat_frame(&refused));
     }
 
     /// Queues `frame` for the client; false when the queue is full or gone (the room closes a

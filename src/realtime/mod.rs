@@ -11,6 +11,7 @@ mod gate;
 mod handle;
 mod ingest;
 mod loading;
+mod mentions;
 mod offload;
 mod persist;
 mod ratelimit;

@@ -332,7 +332,19 @@ impl LiveRoom {
             }
             ClientMessage::Auth => {}
             ClientMessage::ChatRefused { client_id, reason } => {
-                let frame = chat_frame(&ChatEvent::Rejected { client_id, reason });
+                let frame = chat_frame(&ChatEvent::Rejected {
+                    client_id,
+                    id: None,
+                    reason,
+                });
+                self.send_to(conn, Bytes::from(frame));
+            }
+            ClientMessage::ChatChangeRefused { id, reason } => {
+                let frame = chat_frame(&ChatEvent::Rejected {
+                    client_id: String::new(),
+                    id: Some(id),
+                    reason,
+                });
                 self.send_to(conn, Bytes::from(frame));
             }
             // Stored (or, for a catch-up, read once everything sent before it is stored) by the

@@ -9,6 +9,7 @@ mod documents;
 mod links;
 mod lockouts;
 mod members;
+mod message_edits;
 mod messages;
 mod nodes;
 mod owners;
@@ -32,6 +33,7 @@ pub use documents::{
 };
 pub use links::{LinkRefusal, LinkRow, NewLink, Redeemed};
 pub use members::{Member, MemberRefusal};
+pub use message_edits::{ChangeOutcome, MessageChange};
 pub use messages::{MessageRow, NewMessage};
 pub use nodes::Peer;
 pub use rooms::{MemberRoom, RoomSummary};

@@ -102,6 +102,8 @@ const start = async (root) => {
       unread.onChatMessage(message)
     },
     onRejected: (clientId, reason) => chat.onRejected(clientId, reason),
+    onUpdated: (message) => chat.onUpdated(message),
+    onChangeRejected: (id, reason) => chat.onChangeRejected(id, reason),
     onHistory: (messages) => chat.onHistory(messages),
     onRole: (role) => access.setRole(role)
   })

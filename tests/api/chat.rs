@@ -7,8 +7,8 @@ use serde_json::Value;
 use crate::helpers::{spawn_app, Browser, TestApp};
 use crate::ws::WsClient;
 
-/// alice (with the room `talk`) and bob, both signed up.
-pub(crate) async fn alice_and_bob(app: &TestApp) -> (Browser, Browser) {
+/// Alice owns the public room `talk`; Bob has an account.
+pub async fn alice_and_bob(app: &TestApp) -> (Browser, Browser) {
     let alice = app.browser();
     alice.register_with_room("alice", "talk").await;
     let bob = app.browser();
@@ -94,7 +94,7 @@ async fn empty_and_overlong_messages_are_rejected_and_the_socket_stays_open() {
 }
 
 /// A chat frame carrying `json` as it is.
-fn raw_chat_frame(json: &str) -> Vec<u8> {
+pub fn raw_chat_frame(json: &str) -> Vec<u8> {
     assert!(json.len() < 128, "one-byte length");
     let mut frame = vec![100, json.len() as u8];
     frame.extend_from_slice(json.as_bytes());
@@ -122,7 +122,9 @@ async fn a_message_whose_text_is_a_broken_javascript_string_is_rejected_and_the_
         .chat
         .iter()
         .filter_map(|e| match e {
-            ChatEvent::Rejected { client_id, reason } => Some((client_id.as_str(), *reason)),
+            ChatEvent::Rejected {
+                client_id, reason, ..
+            } => Some((client_id.as_str(), *reason)),
             _ => None,
         })
         .collect();

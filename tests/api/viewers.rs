@@ -101,6 +101,7 @@ async fn a_viewers_chat_is_refused_but_it_reads_the_chat() {
         bob.chat[0],
         ChatEvent::Rejected {
             client_id: "b-1".to_owned(),
+            id: None,
             reason: ChatRejection::Forbidden
         }
     );

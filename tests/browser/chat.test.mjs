@@ -3,7 +3,7 @@
 // Send button that refuses a message of nothing but whitespace. Scrolling back to older
 // messages is in chatspace.test.mjs ("pages back to older ones").
 import assert from 'node:assert/strict'
-import { eventually, chatLog, sendChat } from './support/browser.mjs'
+import { eventually, chatLog, sendChat, setTabHidden } from './support/browser.mjs'
 import { browserSuite } from './support/suite.mjs'
 
 const { scenario } = browserSuite()
@@ -27,14 +27,6 @@ const shownTimes = (page) =>
     const box = t.getBoundingClientRect()
     return t.checkVisibility() && box.width > 2 && box.height > 2
   }).length)
-
-/** Makes the page believe its browser tab is in the background (or back in front). */
-const setTabHidden = (page, hidden) =>
-  page.evaluate((hidden) => {
-    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') })
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden })
-    document.dispatchEvent(new Event('visibilitychange'))
-  }, hidden)
 
 const firstUnread = (page) =>
   page.$$eval('#chat-log > li.chat-message--first-unread', (items) => items.map((li) => li.querySelector('.chat-text').textContent))

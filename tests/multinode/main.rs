@@ -18,8 +18,12 @@ mod helpers;
 #[path = "../api/ws.rs"]
 #[allow(dead_code)]
 mod ws;
+#[path = "../api/ws_chat.rs"]
+#[allow(dead_code)]
+mod ws_chat;
 
 mod access;
+mod chat_edits;
 mod cluster;
 mod crossing;
 mod heartbeat;

@@ -22,6 +22,8 @@ mod accounts;
 mod chat;
 #[path = "../api/comments.rs"]
 mod comments;
+#[path = "../api/chat_edits.rs"]
+mod chat_edits;
 #[path = "../api/ended_sessions.rs"]
 mod ended_sessions;
 #[path = "../api/helpers.rs"]
@@ -76,3 +78,5 @@ mod viewers;
 mod websocket;
 #[path = "../api/ws.rs"]
 mod ws;
+#[path = "../api/ws_chat.rs"]
+mod ws_chat;

@@ -182,7 +182,10 @@ impl Chatter {
                     *due = (*due).max(now + SINCE_DELAY);
                 }
             }
-            ChatEvent::Rejected { .. } | ChatEvent::Role { .. } => {}
+            ChatEvent::Rejected { .. }
+            | ChatEvent::Role { .. }
+            | ChatEvent::UpdateAck { .. }
+            | ChatEvent::Updated { .. } => {}
         }
     }
 }
@@ -267,6 +270,10 @@ mod tests {
             text: "t".into(),
             sent_at: "2026-01-01T00:00:00.000Z".into(),
             anchor: None,
+            edited_at: None,
+            deleted: false,
+            change: id,
+            mentions: Vec::new(),
         }
     }
 
@@ -301,7 +308,13 @@ mod tests {
         chatter.edited(t0, 1, &schedule);
         assert!(chatter.since_due(t0 + SINCE_DELAY / 2, &schedule).is_none());
         let since = chatter.since_due(t0 + SINCE_DELAY, &schedule).unwrap();
-        assert_eq!(request(&since), ChatRequest::Since { after: 0 });
+        assert_eq!(
+            request(&since),
+            ChatRequest::Since {
+                after: 0,
+                changes_after: None
+            }
+        );
         // An edit while it is on its way waits for the answer.
         let later = t0 + SINCE_DELAY * 3;
         chatter.edited(t0 + SINCE_DELAY * 2, 1, &schedule);
@@ -320,7 +333,13 @@ mod tests {
             "a pause first"
         );
         let next = chatter.since_due(later + SINCE_DELAY, &schedule).unwrap();
-        assert_eq!(request(&next), ChatRequest::Since { after: 7 });
+        assert_eq!(
+            request(&next),
+            ChatRequest::Since {
+                after: 7,
+                changes_after: None
+            }
+        );
         assert_eq!(chatter.stats.since_sent, 2);
     }
 

@@ -26,10 +26,27 @@ pub enum ChatRequest {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         anchor: Option<ChatAnchor>,
     },
-    /// Catch up on messages with an id greater than `after` (0 for everything).
+    /// Catch up on messages with an id greater than `after` (0 for everything), or, with
+    /// `changes_after`, on every message whose [`ChatMessage::change`] is above it: new ones and
+    /// those edited or deleted since.
     Since {
         /// Highest message id the client has already seen.
         after: i64,
+        /// Highest change counter the client has seen; when present, `after` is not used.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        changes_after: Option<i64>,
+    },
+    /// Replace the text of one of the sender's own messages; `text` is checked as for `send`.
+    Edit {
+        /// The message's id.
+        id: i64,
+        /// The new text.
+        text: String,
+    },
+    /// Delete one of the sender's own messages: its text is erased from storage.
+    Delete {
+        /// The message's id.
+        id: i64,
     },
 }
 
@@ -49,6 +66,20 @@ pub struct ChatMessage {
     /// The passage the message comments on, as sent; absent for a plain message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<ChatAnchor>,
+    /// Server time of the last edit or of the deletion, as `sent_at`; `None` (null) when never
+    /// changed.
+    #[serde(default)]
+    pub edited_at: Option<String>,
+    /// Whether the author deleted the message; its `text` is then empty.
+    #[serde(default)]
+    pub deleted: bool,
+    /// The room's change counter when the message was last stored, edited or deleted: it grows
+    /// with every such change in the room (the catch-up key of `since`'s `changes_after`).
+    #[serde(default)]
+    pub change: i64,
+    /// Usernames of room members the text mentions as `@username`, as spelled at sign-up.
+    #[serde(default)]
+    pub mentions: Vec<String>,
 }
 
 /// Why a `send` was refused without closing the socket.
@@ -67,6 +98,12 @@ pub enum ChatRejection {
     /// The `anchor` is not an object of two positions in the room's text and a quote of 1 to
     /// [`super::MAX_QUOTE_CHARS`] characters (see [`ChatAnchor::decode`]).
     InvalidAnchor,
+    /// `edit`/`delete`: the room holds no message with that id.
+    NotFound,
+    /// `edit`/`delete`: the message is someone else's.
+    NotYours,
+    /// `edit`: the message was deleted.
+    Deleted,
 }
 
 /// A chat event sent by the server.
@@ -85,10 +122,26 @@ pub enum ChatEvent {
     },
     /// To the sender: nothing was stored.
     Rejected {
-        /// The `client_id` of the refused send.
+        /// The `client_id` of the refused send (absent for a refused `edit` or `delete`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         client_id: String,
+        /// The message id of a refused `edit` or `delete`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<i64>,
         /// Why it was refused.
         reason: ChatRejection,
+    },
+    /// To the sender of an `edit` or `delete`, once the change is stored (or, for a repeated
+    /// `delete`, was already): the message as it now is.
+    UpdateAck {
+        /// The changed message.
+        message: ChatMessage,
+    },
+    /// To every other connection of the room (on every node), after an edit or deletion is
+    /// stored: the message as it now is.
+    Updated {
+        /// The changed message.
+        message: ChatMessage,
     },
     /// The connection's role in the room (`owner`, `editor` or `viewer`): sent after the
     /// greeting and again whenever it changes, so that the page can turn editing and chat on
@@ -171,28 +224,42 @@ struct SendTextAndAnchor {
     anchor: Option<ChatAnchor>,
 }
 
+/// The fields of an `edit` that name it, read as [`SendHeader`].
+#[derive(Deserialize)]
+struct EditHeader {
+    #[serde(rename = "type")]
+    kind: String,
+    id: i64,
+}
+
 /// Parses the chat payload of a client frame. A `send` that names itself with a valid
-/// `client_id` but whose `text` is unusable is refused with [`ChatRejection::InvalidText`],
-/// one whose `anchor` is not an object of three strings with [`ChatRejection::InvalidAnchor`]
-/// (the server answers `rejected` and keeps the socket); anything that cannot be attributed to
-/// one message is an error (the socket closes with 4400).
+/// `client_id` (an `edit` with a numeric `id`) but whose `text` is unusable is refused with
+/// [`ChatRejection::InvalidText`], a `send` whose `anchor` is not an object of three strings with
+/// [`ChatRejection::InvalidAnchor`] (the server answers `rejected` and keeps the socket); anything
+/// that cannot be attributed to one message is an error (the socket closes with 4400).
 pub(crate) fn parse_client_chat(json: &str) -> Result<ClientMessage, DecodeError> {
     let error = match parse_request(json) {
         Ok(request) => return Ok(ClientMessage::Chat(request)),
         Err(error) => error,
     };
-    match serde_json::from_str::<SendHeader>(json) {
-        Ok(header) if header.kind == "send" && is_valid_client_id(&header.client_id) => {
+    if let Ok(header) = serde_json::from_str::<SendHeader>(json) {
+        if header.kind == "send" && is_valid_client_id(&header.client_id) {
             let text_ok = serde_json::from_str::<SendText>(json).is_ok();
             let reason = match serde_json::from_str::<SendTextAndAnchor>(json) {
                 Err(_) if text_ok => ChatRejection::InvalidAnchor,
                 _ => ChatRejection::InvalidText,
             };
-            Ok(ClientMessage::ChatRefused {
+            return Ok(ClientMessage::ChatRefused {
                 client_id: header.client_id,
                 reason,
-            })
+            });
         }
+    }
+    match serde_json::from_str::<EditHeader>(json) {
+        Ok(header) if header.kind == "edit" => Ok(ClientMessage::ChatChangeRefused {
+            id: header.id,
+            reason: ChatRejection::InvalidText,
+        }),
         _ => Err(error),
     }
 }

@@ -69,7 +69,31 @@ pub fn chat_send_frame(client_id: &str, text: &str) -> Vec<u8> {
 
 /// A chat `since` frame asking for messages with an id greater than `after`.
 pub fn chat_since_frame(after: i64) -> Vec<u8> {
-    chat_request_frame(&ChatRequest::Since { after })
+    chat_request_frame(&ChatRequest::Since {
+        after,
+        changes_after: None,
+    })
+}
+
+/// A chat `since` frame asking for every message whose change counter is above `changes`.
+pub fn chat_changes_since_frame(after: i64, changes: i64) -> Vec<u8> {
+    chat_request_frame(&ChatRequest::Since {
+        after,
+        changes_after: Some(changes),
+    })
+}
+
+/// A chat `edit` frame: message `id` gets `text`.
+pub fn chat_edit_frame(id: i64, text: &str) -> Vec<u8> {
+    chat_request_frame(&ChatRequest::Edit {
+        id,
+        text: text.to_owned(),
+    })
+}
+
+/// A chat `delete` frame for message `id`.
+pub fn chat_delete_frame(id: i64) -> Vec<u8> {
+    chat_request_frame(&ChatRequest::Delete { id })
 }
 
 /// A query-awareness frame (type 3, no payload).

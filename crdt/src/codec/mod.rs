@@ -236,6 +236,14 @@ pub enum ClientMessage {
         /// Why it was refused.
         reason: ChatRejection,
     },
+    /// A chat `edit` refused for its text: answer `rejected` with this message id and reason,
+    /// and keep the socket.
+    ChatChangeRefused {
+        /// The id of the message the `edit` was for.
+        id: i64,
+        /// Why it was refused.
+        reason: ChatRejection,
+    },
 }
 
 /// The envelope of a frame: message type and raw payload, checked for trailing bytes but not

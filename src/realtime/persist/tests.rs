@@ -74,7 +74,14 @@ async fn a_catch_up_is_answered_only_after_the_updates_before_it_are_stored() {
     persistence.push(update(1), Some(author.id));
     persistence.hand_over();
     persistence.push(update(2), Some(author.id));
-    persistence.chat(7, author.clone(), ChatRequest::Since { after: 0 });
+    persistence.chat(
+        7,
+        author.clone(),
+        ChatRequest::Since {
+            after: 0,
+            changes_after: None,
+        },
+    );
     // When the answer arrives, look at what is stored at that moment.
     let mut events = std::mem::replace(
         &mut persistence.events,

@@ -30,14 +30,27 @@ export const readChatPayload = (decoder) => {
 
 /**
  * A chat message object as the server sends it, or null when a field is missing or of the wrong
- * type. Only checked fields are copied, so nothing else from the wire reaches the page.
+ * type. Only checked fields are copied, so nothing else from the wire reaches the page. The
+ * fields of edits (`edited_at`, `deleted`, `change`, `mentions`) default to "never changed",
+ * as an older server sends no such fields.
  */
 export const normalizeMessage = (m) => {
   if (m === null || typeof m !== 'object') return null
   const { id, client_id: clientId, author, text, sent_at: sentAt } = m
   if (!Number.isSafeInteger(id) || id <= 0) return null
   if (typeof author !== 'string' || typeof text !== 'string' || typeof sentAt !== 'string') return null
-  return { id, clientId: typeof clientId === 'string' ? clientId : null, author, text, sentAt, anchor: normalizeAnchor(m.anchor) }
+  return {
+    id,
+    clientId: typeof clientId === 'string' ? clientId : null,
+    author,
+    text,
+    sentAt,
+    anchor: normalizeAnchor(m.anchor),
+    editedAt: typeof m.edited_at === 'string' ? m.edited_at : null,
+    deleted: m.deleted === true,
+    change: Number.isSafeInteger(m.change) && m.change > 0 ? m.change : 0,
+    mentions: Array.isArray(m.mentions) ? m.mentions.filter((name) => typeof name === 'string') : []
+  }
 }
 
 /** A message's anchor (the passage it comments on) with its three strings, or null. */

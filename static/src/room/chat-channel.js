@@ -10,6 +10,9 @@ export class ChatChannel {
    * @param {(message: object) => void} handlers.onAck
    * @param {(message: object) => void} handlers.onMessage
    * @param {(clientId: string, reason: string) => void} handlers.onRejected
+   * @param {(message: object) => void} handlers.onUpdated a message edited or deleted
+   * @param {(id: number, reason: string) => void} handlers.onChangeRejected an edit or deletion
+   *   of message `id` was refused
    * @param {(messages: object[], more: boolean) => void} handlers.onHistory
    * @param {(role: string) => void} handlers.onRole the socket's role, on connect and on change
    */
@@ -51,11 +54,13 @@ export class ChatChannel {
   }
 
   /**
-   * Asks for the messages after `after`. `onReply` runs with the reply; it does not run when the
-   * socket closes first. Returns whether the request was sent.
+   * Asks for the messages after `after` and, when `changes` is above 0, for every message whose
+   * change counter is above it (edited or deleted since). `onReply` runs with the reply; it does
+   * not run when the socket closes first. Returns whether the request was sent.
    */
-  since (after, onReply = () => {}) {
-    if (!this.send({ type: 'since', after })) return false
+  since (after, changes, onReply = () => {}) {
+    const request = changes > 0 ? { type: 'since', after, changes_after: changes } : { type: 'since', after }
+    if (!this.send(request)) return false
     this.pendingSince.push(onReply)
     return true
   }
@@ -71,7 +76,13 @@ export class ChatChannel {
       case 'rejected':
         if (typeof payload.client_id === 'string') {
           this.handlers.onRejected(payload.client_id, String(payload.reason ?? ''))
+        } else if (Number.isSafeInteger(payload.id)) {
+          this.handlers.onChangeRejected(payload.id, String(payload.reason ?? ''))
         }
+        break
+      case 'update_ack':
+      case 'updated':
+        this.handlers.onUpdated(payload.message)
         break
       case 'role':
         if (typeof payload.role === 'string') this.handlers.onRole(payload.role)

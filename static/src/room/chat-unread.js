@@ -4,8 +4,12 @@
 // (RoomTabs shows it) and is also put in the page title, "(3) room - ChatSpace", where it can
 // be seen from other tabs. A line marks the first unread message in the log. The count clears
 // as soon as the chat is seen again; the line stays, so the reader finds where to start, until
-// they send a message or a later absence moves it.
+// they send a message or a later absence moves it. When one of the unread messages mentions
+// the reader (`@username`), the title says so, "(3) @ room - ChatSpace", and the Chat tab's
+// count is drawn as a mention.
 import { clearUnreadLine, markFirstUnread } from './chat-groups.js'
+import { normalizeMessage } from '../lib/chat-frames.js'
+import { mentionsUser } from './chat-text.js'
 
 export class ChatUnread {
   /**
@@ -24,6 +28,8 @@ export class ChatUnread {
     /** ids already counted or seen, so a message delivered twice counts once */
     this.seen = new Set()
     this.count = 0
+    /** whether an unread message mentions the reader */
+    this.mentioned = false
     document.addEventListener('visibilitychange', () => this.check())
     // The pane appears without any event of ours when the history panel closes or the layout
     // changes with the window size.
@@ -50,7 +56,8 @@ export class ChatUnread {
     if (this.chatShown()) return
     const item = this.chat.byId.get(id)
     if (this.count === 0 && item) markFirstUnread(this.chat.log, item)
-    this.setCount(this.count + 1)
+    const normal = normalizeMessage(message)
+    this.setCount(this.count + 1, this.mentioned || (normal !== null && mentionsUser(normal, this.username)))
   }
 
   /** The reader answered, so they have read what was above: the line goes. */
@@ -60,12 +67,14 @@ export class ChatUnread {
 
   /** Clears the count when the chat has come into view. */
   check () {
-    if (this.count > 0 && this.chatShown()) this.setCount(0)
+    if (this.count > 0 && this.chatShown()) this.setCount(0, false)
   }
 
-  setCount (count) {
+  setCount (count, mentioned) {
     this.count = count
-    this.tabs.setCount(count)
-    document.title = count > 0 ? `(${count}) ${this.baseTitle}` : this.baseTitle
+    this.mentioned = count > 0 && mentioned
+    this.tabs.setCount(count, this.mentioned)
+    const mark = this.mentioned ? ' @' : ''
+    document.title = count > 0 ? `(${count})${mark} ${this.baseTitle}` : this.baseTitle
   }
 }

@@ -4,12 +4,16 @@
 // - confirmed messages (stored by the server, `data-id`) come first, sorted by id, each once;
 // - messages not yet acknowledged (`data-client-id` without `data-id`) follow, in the order
 //   they were written;
-// - text from the server or the user is only ever assigned with textContent.
+// - text from the server or the user is only ever assigned with textContent;
+// - a confirmed message shows the newest state the server sent of it (highest `change`): edited
+//   text with an "edited" mark, or a "message deleted" placeholder.
 import { normalizeAnchor, normalizeMessage } from '../lib/chat-frames.js'
 import { uuid } from '../lib/storage.js'
 import { Outbox } from './outbox.js'
 import { el, timeElement } from './chat-dom.js'
 import { regroupAround, removeGrouped, tagForGrouping } from './chat-groups.js'
+import { renderText } from './chat-text.js'
+import { ChatEditing } from './chat-edit.js'
 
 const PAGE_SIZE = 50
 /** Older messages are fetched when the reader scrolls to within this many pixels of the top. */
@@ -66,6 +70,9 @@ export class ChatPanel {
     this.byClientId = new Map()
     this.highestId = 0
     this.lowestId = 0
+    /** the highest change counter seen (docs/protocol.md: `since` with `changes_after`) */
+    this.highestChange = 0
+    this.editing = new ChatEditing({ channel: () => this.channel })
     this.connected = false
     /** the first page of history has been loaded, so `since` requests can start from it */
     this.historyLoaded = false
@@ -223,13 +230,16 @@ export class ChatPanel {
     this.refreshPendingLabels()
   }
 
-  /** `since` from `after`, repeated while the server says there is more. */
-  catchUp (after) {
+  /**
+   * `since` from `after` and from the highest change seen, so that edits and deletions made
+   * while this page was away arrive too; repeated while the server says there is more.
+   */
+  catchUp (after, changes = this.highestChange) {
     if (!this.channel) return
-    this.catchingUp = this.channel.since(after, (messages, more) => {
+    this.catchingUp = this.channel.since(after, changes, (messages, more) => {
       const last = messages.length > 0 ? normalizeMessage(messages[messages.length - 1]) : null
       if (more && last) {
-        this.catchUp(last.id)
+        this.catchUp(last.id, last.change)
       } else {
         this.catchingUp = false
       }
@@ -302,8 +312,28 @@ export class ChatPanel {
     item.querySelector('.chat-meta').append(dismiss)
   }
 
+  /** A catch-up: new messages, and changes of those shown. */
   onHistory (messages) {
-    this.insertMany(messages)
+    const stick = this.nearBottom()
+    for (const raw of messages) this.onUpdated(raw, { scroll: false })
+    if (stick) this.scrollToEnd()
+  }
+
+  /**
+   * A message as it now is (edited or deleted, from `updated`, `update_ack` or a catch-up).
+   * One older than the oldest shown is left alone: scrolling up loads it as it is then.
+   */
+  onUpdated (raw, { scroll = true } = {}) {
+    const message = normalizeMessage(raw)
+    if (!message) return
+    this.highestChange = Math.max(this.highestChange, message.change)
+    if (this.byId.has(message.id) || message.id > this.highestId) this.insert(message, { scroll })
+  }
+
+  /** The server refused to change message `id`. */
+  onChangeRejected (id, reason) {
+    const item = this.byId.get(id)
+    if (item) this.editing.refused(item, reason)
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -348,16 +378,38 @@ export class ChatPanel {
 
   // ---- rendering ---------------------------------------------------------------------------
 
-  buildItem ({ author, text, sentAt, anchor }, own) {
+  buildItem (message, own) {
+    const { author, sentAt, anchor } = message
     const item = el('li', own ? 'chat-message chat-message--own' : 'chat-message')
     tagForGrouping(item, author, sentAt)
     const meta = el('div', 'chat-meta')
     meta.append(el('span', 'chat-author', author))
     if (own) meta.append(el('span', 'chat-you', '(you)'))
     meta.append(timeElement(sentAt))
-    item.append(meta, el('p', 'chat-text', text))
+    const text = el('p', 'chat-text')
+    renderText(text, { mentions: [], deleted: false, ...message }, this.username)
+    item.append(meta, text)
     if (anchor && this.comments) this.comments.decorate(item, anchor)
     return item
+  }
+
+  /** Shows the state `message` of a confirmed message: its text, "edited", its actions. */
+  showState (item, message, own) {
+    item.dataset.change = String(message.change)
+    item.dataset.text = message.text
+    item.classList.toggle('chat-message--deleted', message.deleted)
+    if (message.deleted && this.comments) this.comments.undecorate(item)
+    renderText(item.querySelector('.chat-text'), message, this.username)
+    const meta = item.querySelector('.chat-meta')
+    meta.querySelector('.chat-edited')?.remove()
+    if (message.editedAt && !message.deleted) {
+      const mark = el('span', 'chat-edited', '(edited)')
+      const when = new Date(message.editedAt)
+      if (!Number.isNaN(when.getTime())) mark.title = `Edited ${when.toLocaleString()}`
+      meta.append(mark)
+    }
+    if (own) this.editing.decorate(item, message)
+    this.highestChange = Math.max(this.highestChange, message.change)
   }
 
   pendingLabel () {
@@ -393,10 +445,16 @@ export class ChatPanel {
   }
 
   insert (message, { scroll }) {
-    if (this.byId.has(message.id)) return
-    const stick = scroll && this.nearBottom()
     const own = message.author.toLowerCase() === this.username.toLowerCase()
+    const shown = this.byId.get(message.id)
+    if (shown) {
+      // A newer state of a message already shown (an older copy changes nothing).
+      if (message.change > Number(shown.dataset.change)) this.showState(shown, message, own)
+      return
+    }
+    const stick = scroll && this.nearBottom()
     const item = this.buildItem(message, own)
+    this.showState(item, message, own)
     item.dataset.id = String(message.id)
     if (message.clientId) item.dataset.clientId = message.clientId
     this.byId.set(message.id, item)

@@ -204,6 +204,17 @@ export class Comments {
     if (this.observer) this.observer.observe(item)
   }
 
+  /** The item's message was deleted: its quote and its mark go (the server erased them). */
+  undecorate (item) {
+    if (!this.anchors.delete(item)) return
+    this.visible.delete(item)
+    if (this.observer) this.observer.unobserve(item)
+    item.querySelector('.chat-quote')?.remove()
+    item.querySelector('.chat-quote-state')?.remove()
+    item.classList.remove('chat-message--passage-deleted')
+    this.schedule()
+  }
+
   /** Marks the item when its passage is gone; returns where the passage is (or null). */
   refreshItem (item) {
     const found = locate(this.anchors.get(item), this.ydoc, this.ytext)

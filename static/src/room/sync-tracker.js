@@ -118,7 +118,7 @@ export class SyncTracker {
     this.chat.whenHistoryLoaded().then(() => {
       if (generation !== this.generation) return
       const seq = this.localSeq
-      const sent = this.channel.since(this.chat.highestId, (messages, more) => {
+      const sent = this.channel.since(this.chat.highestId, this.chat.highestChange, (messages, more) => {
         if (generation !== this.generation) return
         this.barrierInFlight = false
         this.ackedSeq = Math.max(this.ackedSeq, seq)

@@ -44,11 +44,15 @@ export class RoomTabs {
     event.preventDefault()
   }
 
-  /** Shows `count` unread messages on the Chat tab (none: no badge). */
-  setCount (count) {
-    this.unread.textContent = count > 0 ? String(count) : ''
+  /**
+   * Shows `count` unread messages on the Chat tab (none: no badge); `mentioned`: one of them
+   * mentions the reader, and the badge says so.
+   */
+  setCount (count, mentioned = false) {
+    this.unread.textContent = count > 0 ? `${mentioned ? '@' : ''}${count}` : ''
     this.unread.hidden = count === 0
-    const label = count > 0 ? `Chat, ${count} unread` : 'Chat'
+    this.unread.classList.toggle('unread-count--mention', mentioned)
+    const label = count > 0 ? `Chat, ${count} unread${mentioned ? ', you were mentioned' : ''}` : 'Chat'
     this.tabs.find((tab) => tab.dataset.tab === 'chat')?.setAttribute('aria-label', label)
   }
 }

@@ -202,6 +202,14 @@ export const chatLog = (page) =>
     }))
   )
 
+/** Makes the page believe its browser tab is in the background (or back in front). */
+export const setTabHidden = (page, hidden) =>
+  page.evaluate((hidden) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') })
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden })
+    document.dispatchEvent(new Event('visibilitychange'))
+  }, hidden)
+
 export const sendChat = async (page, text) => {
   await page.fill('#chat-input', text)
   await page.click('#chat-form [type="submit"]')
