@@ -37,7 +37,9 @@ fn rejections(client: &WsClient) -> Vec<(&str, ChatRejection)> {
         .chat
         .iter()
         .filter_map(|e| match e {
-            ChatEvent::Rejected { client_id, reason } => Some((client_id.as_str(), *reason)),
+            ChatEvent::Rejected {
+                client_id, reason, ..
+            } => Some((client_id.as_str(), *reason)),
             _ => None,
         })
         .collect()
@@ -198,4 +200,46 @@ async fn a_comment_on_text_typed_just_before_it_on_the_same_socket_is_accepted()
     assert!(alice.pump_until(|c| !c.chat.is_empty()).await);
     assert_eq!(rejections(&alice), []);
     assert_eq!(alice.acks().len(), 1);
+}
+
+#[tokio::test]
+async fn deleting_a_comment_erases_its_quoted_passage_too() {
+    let app = spawn_app().await;
+    let (alice_http, bob_http) = alice_and_bob(&app).await;
+    let mut alice = WsClient::join(&app, &alice_http, "talk", 1).await;
+    let mut bob = WsClient::join(&app, &bob_http, "talk", 2).await;
+    alice.insert(0, "the secret plan").await;
+    let anchor = anchor_of(&alice, 4, 10, "secret");
+    alice
+        .send(comment("c-1", "not here", Some(anchor.clone())))
+        .await;
+    assert!(alice.pump_until(|c| c.acks().len() == 1).await);
+    let id = alice.acks()[0].id;
+
+    alice.delete_chat(id).await;
+    assert!(alice.pump_until(|c| c.update_acks().len() == 1).await);
+    assert_eq!(alice.update_acks()[0].anchor, None, "the acknowledgement");
+    assert!(bob.pump_until(|c| c.updates().len() == 1).await);
+    assert_eq!(bob.updates()[0].anchor, None, "live");
+    let page: Value = bob_http
+        .get("/rooms/talk/messages")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["messages"][0]["deleted"], true);
+    assert!(
+        page["messages"][0].get("anchor").is_none(),
+        "the quote is the author's words: {}",
+        page["messages"][0]
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM messages WHERE anchor_quote IS NOT NULL \
+             OR anchor_start IS NOT NULL OR text <> ''"
+        )
+        .await,
+        0,
+        "nothing of the comment is left in the database"
+    );
 }
