@@ -1,12 +1,15 @@
 //! What each delivered edit cost the server and the wire, and whether the generator itself was
-//! the limit: a step where the generator is above [`GENERATOR_BOUND_PCT`] of its cores says
-//! nothing about the server's ceiling.
+//! the limit: a step where the generator used, or was kept waiting for, more than
+//! [`GENERATOR_BOUND_PCT`] of its cores says nothing about the server's ceiling. The waiting
+//! counts: on a shared machine other processes can take the generator's core, and a generator
+//! that waited most of the window for it was as much the limit as one that used it all.
 
 use serde::Serialize;
 
 use crate::procstat::Usage;
 
-/// Generator CPU, in percent of the cores it may run on, above which a step is generator-bound.
+/// Generator CPU used plus CPU waited for, in percent of the cores it may run on, above which a
+/// step is generator-bound.
 pub const GENERATOR_BOUND_PCT: f64 = 80.0;
 
 /// Per delivered edit, inside the measurement window.
@@ -24,7 +27,10 @@ pub struct Costs {
     pub generator_cores: usize,
     /// Generator CPU in percent of those cores.
     pub generator_pct_of_cores: f64,
-    /// The generator was above [`GENERATOR_BOUND_PCT`]: the step measured the generator too.
+    /// Time the generator's threads waited for a CPU while runnable, in percent of those cores.
+    pub generator_wait_pct_of_cores: f64,
+    /// CPU used plus waited for was above [`GENERATOR_BOUND_PCT`]: the step measured the
+    /// generator too.
     pub generator_bound: bool,
 }
 
@@ -46,6 +52,7 @@ impl Costs {
             .reduce(|a, b| a + b);
         let generator_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let generator_pct_of_cores = generator.cpu_mean_pct / generator_cores as f64;
+        let generator_wait_pct_of_cores = generator.cpu_wait_pct / generator_cores as f64;
         Costs {
             frames_per_edit: per(frames as f64),
             bytes_per_edit: per(bytes as f64),
@@ -53,7 +60,9 @@ impl Costs {
             server_cpu_us_per_edit: window_cpu_pct.and_then(|pct| per(pct * 1e4 * window_s)),
             generator_cores,
             generator_pct_of_cores,
-            generator_bound: generator_pct_of_cores > GENERATOR_BOUND_PCT,
+            generator_wait_pct_of_cores,
+            generator_bound: generator_pct_of_cores + generator_wait_pct_of_cores
+                > GENERATOR_BOUND_PCT,
         }
     }
 
@@ -74,9 +83,10 @@ impl Costs {
         row(
             "generator CPU of its cores",
             format!(
-                "{:.0}% of {}{}",
+                "{:.0}% of {} (waited for: {:.0}%){}",
                 self.generator_pct_of_cores,
                 self.generator_cores,
+                self.generator_wait_pct_of_cores,
                 if self.generator_bound {
                     " (GENERATOR-BOUND: not a server figure)"
                 } else {
@@ -110,6 +120,13 @@ mod tests {
         assert_eq!(c.bytes_per_edit, Some(40.0));
         assert_eq!(c.server_cpu_us_per_edit, Some(500.0));
         assert!(!c.generator_bound);
+        let starved = Usage {
+            cpu_mean_pct: 30.0 * c.generator_cores as f64,
+            cpu_wait_pct: 60.0 * c.generator_cores as f64,
+            ..Usage::default()
+        };
+        let c = Costs::new(2.0, 2_000, 500, 80_000, [Some(&server), None], &starved);
+        assert!(c.generator_bound, "30% used and 60% waited for");
         let none = Costs::new(1.0, 0, 0, 0, [None, None], &Usage::default());
         assert_eq!(none.server_cpu_us_per_edit, None);
     }

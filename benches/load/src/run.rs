@@ -132,7 +132,11 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         .unwrap_or_else(|| format!("load-{:08x}", rand::random::<u32>()));
     let rooms = args.target.prepare(&prefix, args.rooms).await?;
     // Writer `r * writers + i` of the run is the one whose markers carry that index.
-    let speed_up = args.mix.mix.then(|| args.mix.speed_up()).unwrap_or(1.0);
+    let speed_up = if args.mix.mix {
+        args.mix.speed_up()
+    } else {
+        1.0
+    };
     let capacity = marks::capacity(args.rate * speed_up, args.warmup + args.duration);
     let tracker = Arc::new(Tracker::new(
         (0..args.rooms)
