@@ -40,6 +40,14 @@ const table = (head, rows) => {
   out.push('')
 }
 
+// A FANOUT=1 run holds only the fan-out step-up: its own tables (report-fanout.mjs).
+if (readdirSync(dir).some((f) => f.includes('-fanout-'))) {
+  const { fanout } = await import('./report-fanout.mjs')
+  fanout({ dir, load, fmt, ratio, passes, table, out, servers, bound })
+  console.log(out.join('\n'))
+  process.exit(0)
+}
+
 /** A server's name in a table: ChatSpace runs with the room page's chat mix say so. */
 const named = (s, r) => (r?.mix ? `${s} (mix)` : s)
 /** The chat mix's own figures (ChatSpace only), one row per run that sent it. */

@@ -35,13 +35,26 @@
 # a core more (NODE2_CPU=1 gives node 2 the generator's core instead). PostgreSQL and Redis are
 # not pinned: they are the machine's own services and float over both cores for every way alike.
 #
+# FANOUT=1 runs only a fan-out step-up on every server of SERVERS, one after the other: each step
+# of FANOUT_STEPS ("WxR": W writers typing at FANOUT_RATE edits/s each and R readers, spread over
+# FANOUT_ROOMS rooms) on a fresh server, until a step does not keep up (FANOUT_ALL=1: every step).
+# Readers count delivered edits by the markers in the frames (no Yjs decoding; a few readers
+# decode everything for the convergence check), and each step reports frames, bytes and server
+# CPU per delivered edit and the generator's own CPU: a step where the generator was above 80% of
+# its cores is marked generator-bound and says nothing about the server. With perf installed,
+# the step SYSCALL_STEP also counts the server's system calls over the measurement window
+# (`perf stat` on the syscall tracepoints, switched on and off by the generator's --window-file;
+# SYSCALLS=0 skips it).
+#
 # Usage: benches/load/run.sh            (from anywhere; about 8 minutes)
 #        MIX_COMPARE=1 BEFORE_BIN=/path/to/old/chatspace benches/load/run.sh   (about 6 minutes)
 #        MULTINODE=1 benches/load/run.sh                                     (about 4 minutes)
+#        FANOUT=1 benches/load/run.sh                                        (about 6-10 minutes)
 # Knobs (environment): ROOMS CLIENTS WRITERS RATE DURATION RUN_LENGTH STEP_RATES STEP_SECS
 #   P99_BOUND_MS IDLE_CONNECTIONS TRACE PIN PROFILE OUT SERVERS PORT MIX MIX_COMPARE BEFORE_BIN
 #   ROUNDS MULTINODE WAYS PG_SERVER REDIS_URL NODE2_CPU CHATSPACE_FLAGS (more flags for every ChatSpace
-#   server started, e.g. "--flush-interval-ms 1000")
+#   server started, e.g. "--flush-interval-ms 1000") FANOUT FANOUT_STEPS FANOUT_ROOMS FANOUT_RATE
+#   FANOUT_ALL FANOUT_MIX SYSCALLS SYSCALL_STEP
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -73,10 +86,20 @@ PG_SERVER=${PG_SERVER:-postgres://postgres@127.0.0.1:5432}
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 NODE2_CPU=${NODE2_CPU:-0}
 WAYS=${WAYS:-"sqlite pg two"}
+FANOUT=${FANOUT:-0}
+FANOUT_STEPS=${FANOUT_STEPS:-"8x200 16x300 16x500 24x600"}
+FANOUT_ROOMS=${FANOUT_ROOMS:-1}
+FANOUT_RATE=${FANOUT_RATE:-20}
+FANOUT_ALL=${FANOUT_ALL:-0}
+# The chat mix types in bursts and pauses: over an 8 s step the edits sent stray from the mean rate
+# by more than the step-up's 5%, so the fan-out steps leave it out unless FANOUT_MIX=1.
+FANOUT_MIX=${FANOUT_MIX:-0}
+SYSCALLS=${SYSCALLS:-1}
+SYSCALL_STEP=${SYSCALL_STEP:-16x300}
 read -r -a CHATSPACE_FLAGS <<<"${CHATSPACE_FLAGS:-}"
 if [[ $PROFILE == 1 ]] && ! command -v perf >/dev/null; then
   echo "NOTICE: perf not found (Debian package linux-perf); the TCP send profile is skipped"
-  PROFILE=0
+  PROFILE=0 SYSCALLS=0
 fi
 mkdir -p "$OUT"
 
@@ -236,18 +259,73 @@ wait_per_run() {
   echo "$1 $2" | awk '{ n = $4 - $2; w = $3 - $1; if (n > 0 && w >= 0) print w / n / 1000; else print "null" }'
 }
 
+# The system calls counted (perf's syscall tracepoints; raw_syscalls:sys_enter counts them all).
+SYSCALL_EVENTS=raw_syscalls:sys_enter
+for call in write writev sendto sendmsg read readv recvfrom recvmsg epoll_wait epoll_pwait \
+  epoll_pwait2 epoll_ctl futex sched_yield io_uring_enter mmap munmap madvise mprotect brk; do
+  SYSCALL_EVENTS+=,syscalls:sys_enter_$call
+done
+
+# syscalls_attach FILE: `perf stat` attached to the server with its counters off (attaching to
+# every thread takes seconds under load, so it is done before the window, not in it).
+PERF_PID=
+syscalls_attach() {
+  rm -f "$1.ctl" "$1.window" && mkfifo "$1.ctl"
+  perf stat -x, -D -1 --control "fifo:$1.ctl" -e "$SYSCALL_EVENTS" -p "$SERVER_PID" -o "$1.csv" \
+    >/dev/null 2>&1 &
+  PERF_PID=$!
+}
+
+# window_reaches FILE WORD GENERATOR_PID: waits until the generator wrote WORD to FILE (false if
+# it ended first).
+window_reaches() {
+  until grep -q "$2" "$1" 2>/dev/null; do
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.02
+  done
+}
+
+# syscalls_count FILE GENERATOR_PID: counts from the generator's `start` to its `end` (written to
+# FILE.window), then writes FILE: {"secs": S, "counts": {"all": N, "write": N, ...}}, zeros left out.
+syscalls_count() {
+  local file=$1 generator=$2 t0 t1
+  if window_reaches "$file.window" start "$generator"; then
+    timeout 5 sh -c "echo enable >'$file.ctl'" || true
+    t0=$(date +%s.%N)
+    window_reaches "$file.window" end "$generator" || true
+    timeout 5 sh -c "echo disable >'$file.ctl'" || true
+    t1=$(date +%s.%N)
+  fi
+  kill -INT "$PERF_PID" 2>/dev/null || true
+  wait "$PERF_PID" 2>/dev/null || true
+  if [[ -n ${t0:-} && -s $file.csv ]]; then
+    awk -F, -v secs="$(echo "$t1 - $t0" | bc -l)" '
+      $3 ~ /sys_enter/ && $1 ~ /^[0-9]+$/ && $1 > 0 {
+        name = $3; sub(/^.*sys_enter_?/, "", name); if (name == "") name = "all"
+        counts = counts sep "\"" name "\": " $1; sep = ", "
+      }
+      END { printf "{\"secs\": %.3f, \"counts\": {%s}}\n", secs, counts }' "$file.csv" >"$file"
+  fi
+  rm -f "$file.csv" "$file.ctl" "$file.window"
+}
+
 # measure NAME OUTFILE SUBCOMMAND ARGS...: a fresh server, one measurement, stop. With PERF_DATA
 # set, `perf record` samples the server from 6 s to 12 s after the generator starts (inside the
 # measured window of a run of at least 12 s: connecting and the 2 s warm-up come first). With
-# WITH_MIX=1 the generator sends the chat mix too. With MULTINODE=1 the CPU of PostgreSQL and
+# WITH_MIX=1 the generator sends the chat mix too. With SYSCALL_DATA set, the server's system calls
+# over the measurement window go to that file (syscalls_count). With MULTINODE=1 the CPU of PostgreSQL and
 # Redis and how long the nodes' threads waited for a CPU, over the generator's run, go to
 # OUTFILE-backing.json and each node's /metrics at the end to OUTFILE-nodeN.metrics.
 measure() {
   local name=$1 file=$2 sub=$3
   shift 3
   start_server "$name"
-  local mix=()
+  local mix=() window=()
   if [[ ${WITH_MIX:-0} == 1 ]]; then mix=(--mix); fi
+  if [[ -n ${SYSCALL_DATA:-} ]]; then
+    syscalls_attach "$SYSCALL_DATA"
+    window=(--window-file "$SYSCALL_DATA.window")
+  fi
   echo "-- $name: $sub ${mix[*]} $*"
   local status=0 backing= waits1= waits2=
   if [[ $MULTINODE == 1 ]]; then
@@ -255,13 +333,14 @@ measure() {
     if [[ ${#READER[@]} -gt 0 ]]; then waits2=$(waits "$SERVER2_PID"); fi
   fi
   "${GEN_CPU[@]}" "$LOAD" "$sub" --url "$BASE" --framing "$FRAMING" --server-pid "$SERVER_PID" \
-    --label "$name" --json "${CLIENT[@]}" "${READER[@]}" "${mix[@]}" "$@" >"$OUT/$file" \
+    --label "$name" --json "${CLIENT[@]}" "${READER[@]}" "${mix[@]}" "${window[@]}" "$@" >"$OUT/$file" \
     2>>"$OUT/load-errors.log" &
   local generator=$!
   if [[ -n ${PERF_DATA:-} ]]; then
     sleep 6
     perf record -F 999 -g -p "$SERVER_PID" -o "$PERF_DATA" -- sleep 6 >/dev/null 2>&1 || true
   fi
+  if [[ -n ${SYSCALL_DATA:-} ]]; then syscalls_count "$SYSCALL_DATA" "$generator"; fi
   wait "$generator" || status=$?
   if [[ $MULTINODE == 1 ]]; then
     local node2=null
@@ -312,6 +391,25 @@ if [[ $MULTINODE == 1 ]]; then
       name=chatspace-$way
       if [[ $way == sqlite ]]; then name=chatspace; fi
       WITH_MIX=$MIX measure "$name" "multinode-$way-$round.json" "${OFFERED[@]}" || true
+    done
+  done
+elif [[ $FANOUT == 1 ]]; then
+  for name in $SERVERS; do
+    echo "== $name: fan-out step-up"
+    mixed=0
+    if [[ $name == chatspace && $FANOUT_MIX == 1 ]]; then mixed=1; fi
+    for step in $FANOUT_STEPS; do
+      writers=${step%x*} readers=${step#*x}
+      per_writers=$(((writers + FANOUT_ROOMS - 1) / FANOUT_ROOMS))
+      per_clients=$((per_writers + (readers + FANOUT_ROOMS - 1) / FANOUT_ROOMS))
+      file=$name-fanout-$step.json syscalls=
+      if [[ $SYSCALLS == 1 && $step == "$SYSCALL_STEP" ]]; then
+        syscalls=$OUT/$name-fanout-$step-syscalls.json
+      fi
+      SYSCALL_DATA=$syscalls WITH_MIX=$mixed measure "$name" "$file" run --rooms "$FANOUT_ROOMS" \
+        --writers "$per_writers" --clients "$per_clients" --rate "$FANOUT_RATE" \
+        --duration "$STEP_SECS" --drain 20 || true
+      if [[ $FANOUT_ALL != 1 ]] && { [[ ! -s $OUT/$file ]] || ! passes "$OUT/$file"; }; then break; fi
     done
   done
 elif [[ $MIX_COMPARE == 1 ]]; then

@@ -61,6 +61,8 @@ pub enum Received {
 pub struct Link {
     socket: Socket,
     pub channel: Channel,
+    /// Payload bytes of the last binary frame received.
+    pub last_len: usize,
 }
 
 impl Link {
@@ -93,6 +95,7 @@ impl Link {
         let mut link = Link {
             socket,
             channel: Channel::new(framing, room_of(url)),
+            last_len: 0,
         };
         for frame in link.channel.hello() {
             link.send_raw(frame).await?;
@@ -119,12 +122,13 @@ impl Link {
         loop {
             match self.socket.next().await {
                 Some(Ok(Message::Binary(bytes))) => {
+                    self.last_len = bytes.len();
                     return match self.channel.unwrap(&bytes) {
                         Ok(inbound) => Received::Frame(inbound),
                         Err(error) => {
                             Received::Undecodable(format!("undecodable server frame: {error}"))
                         }
-                    }
+                    };
                 }
                 Some(Ok(Message::Close(frame))) => {
                     return Received::Closed(frame.map_or(1005, |f| u16::from(f.code)))

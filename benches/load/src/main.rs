@@ -40,22 +40,31 @@
 //!
 //! Map: `account` (signing up, creating rooms), `mix` (the page's chat traffic), `wire`
 //! (Hocuspocus envelope), `conn` (sockets), `replica` (client documents),
-//! `client` (the `client` subcommand), `tracker` (edit → delivery latency), `peer` (one load
-//! connection), `agent` and `trace` (trace replay), `run` (the `run` subcommand), `idle`,
-//! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON), `target` (the
+//! `client` (the `client` subcommand), `marker` and `marks` (the marker each typed edit
+//! carries, found by scanning frames, and its send time), `tracker` (edit → delivery
+//! latency), `cost` (per delivered edit: frames, bytes, server CPU; generator-bound steps), `peer` (one load
+//! connection), `agent` and `trace` (trace replay), `run` and `run_args` (the `run` subcommand), `idle`,
+//! `procstat` (server CPU and RSS from /proc), `report` (tables and JSON), `convergence` (the
+//! end-of-run check), `percentiles`, `target` (the
 //! options `run` and `idle` share).
 
 mod account;
 mod agent;
 mod client;
 mod conn;
+mod convergence;
+mod cost;
 mod idle;
+mod marker;
+mod marks;
 mod mix;
 mod peer;
+mod percentiles;
 mod procstat;
 mod replica;
 mod report;
 mod run;
+mod run_args;
 mod target;
 mod trace;
 mod tracker;

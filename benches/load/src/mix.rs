@@ -19,7 +19,8 @@ use chatspace_crdt::codec::client::{chat_send_frame, chat_since_frame};
 use chatspace_crdt::codec::ChatEvent;
 use serde::Serialize;
 
-use crate::tracker::{Percentiles, Schedule};
+use crate::percentiles::Percentiles;
+use crate::tracker::Schedule;
 
 /// How long the page waits after the last edit before it sends `since`.
 pub const SINCE_DELAY: Duration = Duration::from_millis(400);

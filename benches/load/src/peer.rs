@@ -4,23 +4,22 @@
 //! and resynced (sync step 1/2), as y-websocket's provider does, a bounded number of times.
 
 mod phases;
+mod receive;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chatspace_crdt::codec::client::ServerMessage;
-use chatspace_crdt::codec::ChatEvent;
 use rand::{rngs::StdRng, SeedableRng};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::time::Interval;
 use yrs::{ClientID, StateVector};
 
 use crate::agent::Agent;
-use crate::conn::{closed_with, Link, Received};
+use crate::conn::{Link, Received};
 use crate::mix::{Chatter, MixArgs, MixStats};
-use crate::replica::{upper_clocks, Replica};
+use crate::replica::Replica;
 use crate::tracker::{Deliveries, Schedule, Tracker};
-use crate::wire::{Framing, Inbound};
+use crate::wire::Framing;
 
 /// Reconnections a client attempts before it gives up.
 const MAX_RECONNECTS: u32 = 5;
@@ -36,9 +35,14 @@ pub const READ_BUFFER: usize = 4 * 1024;
 
 /// What a client does.
 pub enum Role {
-    /// Inserts `chunk` random letters `rate` times a second: `run` edits in a row at its
-    /// cursor (which moves past each insert), then jumps to a random position.
+    /// Inserts a marker (`marker.rs`) and `chunk` random letters `rate` times a second: `run`
+    /// edits in a row at its cursor (which moves past each insert), then jumps to a random
+    /// position.
     Writer {
+        /// The writer's index in the run, which its markers carry.
+        index: u32,
+        /// Edits made so far: the sequence number of the last marker.
+        made: u32,
         rate: f64,
         chunk: usize,
         run: u32,
@@ -56,6 +60,9 @@ pub enum Role {
 /// Run-wide wiring every client shares.
 pub struct Shared {
     pub tracker: Arc<Tracker>,
+    /// Typed edits carry markers: every client counts deliveries by scanning frames for them
+    /// (and only full documents decode). Without: a trace replay, counted by decoded clocks.
+    pub markers: bool,
     pub framing: Framing,
     /// The `Cookie` header of the account the sockets belong to (`--sign-up`).
     pub cookie: Option<String>,
@@ -67,7 +74,8 @@ pub struct Shared {
     pub ready: mpsc::Sender<Result<(), String>>,
     /// The schedule, published once every client is ready.
     pub go: watch::Receiver<Option<Schedule>>,
-    /// Writers and agents report (room, id, final clock) when they stop.
+    /// Writers and agents report (room, id, final clock; a writer's last marker sequence
+    /// number when typing with markers) when they stop.
     pub finished: mpsc::UnboundedSender<(usize, ClientID, u32)>,
     /// Per room: every writer's final clock, published once all have stopped.
     pub targets: watch::Receiver<Option<Arc<Vec<StateVector>>>>,
@@ -195,10 +203,11 @@ impl Peer {
     fn report_finish(&mut self) {
         if !self.reported_finish {
             self.reported_finish = true;
-            let _ = self
-                .shared
-                .finished
-                .send((self.room, self.id, self.own_clock()));
+            let last = match self.role {
+                Role::Writer { made, .. } if self.shared.markers => made,
+                _ => self.own_clock(),
+            };
+            let _ = self.shared.finished.send((self.room, self.id, last));
         }
     }
 
@@ -206,97 +215,6 @@ impl Peer {
         match &self.replica {
             Replica::Full(doc) => doc.own_clock(),
             Replica::Light(_) => 0,
-        }
-    }
-
-    /// Opens the socket and completes the sync handshake.
-    async fn connect(&mut self) -> Result<(), String> {
-        let cookie = self.shared.cookie.as_deref();
-        let open = Link::open(&self.url, self.shared.framing, cookie, READ_BUFFER);
-        let mut link = open.await.map_err(|e| format!("{e:#}"))?;
-        link.send(self.replica.step1())
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        self.link = Some(link);
-        let (mut got_step2, mut sent_step2) = (false, false);
-        let deadline = tokio::time::Instant::now() + SYNC_TIMEOUT;
-        while !(got_step2 && sent_step2) {
-            let Some(link) = self.link.as_mut() else {
-                break;
-            };
-            let received = tokio::time::timeout_at(deadline, link.recv()).await;
-            let received =
-                received.map_err(|_| format!("{}: no sync within {SYNC_TIMEOUT:?}", self.url))?;
-            match self.handle(received).await {
-                Ok(Some(step)) => {
-                    got_step2 |= step == 2;
-                    sent_step2 |= step == 1;
-                }
-                Ok(None) => {}
-                Err(Interrupt::Lost(e) | Interrupt::Fatal(e)) => {
-                    return Err(format!("{}: {e}", self.url))
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Handles one received message. `Some(1)` after answering the server's step 1,
-    /// `Some(2)` after taking in its step 2.
-    async fn handle(&mut self, received: Received) -> Result<Option<u8>, Interrupt> {
-        let message = match received {
-            Received::Frame(Inbound::Message(message)) => message,
-            Received::Frame(Inbound::Denied(reason)) => {
-                return Err(Interrupt::Fatal(format!("permission denied: {reason}")))
-            }
-            Received::Frame(Inbound::CloseRequested(reason)) => {
-                return Err(Interrupt::Lost(format!(
-                    "the server asked us to close: {reason}"
-                )))
-            }
-            Received::Frame(_) => return Ok(None),
-            Received::Closed(code) => return Err(Interrupt::Lost(closed_with(code))),
-            Received::Lost(reason) => return Err(Interrupt::Lost(reason)),
-            Received::Undecodable(reason) => return Err(Interrupt::Fatal(reason)),
-        };
-        let (update, step) = match message {
-            ServerMessage::SyncStep1(sv) => {
-                let answer = self.replica.answer(&sv);
-                if let Some(link) = self.link.as_mut() {
-                    link.send(answer)
-                        .await
-                        .map_err(|e| Interrupt::Lost(format!("{e:#}")))?;
-                }
-                return Ok(Some(1));
-            }
-            ServerMessage::SyncStep2(update) => (update, Some(2)),
-            ServerMessage::Update(update) => (update, None),
-            ServerMessage::Chat(event) => {
-                self.chat_received(&event);
-                return Ok(None);
-            }
-            _ => return Ok(None),
-        };
-        let now = Instant::now();
-        // An agent's document takes in only what its next edit depends on (agent.rs).
-        let sv = match self.role {
-            Role::Agent { .. } => upper_clocks(&update),
-            _ => self.replica.integrate(&update),
-        };
-        let sv = sv.map_err(Interrupt::Fatal)?;
-        self.shared
-            .tracker
-            .delivered(self.id, &sv, now, &mut self.report.deliveries);
-        Ok(step)
-    }
-
-    fn chat_received(&mut self, event: &ChatEvent) {
-        if let ChatEvent::Message { .. } = event {
-            self.report.chat_delivered += 1;
-        }
-        if let (Some(chatter), Some(schedule)) = (&mut self.chatter, self.shared.tracker.schedule())
-        {
-            chatter.received(event, Instant::now(), &schedule);
         }
     }
 

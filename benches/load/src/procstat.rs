@@ -13,6 +13,8 @@ pub struct Reading {
     pub cpu_secs: f64,
     /// Resident set size, in KiB.
     pub rss_kib: u64,
+    /// Time its threads spent runnable but waiting for a CPU, in seconds (schedstat).
+    pub wait_secs: f64,
 }
 
 /// Reads `pid` (or this process with `None`); `None` when it is gone or unreadable.
@@ -27,7 +29,22 @@ pub fn read(pid: Option<u32>) -> Option<Reading> {
     Some(Reading {
         cpu_secs: (stat.utime + stat.stime) as f64 / procfs::ticks_per_second() as f64,
         rss_kib,
+        wait_secs: waited(process.pid()),
     })
+}
+
+/// Run-queue wait of every thread of `pid`, in seconds (`/proc/PID/task/*/schedstat`, second
+/// field, nanoseconds); threads that ended take theirs with them.
+fn waited(pid: i32) -> f64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0.0;
+    };
+    let nanos: u64 = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    nanos as f64 / 1e9
 }
 
 /// CPU and memory of one process over a window.
@@ -35,6 +52,9 @@ pub fn read(pid: Option<u32>) -> Option<Reading> {
 pub struct Usage {
     /// Mean CPU over the window, in percent of one core.
     pub cpu_mean_pct: f64,
+    /// Time its threads waited for a CPU while runnable, in percent of the window (summed over
+    /// threads): high when other processes took the cores it was pinned to.
+    pub cpu_wait_pct: f64,
     /// Highest resident set size sampled, in KiB.
     pub rss_peak_kib: u64,
     /// Resident set size at the start of the window, in KiB.
@@ -81,6 +101,7 @@ impl Sampler {
             }
             let wall = began.elapsed().as_secs_f64().max(1e-6);
             usage.cpu_mean_pct = (last.cpu_secs - first.cpu_secs) / wall * 100.0;
+            usage.cpu_wait_pct = (last.wait_secs - first.wait_secs).max(0.0) / wall * 100.0;
             usage
         });
         Sampler { stop, done }

@@ -1,19 +1,21 @@
 //! The outcome of a `run`: throughput, latency, resource use and convergence, as a table for
 //! people and as one JSON object (`--json`) for `benches/load/run.sh`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::Serialize;
 
 use std::time::Duration;
 
+use crate::convergence::convergence;
+use crate::cost::Costs;
 use crate::mix::MixReport;
 use crate::peer::PeerReport;
+use crate::percentiles::{secs, Percentiles};
 use crate::procstat::{self, Usage};
 use crate::run::RunArgs;
 use crate::trace::Trace;
-use crate::tracker::{secs, Percentiles, Schedule};
+use crate::tracker::Schedule;
 use crate::wire::Framing;
 
 /// Everything a run measured.
@@ -47,8 +49,12 @@ pub struct Report {
     /// Deliveries of measured edits (whenever they arrived) / `expected_deliveries`.
     pub delivered_measured: u64,
     pub delivery_ratio: f64,
-    /// Edit deliveries to other clients per second inside the window: the throughput.
+    /// Edit deliveries to other clients per second inside the window: the throughput. An edit
+    /// counts once per client it reaches, alone in a frame or inside a merged update.
     pub delivered_per_s: f64,
+    /// How deliveries were counted: `marker` (typed edits, frames scanned for markers) or
+    /// `clock` (a replay: updates decoded, edits told apart by their authors' clocks).
+    pub counting: &'static str,
     /// What the offered load asks for: measured edits × other clients per second.
     pub offered_per_s: f64,
     /// What the requested rate asks for (rooms × writers × rate × other clients); more than
@@ -65,68 +71,12 @@ pub struct Report {
     /// The readers' server (`--reader-server-pid`), when it is another process.
     pub reader_server: Option<Usage>,
     pub generator: Usage,
+    #[serde(flatten)]
+    pub costs: Costs,
     /// Clients holding a full yrs document (writers, agents and the per-room sample).
     pub full_docs: usize,
     pub converged: bool,
     pub problems: Vec<String>,
-}
-
-/// Checks each room: every client got every edit, every full document has the same text (and
-/// it is `expected` when given).
-pub fn convergence(peers: &[PeerReport], expected: Option<&str>) -> (bool, Vec<String>) {
-    let mut rooms: BTreeMap<usize, Vec<&PeerReport>> = BTreeMap::new();
-    for p in peers {
-        rooms.entry(p.room).or_default().push(p);
-    }
-    let mut problems = Vec::new();
-    for (room, members) in rooms {
-        let incomplete: Vec<String> = members
-            .iter()
-            .filter(|p| !p.complete)
-            .map(|p| p.id.to_string())
-            .collect();
-        if !incomplete.is_empty() {
-            problems.push(format!(
-                "room {room}: {} client(s) did not receive every edit: {}",
-                incomplete.len(),
-                incomplete.join(", ")
-            ));
-        }
-        let docs: Vec<(&PeerReport, &String)> = members
-            .iter()
-            .filter_map(|p| p.doc.as_ref().map(|(text, _)| (*p, text)))
-            .collect();
-        let Some(&(first, reference)) = docs.first() else {
-            continue;
-        };
-        for &(p, text) in &docs[1..] {
-            if text != reference {
-                problems.push(format!(
-                    "room {room}: client {} and client {} differ ({} vs {} chars, from char {})",
-                    first.id,
-                    p.id,
-                    reference.chars().count(),
-                    text.chars().count(),
-                    first_difference(reference, text)
-                ));
-            }
-        }
-        if let Some(expected) = expected {
-            if reference != expected {
-                problems.push(format!(
-                    "room {room}: the text is not the trace's endContent ({} vs {} chars, from char {})",
-                    reference.chars().count(),
-                    expected.chars().count(),
-                    first_difference(reference, expected)
-                ));
-            }
-        }
-    }
-    (problems.is_empty(), problems)
-}
-
-fn first_difference(a: &str, b: &str) -> usize {
-    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
 impl Report {
@@ -165,10 +115,7 @@ impl Report {
             format!("{} ({})", self.sent_edits, self.sent_measured),
         );
         row("offered deliveries/s", format!("{:.0}", self.offered_per_s));
-        row(
-            "delivered updates/s",
-            format!("{:.0}", self.delivered_per_s),
-        );
+        row("delivered edits/s", format!("{:.0}", self.delivered_per_s));
         row(
             "delivered / expected",
             format!(
@@ -228,6 +175,7 @@ impl Report {
             "generator CPU mean",
             format!("{:.0}% of one core", self.generator.cpu_mean_pct),
         );
+        self.costs.rows(&mut row);
         row(
             "errors / reconnects",
             format!("{} / {}", self.errors, self.reconnects),
@@ -262,7 +210,10 @@ pub fn summarise(
 ) -> Report {
     let mut latencies: Vec<u32> = Vec::new();
     let (mut sent, mut sent_measured, mut in_window, mut measured) = (0, 0, 0, 0);
+    let (mut frames, mut bytes) = (0, 0);
     for p in peers {
+        frames += p.deliveries.frames;
+        bytes += p.deliveries.bytes;
         latencies.extend_from_slice(&p.deliveries.latencies_us);
         sent += p.sent;
         sent_measured += p.sent_measured;
@@ -306,6 +257,7 @@ pub fn summarise(
             measured as f64 / expected as f64
         },
         delivered_per_s: delivered as f64 / window_s,
+        counting: if trace.is_some() { "clock" } else { "marker" },
         offered_per_s: expected as f64 / window_s,
         requested_per_s: (args.rooms * args.writers) as f64 * args.rate * others as f64,
         latency_ms: Percentiles::of(&mut latencies),
@@ -319,6 +271,14 @@ pub fn summarise(
         errors: errors.len(),
         reconnects: peers.iter().map(|p| p.reconnects).sum(),
         error_samples: errors.iter().take(5).map(|e| e.to_string()).collect(),
+        costs: Costs::new(
+            window_s,
+            delivered,
+            frames,
+            bytes,
+            [server.as_ref(), reader_server.as_ref()],
+            &generator,
+        ),
         server,
         reader_server,
         generator,

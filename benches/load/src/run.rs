@@ -13,84 +13,14 @@ use yrs::{ClientID, StateVector};
 
 use crate::agent::{Agent, RoomTrace};
 use crate::conn::room_url;
-use crate::mix::MixArgs;
 use crate::peer::{Peer, Role, Shared};
 use crate::procstat::{self, Sampler};
 use crate::report::{self, Report};
-use crate::target::TargetArgs;
 use crate::trace::{self, Trace};
+use crate::{marker, marks};
+
+pub use crate::run_args::RunArgs;
 use crate::tracker::{Schedule, Tracker};
-
-/// Arguments of the `run` subcommand.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
-    #[command(flatten)]
-    pub target: TargetArgs,
-    /// Base URL the receivers of each room connect to, when not `--url`: another node of the
-    /// same deployment, so that every edit crosses from the writers' node to the readers'.
-    /// Accounts and rooms are still made through `--url` (the nodes share their sessions).
-    #[arg(long)]
-    pub reader_url: Option<String>,
-    /// The readers' server process (with --reader-url), sampled for CPU and RSS like
-    /// `--server-pid`.
-    #[arg(long)]
-    pub reader_server_pid: Option<u32>,
-    #[arg(long, default_value_t = 10)]
-    pub rooms: usize,
-    /// Clients per room.
-    #[arg(long, default_value_t = 10)]
-    pub clients: usize,
-    /// Writers per room (the first clients of each room).
-    #[arg(long, default_value_t = 2)]
-    pub writers: usize,
-    /// Edits per second per writer; with --trace, transactions per second per agent (0: as
-    /// fast as the causal order allows).
-    #[arg(long, default_value_t = 10.0)]
-    pub rate: f64,
-    /// Measured seconds (after the warm-up).
-    #[arg(long, default_value_t = 20.0)]
-    pub duration: f64,
-    /// Seconds of typing before the measurement starts.
-    #[arg(long, default_value_t = 2.0)]
-    pub warmup: f64,
-    /// Letters per edit.
-    #[arg(long, default_value_t = 4)]
-    pub chunk: usize,
-    /// Edits a writer types in a row at its cursor before jumping to a random position (1:
-    /// every edit at a random position).
-    #[arg(long, default_value_t = 1)]
-    pub run_length: u32,
-    /// Replay a concurrent trace (a path, or a name under $CHATSPACE_TRACES, default
-    /// ../shared/traces) instead of random typing; agents are the first clients of each room.
-    #[arg(long)]
-    pub trace: Option<String>,
-    /// Longest a trace replay may take, in seconds.
-    #[arg(long, default_value_t = 300.0)]
-    pub max_secs: f64,
-    /// Receivers per room that keep a full document for the convergence check, besides the
-    /// writers (the others only decode what they receive).
-    #[arg(long, default_value_t = 2)]
-    pub doc_sample: usize,
-    /// Seconds to wait after the writers stop for the last deliveries.
-    #[arg(long, default_value_t = 30.0)]
-    pub drain: f64,
-    /// Room name prefix (random by default, so every run starts with empty rooms).
-    #[arg(long)]
-    pub room_prefix: Option<String>,
-    #[command(flatten)]
-    pub mix: MixArgs,
-}
-
-impl RunArgs {
-    /// The base URL client `i` of a room connects to: writers and agents (the first clients)
-    /// to `--url`, the receivers to `--reader-url` when there is one.
-    pub fn base_url(&self, i: usize) -> &str {
-        match (&self.reader_url, i < self.writers) {
-            (Some(reader), false) => reader,
-            _ => &self.target.url,
-        }
-    }
-}
 
 pub async fn run(mut args: RunArgs) -> ExitCode {
     let trace = match load_trace(&args) {
@@ -113,8 +43,17 @@ pub async fn run(mut args: RunArgs) -> ExitCode {
         args.clients = args.clients.max(t.num_agents);
         args.warmup = 0.0;
     }
-    if args.rooms == 0 || args.clients == 0 || args.writers > args.clients || args.rate < 0.0 {
-        eprintln!("need rooms >= 1, clients >= 1, writers <= clients and rate >= 0");
+    let writers = args.rooms * args.writers;
+    if args.rooms == 0
+        || args.clients == 0
+        || args.writers > args.clients
+        || args.rate < 0.0
+        || writers >= marker::LIMIT as usize
+    {
+        eprintln!(
+            "need rooms >= 1, clients >= 1, writers <= clients, rate >= 0 and fewer than {} writers in all",
+            marker::LIMIT
+        );
         return ExitCode::FAILURE;
     }
     let report = match drive(&args, trace.clone()).await {
@@ -150,6 +89,21 @@ fn mix_problem(args: &RunArgs, replaying: bool) -> Option<&'static str> {
     args.mix.problem()
 }
 
+/// Appends `line` to the `--window-file`, if any (a failure is reported, not fatal).
+fn mark_window(args: &RunArgs, line: &str) {
+    let Some(path) = &args.window_file else {
+        return;
+    };
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, line.as_bytes()));
+    if let Err(error) = written {
+        eprintln!("cannot write the window file {}: {error}", path.display());
+    }
+}
+
 fn load_trace(args: &RunArgs) -> anyhow::Result<Option<Arc<Trace>>> {
     let Some(name) = &args.trace else {
         return Ok(None);
@@ -177,10 +131,18 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         .clone()
         .unwrap_or_else(|| format!("load-{:08x}", rand::random::<u32>()));
     let rooms = args.target.prepare(&prefix, args.rooms).await?;
+    // Writer `r * writers + i` of the run is the one whose markers carry that index.
+    let speed_up = if args.mix.mix {
+        args.mix.speed_up()
+    } else {
+        1.0
+    };
+    let capacity = marks::capacity(args.rate * speed_up, args.warmup + args.duration);
     let tracker = Arc::new(Tracker::new(
         (0..args.rooms)
             .flat_map(|r| (0..args.writers).map(move |i| (r, i)))
             .map(|(r, i)| id(r, i)),
+        capacity,
     ));
     let (ready_tx, mut ready_rx) = mpsc::channel(total);
     let (go_tx, go_rx) = watch::channel(None);
@@ -188,6 +150,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     let (targets_tx, targets_rx) = watch::channel(None);
     let shared = Arc::new(Shared {
         tracker: tracker.clone(),
+        markers: trace.is_none(),
         framing: args.target.framing,
         cookie: rooms.cookie.clone(),
         mix: args.mix.mix.then_some(args.mix),
@@ -213,6 +176,8 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
                     rate: args.rate,
                 },
                 (None, true) => Role::Writer {
+                    index: u32::try_from(room * args.writers + i).unwrap_or(u32::MAX),
+                    made: 0,
                     rate: args.rate,
                     chunk: args.chunk,
                     run: args.run_length,
@@ -220,7 +185,9 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
                 },
                 (_, false) => Role::Receiver,
             };
-            let full = i < args.writers + args.doc_sample;
+            // Receivers are sampled across rooms: the first of every room, then the second...
+            let order = i.saturating_sub(args.writers) * args.rooms + room;
+            let full = i < args.writers || order < args.doc_sample;
             let url = room_url(args.base_url(i), name);
             let peer = Peer::new(room, id(room, i), url, role, full, shared.clone());
             handles.push(tokio::spawn(peer.run()));
@@ -264,6 +231,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
     tracker.set_schedule(schedule);
     let _ = go_tx.send(Some(schedule));
     tokio::time::sleep_until(tokio::time::Instant::from_std(measure_from)).await;
+    mark_window(args, "start\n");
     let servers = [args.target.server_pid, args.reader_server_pid]
         .map(|pid| pid.map(|pid| Sampler::start(Some(pid))));
     let generator = Sampler::start(None);
@@ -278,6 +246,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
             Ok(None) | Err(_) => break,
         }
     }
+    mark_window(args, "end\n");
     let mut server_usage = [None, None];
     for (usage, sampler) in server_usage.iter_mut().zip(servers) {
         if let Some(sampler) = sampler {
@@ -302,34 +271,4 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
         server_usage,
         generator,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::RunArgs;
-
-    #[derive(Parser)]
-    struct Cli {
-        #[command(flatten)]
-        run: RunArgs,
-    }
-
-    fn args(extra: &[&str]) -> RunArgs {
-        let base = ["chatspace-load", "--url", "ws://one/ws", "--writers", "2"];
-        Cli::parse_from(base.iter().chain(extra)).run
-    }
-
-    #[test]
-    fn writers_connect_to_the_url_and_receivers_to_the_reader_url() {
-        let split = args(&["--reader-url", "ws://two/ws"]);
-        let bases: Vec<&str> = (0..4).map(|i| split.base_url(i)).collect();
-        assert_eq!(
-            bases,
-            ["ws://one/ws", "ws://one/ws", "ws://two/ws", "ws://two/ws"]
-        );
-        let one = args(&[]);
-        assert!((0..4).all(|i| one.base_url(i) == "ws://one/ws"));
-    }
 }

@@ -1,4 +1,7 @@
-//! Edit → delivery latency without tagging the text. Every edit a writer makes advances its
+//! Edit → delivery latency. Typed edits carry a marker (`marker.rs`) that readers find in the
+//! frame's bytes, and their send time is looked up by the marker (`marks.rs`). A trace replay
+//! cannot mark its text (it must end as the trace's `endContent`), so for it an edit is
+//! identified without tagging the text: every edit a writer makes advances its
 //! yrs clock, so an edit is identified by (writer's client id, clock at its end). The writer
 //! logs that end clock with a monotonic send time *before* sending; a receiver decodes each
 //! update it gets, takes the upper clock per client (`Update::state_vector`) and thereby knows
@@ -8,9 +11,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use yrs::{ClientID, StateVector};
+
+use crate::marker;
+use crate::marks::Marks;
 
 /// The phases of a run, fixed once every client has synced.
 #[derive(Debug, Clone, Copy)]
@@ -79,25 +85,77 @@ pub struct Deliveries {
     pub total: u64,
     /// When the last delivery happened.
     pub last: Option<Instant>,
-    /// Highest clock received per writer (what this client has).
+    /// Frames and their bytes (WebSocket payloads) received inside the measurement window.
+    pub frames: u64,
+    pub bytes: u64,
+    /// Highest clock (a replay) or marker sequence number (typing) received per writer.
     pub seen: HashMap<ClientID, u32>,
     scratch: Vec<Instant>,
 }
 
+impl Deliveries {
+    /// Counts one delivery at `now` of an edit sent `at`.
+    fn count(&mut self, at: Instant, now: Instant, schedule: Option<Schedule>) {
+        self.total += 1;
+        self.last = Some(now);
+        let Some(s) = schedule else { return };
+        if s.measured(now) {
+            self.in_window += 1;
+        }
+        if s.measured(at) {
+            self.measured += 1;
+            let us = now.saturating_duration_since(at).as_micros();
+            self.latencies_us
+                .push(u32::try_from(us).unwrap_or(u32::MAX));
+        }
+    }
+
+    /// Counts a frame of `len` bytes received at `now`.
+    pub fn frame(&mut self, len: usize, now: Instant, schedule: Option<Schedule>) {
+        if schedule.is_some_and(|s| s.measured(now)) {
+            self.frames += 1;
+            self.bytes += len as u64;
+        }
+    }
+}
+
 /// The send logs of every writer, shared by all clients of the run.
-#[derive(Debug, Default)]
 pub struct Tracker {
     logs: HashMap<ClientID, Arc<SendLog>>,
+    pub marks: Marks,
     schedule: OnceLock<Schedule>,
 }
 
 impl Tracker {
-    /// A tracker for the writers `ids`, each with its own log.
-    pub fn new(ids: impl IntoIterator<Item = ClientID>) -> Self {
+    /// A tracker for the writers `ids` (in the order of their marker index), each with its own
+    /// clock log and room for `capacity` marked edits.
+    pub fn new(ids: impl IntoIterator<Item = ClientID>, capacity: usize) -> Self {
+        let ids: Vec<ClientID> = ids.into_iter().collect();
         Tracker {
-            logs: ids.into_iter().map(|id| (id, Arc::default())).collect(),
+            logs: ids.iter().map(|&id| (id, Arc::default())).collect(),
+            marks: Marks::new(ids, capacity),
             schedule: OnceLock::new(),
         }
+    }
+
+    /// Accounts for the marked edits of `bytes` (an update, merged or not) received at `now`
+    /// by client `me`: each marker of another writer's edit not seen yet is one delivery.
+    pub fn marked(&self, me: ClientID, bytes: &[u8], now: Instant, d: &mut Deliveries) {
+        let schedule = self.schedule();
+        marker::scan(bytes, |writer, seq| {
+            let Some((client, at)) = self.marks.sent(writer, seq) else {
+                return;
+            };
+            if client == me {
+                return;
+            }
+            let last = d.seen.entry(client).or_insert(0);
+            if seq <= *last {
+                return;
+            }
+            *last = seq;
+            d.count(at, now, schedule);
+        });
     }
 
     pub fn log(&self, id: ClientID) -> Option<Arc<SendLog>> {
@@ -131,79 +189,37 @@ impl Tracker {
             sent.clear();
             log.sent_between(after, upto, &mut sent);
             for &at in &sent {
-                d.total += 1;
-                d.last = Some(now);
-                let Some(s) = schedule else { continue };
-                if s.measured(now) {
-                    d.in_window += 1;
-                }
-                if s.measured(at) {
-                    d.measured += 1;
-                    let us = now.saturating_duration_since(at).as_micros();
-                    d.latencies_us.push(u32::try_from(us).unwrap_or(u32::MAX));
-                }
+                d.count(at, now, schedule);
             }
             d.scratch = sent;
         }
     }
 }
 
-/// Latency percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
-pub struct Percentiles {
-    pub samples: usize,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
-impl Percentiles {
-    /// Nearest-rank percentiles of `us` (sorted in place).
-    pub fn of(us: &mut [u32]) -> Self {
-        if us.is_empty() {
-            return Percentiles::default();
-        }
-        us.sort_unstable();
-        let rank = |p: f64| {
-            let i = ((p * us.len() as f64).ceil() as usize).clamp(1, us.len()) - 1;
-            f64::from(us[i]) / 1000.0
-        };
-        let sum: u64 = us.iter().map(|&x| u64::from(x)).sum();
-        Percentiles {
-            samples: us.len(),
-            p50: rank(0.50),
-            p95: rank(0.95),
-            p99: rank(0.99),
-            max: f64::from(us[us.len() - 1]) / 1000.0,
-            mean: sum as f64 / us.len() as f64 / 1000.0,
-        }
-    }
-}
-
-/// `d` as fractional seconds, for rates.
-pub fn secs(d: Duration) -> f64 {
-    d.as_secs_f64().max(1e-9)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn id(n: u64) -> ClientID {
         ClientID::new(n)
     }
 
-    #[test]
-    fn merged_updates_deliver_every_edit_they_cover_once() {
-        let tracker = Tracker::new([id(1), id(2)]);
+    /// Writers 1 and 2 (room for `capacity` marked edits each), measuring from now for a minute.
+    fn measuring(capacity: usize) -> (Tracker, Instant) {
+        let tracker = Tracker::new([id(1), id(2)], capacity);
         let t0 = Instant::now();
         tracker.set_schedule(Schedule {
             start: t0,
             measure_from: t0,
             measure_until: t0 + Duration::from_secs(60),
         });
+        (tracker, t0)
+    }
+
+    #[test]
+    fn merged_updates_deliver_every_edit_they_cover_once() {
+        let (tracker, t0) = measuring(0);
         let log = tracker.log(id(1)).unwrap();
         for (i, end) in [4, 8, 12].into_iter().enumerate() {
             log.push(end, t0 + Duration::from_millis(i as u64));
@@ -223,21 +239,36 @@ mod tests {
     }
 
     #[test]
+    fn each_marker_is_one_delivery_once_and_never_of_our_own_edits() {
+        let (tracker, t0) = measuring(8);
+        for seq in 1..=3 {
+            tracker.marks.record(0, seq, t0);
+        }
+        tracker.marks.record(1, 1, t0);
+        let frame: String = [(0, 1), (0, 2), (1, 1), (0, 9)]
+            .map(|(w, s)| crate::marker::encode(w, s))
+            .concat();
+        let mut d = Deliveries::default();
+        let now = t0 + Duration::from_millis(5);
+        tracker.marked(id(2), frame.as_bytes(), now, &mut d);
+        // (0, 9) was never sent; (1, 1) is our own.
+        assert_eq!((d.total, d.in_window, d.latencies_us.len()), (2, 2, 2));
+        assert_eq!(d.latencies_us, [5_000, 5_000]);
+        // A resend of edit 2 with edit 3 counts edit 3 alone.
+        let again = crate::marker::encode(0, 2) + &crate::marker::encode(0, 3);
+        tracker.marked(id(2), again.as_bytes(), now, &mut d);
+        assert_eq!(d.total, 3);
+        assert_eq!(d.seen[&id(1)], 3);
+    }
+
+    #[test]
     fn own_edits_echoed_back_are_not_deliveries() {
-        let tracker = Tracker::new([id(1)]);
+        let tracker = Tracker::new([id(1)], 0);
         tracker.log(id(1)).unwrap().push(3, Instant::now());
         let mut sv = StateVector::default();
         sv.set_max(id(1), 3);
         let mut d = Deliveries::default();
         tracker.delivered(id(1), &sv, Instant::now(), &mut d);
         assert_eq!(d.total, 0);
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let mut us: Vec<u32> = (1..=100).map(|x| x * 1000).collect();
-        let p = Percentiles::of(&mut us);
-        assert_eq!((p.p50, p.p95, p.p99, p.max), (50.0, 95.0, 99.0, 100.0));
-        assert_eq!(Percentiles::of(&mut []).samples, 0);
     }
 }

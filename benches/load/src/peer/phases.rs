@@ -10,6 +10,7 @@ use tokio::time::{interval_at, Interval, MissedTickBehavior};
 
 use super::{next, tick, Interrupt, Peer, Role, CHECK_EVERY, HOCUSPOCUS_KEEPALIVE, MAX_RECONNECTS};
 use crate::agent::Step;
+use crate::marker;
 use crate::mix::Chatter;
 use crate::replica::Replica;
 use crate::tracker::Schedule;
@@ -182,8 +183,17 @@ impl Peer {
         };
         let made = match &mut self.role {
             Role::Writer {
-                chunk, run, cursor, ..
+                index,
+                made,
+                chunk,
+                run,
+                cursor,
+                ..
             } => {
+                let seq = *made + 1;
+                if !self.shared.tracker.marks.has_room(*index, seq) {
+                    return Ok(false);
+                }
                 // Remote inserts before the cursor are not tracked: it may drift a little,
                 // like a cursor that was not updated, but it always stays inside the text.
                 let len = doc.len();
@@ -191,13 +201,13 @@ impl Peer {
                     Some((pos, left)) if left > 0 && pos <= len => (pos, left),
                     _ => (self.rng.gen_range(0..=len), (*run).max(1)),
                 };
-                let text: String = (0..*chunk)
-                    .map(|_| self.rng.gen_range(b'a'..=b'z') as char)
-                    .collect();
+                let mut text = marker::encode(*index, seq);
+                text.extend((0..*chunk).map(|_| self.rng.gen_range(b'a'..=b'z') as char));
                 let update = doc
                     .splice(&[(pos, 0, &text)], false)
                     .map_err(Interrupt::Fatal)?;
                 *cursor = Some((pos + text.len() as u32, left - 1));
+                *made = seq;
                 Some((update, doc.own_clock()))
             }
             Role::Agent { agent, .. } => match agent
@@ -213,8 +223,15 @@ impl Peer {
             return Ok(false);
         };
         let now = Instant::now();
-        if let Some(log) = self.shared.tracker.log(self.id) {
-            log.push(end, now);
+        match self.role {
+            Role::Writer { index, made, .. } => {
+                self.shared.tracker.marks.record(index, made, now);
+            }
+            _ => {
+                if let Some(log) = self.shared.tracker.log(self.id) {
+                    log.push(end, now);
+                }
+            }
         }
         self.report.sent += 1;
         self.report.sent_measured += u64::from(schedule.measured(now));

@@ -63,7 +63,7 @@ pub fn report(output: &Output) -> serde_json::Value {
 
 /// Runs a small signed-up load with the chat mix (2 rooms x 4 clients, 2 writers each) against
 /// `url`, with `extra` options, and checks what any such run must show: it converged with every
-/// edit delivered, every chat message was acknowledged and reached the three other clients of
+/// edit delivered (counted from the edits' markers), every chat message was acknowledged and reached the three other clients of
 /// its room, and every `since` was answered. Returns the report.
 pub async fn mixed_load(url: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec![
@@ -85,6 +85,15 @@ pub async fn mixed_load(url: &str, extra: &[&str]) -> serde_json::Value {
     assert_eq!(report["converged"], true, "{report}");
     assert_eq!(report["errors"], 0, "{report}");
     assert!(report["delivery_ratio"].as_f64() >= Some(0.999), "{report}");
+    // Deliveries were counted from the markers, and what each cost is reported.
+    assert_eq!(report["counting"], "marker", "{report}");
+    for per_edit in ["frames_per_edit", "bytes_per_edit"] {
+        assert!(
+            report[per_edit].as_f64() > Some(0.0),
+            "{per_edit}: {report}"
+        );
+    }
+    assert!(report["generator_cores"].as_u64() >= Some(1), "{report}");
     let mix = &report["mix"];
     let sent = mix["chat_sent"].as_u64().unwrap_or(0);
     let since = mix["since_sent"].as_u64().unwrap_or(0);
