@@ -281,7 +281,7 @@ fn every_chat_event_round_trips_through_a_server_frame() {
         let frame = chat_frame(&event);
         assert_eq!(
             decode_server_frame(&frame, &limits()),
-            Ok(ServerMessage::Chat(event))
+            Ok(ServerMessage::Chat(Box::new(event)))
         );
     }
 }

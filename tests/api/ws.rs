@@ -307,11 +307,13 @@ impl WsClient {
                         }
                         self.last_awareness = update.entries;
                     }
-                    ServerMessage::Chat(ChatEvent::Role { role }) => {
-                        self.roles_received += 1;
-                        self.role = Some(role);
-                    }
-                    ServerMessage::Chat(event) => self.chat.push(event),
+                    ServerMessage::Chat(event) => match *event {
+                        ChatEvent::Role { role } => {
+                            self.roles_received += 1;
+                            self.role = Some(role);
+                        }
+                        event => self.chat.push(event),
+                    },
                     ServerMessage::Auth(Some(reason)) => self.denied.push(reason),
                     ServerMessage::Auth(None) | ServerMessage::QueryAwareness => {}
                 }

@@ -20,10 +20,10 @@ mod account_settings;
 mod accounts;
 #[path = "../api/chat.rs"]
 mod chat;
-#[path = "../api/comments.rs"]
-mod comments;
 #[path = "../api/chat_edits.rs"]
 mod chat_edits;
+#[path = "../api/comments.rs"]
+mod comments;
 #[path = "../api/ended_sessions.rs"]
 mod ended_sessions;
 #[path = "../api/helpers.rs"]

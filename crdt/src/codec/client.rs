@@ -27,8 +27,9 @@ pub enum ServerMessage {
     Auth(Option<String>),
     /// A query for awareness states (servers do not send it; decoded for symmetry).
     QueryAwareness,
-    /// A chat event.
-    Chat(ChatEvent),
+    /// A chat event (boxed: a message with its anchor and edit fields is several times the
+    /// size of every other variant).
+    Chat(Box<ChatEvent>),
 }
 
 /// Decodes one frame received from the server. Update payloads are returned as bytes for the
@@ -45,7 +46,7 @@ pub fn decode_server_frame(bytes: &[u8], limits: &Limits) -> Result<ServerMessag
         }
         Envelope::Auth(reason) => ServerMessage::Auth(reason.map(str::to_owned)),
         Envelope::QueryAwareness => ServerMessage::QueryAwareness,
-        Envelope::Chat(json) => ServerMessage::Chat(chat::parse_event(json)?),
+        Envelope::Chat(json) => ServerMessage::Chat(Box::new(chat::parse_event(json)?)),
     })
 }
 

@@ -117,7 +117,7 @@ async fn a_catch_up_is_answered_only_after_the_updates_before_it_are_stored() {
     let frame = replies.to_sender.expect("a history frame");
     let parsed = decode_server_frame(&frame, &Default::default());
     assert!(
-        matches!(parsed, Ok(ServerMessage::Chat(ChatEvent::History { .. }))),
+        matches!(&parsed, Ok(ServerMessage::Chat(event)) if matches!(**event, ChatEvent::History { .. })),
         "{parsed:?}"
     );
 }
