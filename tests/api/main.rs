@@ -33,6 +33,7 @@ mod security;
 mod shared_log;
 mod slow_database;
 mod sockets;
+mod stored_snapshots;
 mod throttle;
 mod timeline;
 mod viewers;
