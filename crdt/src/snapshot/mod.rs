@@ -33,7 +33,7 @@ pub enum SnapshotFormat {
     /// Yjs update encoding v2, uncompressed (what the server stored before compression).
     V2,
     /// Yjs update encoding v2 in one zstd frame that records its decompressed size (the
-    /// default: 0.6x of plain v2 on the reference trace, see docs/benchmarks.md).
+    /// default: 0.43x the bytes of plain v2 on the reference trace, see docs/benchmarks.md).
     #[default]
     V2Zstd,
 }
