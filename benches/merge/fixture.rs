@@ -33,6 +33,8 @@ pub struct Fixture {
     pub raw_doc: Doc,
     pub snapshot_v1: Vec<u8>,
     pub snapshot_v2: Vec<u8>,
+    /// The v2 snapshot compressed with zstd: what ChatSpace stores (format 3).
+    pub snapshot_zstd: Vec<u8>,
     /// Automerge's change for each commit of a local run with one commit per trace transaction,
     /// the first one creating the text object.
     pub changes: Vec<Change>,
@@ -81,6 +83,8 @@ impl Fixture {
         );
         let snapshot_v1 = encode_snapshot(&live, SnapshotFormat::V1).expect("a v1 snapshot");
         let snapshot_v2 = encode_snapshot(&live, SnapshotFormat::V2).expect("a v2 snapshot");
+        let snapshot_zstd =
+            encode_snapshot(&live, SnapshotFormat::V2Zstd).expect("a compressed snapshot");
 
         let mut changes = Vec::with_capacity(trace.txns.len() + 1);
         let (mut doc, text) = automerge_local(&trace, true, |doc| {
@@ -125,6 +129,7 @@ impl Fixture {
             raw_doc,
             snapshot_v1,
             snapshot_v2,
+            snapshot_zstd,
             changes,
             automerge_saved,
             prefix,

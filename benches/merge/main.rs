@@ -9,7 +9,9 @@
 //! iteration each; it warns that it cannot fit 10 samples into the tiny target time it is given,
 //! which is expected. The bench keeps every iteration time itself and prints its own summary,
 //! with the ratios criterion does not compute, at the end. The ingest goals are judged on
-//! paired runs (`paired.rs`), which take turns with the baseline to be robust against noise.
+//! paired runs (`paired.rs`), which take turns with the baseline to be robust against noise, and
+//! so are the storage goals (`storage_goals.rs`). `CHATSPACE_STORAGE_ONLY=1` runs only the
+//! storage figures, the storage goals and the paired ingest comparisons.
 
 mod document_cases;
 mod fixture;
@@ -20,6 +22,7 @@ mod ops;
 mod paired;
 mod report;
 mod storage;
+mod storage_goals;
 mod timings;
 mod trace;
 
@@ -42,6 +45,14 @@ fn main() {
         .expect("a tokio runtime");
     let storage = Storage::measure(&fixture, &rt);
     storage.print(&fixture);
+    let storage_goals = storage_goals::run(&fixture);
+    storage_goals::print(&storage_goals);
+    if std::env::var_os("CHATSPACE_STORAGE_ONLY").is_some() {
+        // The storage goals and the ingest guard only (a few minutes instead of twenty).
+        paired::print(&paired::run_all(&fixture));
+        print_load("end");
+        return;
+    }
     let history = History::build(&fixture, &rt);
     history.print(&fixture);
 
@@ -57,6 +68,7 @@ fn main() {
 
     criterion.final_summary();
     print_summary(&fixture, &storage, &paired);
+    storage_goals::print(&storage_goals);
     print_load("end");
 }
 

@@ -174,7 +174,11 @@ pub fn run_all(f: &Fixture) -> Vec<Paired> {
         (
             Side::RawYrs(1, Lock::TryTransactMut),
             Side::ChatSpace(1),
-            None,
+            Some((
+                "ingest of one update within 1.15x raw yrs like for like",
+                1.15,
+                true,
+            )),
         ),
     ];
     let n = f.n() as f64;

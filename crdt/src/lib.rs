@@ -18,7 +18,7 @@
 //!   - `room::batch`: integrating updates, several per transaction, with poisoning
 //!   - `room::awareness`: awareness states with y-protocols clock rules
 //! - [`presence`]: what one connection may say in the awareness states (its client ids, its name)
-//! - [`snapshot`]: snapshot encoding (v1 or v2) and offline compaction
+//! - [`snapshot`]: snapshot encoding (v1, v2, v2 + zstd), its check, and offline compaction
 //! - [`history`]: differences between texts, and the edits that restore an earlier text
 //! - `guard`: containment of panics raised inside yrs
 
@@ -36,7 +36,7 @@ pub use room::{
     Applied, ApplyError, AwarenessChange, AwarenessError, BatchFailure, BatchOutcome, EncodeError,
     Ingested, LoadError, Recovered, Refused, RoomDoc, MAX_UPDATES_PER_TXN, TEXT_NAME,
 };
-pub use snapshot::{compact, encode_snapshot, SnapshotError, SnapshotFormat};
+pub use snapshot::{compact, encode_snapshot, SnapshotError, SnapshotFormat, UncheckedSnapshot};
 /// Re-exported so that callers name the same yrs types this crate uses.
 pub use yrs;
 pub use yrs::{ClientID, StateVector};

@@ -91,7 +91,11 @@ fn room_survives(update: &[u8]) -> Result<Vec<u8>, SnapshotError> {
         "replaying the log is faithful"
     );
     let mut result = Ok(Vec::new());
-    for format in [SnapshotFormat::V1, SnapshotFormat::V2] {
+    for format in [
+        SnapshotFormat::V1,
+        SnapshotFormat::V2,
+        SnapshotFormat::V2Zstd,
+    ] {
         match encode_snapshot(&room, format) {
             Ok(bytes) => {
                 let loaded = RoomDoc::load(Some((&bytes, format)), [[0u8; 0]; 0]).expect("loads");
@@ -117,6 +121,25 @@ fn a_snapshot_that_would_change_the_text_is_refused() {
     assert!(
         matches!(result, Err(SnapshotError::NotFaithful(_))),
         "{result:?}"
+    );
+}
+
+#[test]
+fn the_check_refuses_a_snapshot_that_would_change_the_text_on_another_thread_too() {
+    // As the server makes snapshots: the room encodes, its writer checks on another thread.
+    let mut room = base_room();
+    let stored = IncomingUpdate::check_v1_with(SNAPSHOT_CHANGES_TEXT.to_vec(), Rules::Structure)
+        .expect("passes");
+    room.apply_update(stored).expect("applies");
+    let unchecked = room
+        .encode_unchecked_snapshot(SnapshotFormat::V2Zstd)
+        .expect("encodes");
+    let checked = std::thread::spawn(move || unchecked.check())
+        .join()
+        .expect("the check does not panic");
+    assert!(
+        matches!(checked, Err(SnapshotError::NotFaithful(_))),
+        "{checked:?}"
     );
 }
 

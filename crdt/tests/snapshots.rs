@@ -49,7 +49,7 @@ fn a_snapshot_in_either_format_loads_back_to_the_same_text() {
         assert_eq!(loaded.text(), room.text());
         assert_eq!(loaded.state_vector(), room.state_vector());
     }
-    assert_eq!(SnapshotFormat::default(), SnapshotFormat::V2);
+    assert_eq!(SnapshotFormat::default(), SnapshotFormat::V2Zstd);
 }
 
 #[test]
@@ -139,12 +139,17 @@ fn a_corrupt_log_entry_is_an_error_naming_its_position() {
 
 #[test]
 fn snapshot_formats_are_stored_as_integers() {
-    for format in [SnapshotFormat::V1, SnapshotFormat::V2] {
-        assert_eq!(SnapshotFormat::from_i64(format.as_i64()), Ok(format));
+    for (format, stored) in [
+        (SnapshotFormat::V1, 1),
+        (SnapshotFormat::V2, 2),
+        (SnapshotFormat::V2Zstd, 3),
+    ] {
+        assert_eq!(format.as_i64(), stored);
+        assert_eq!(SnapshotFormat::from_i64(stored), Ok(format));
     }
     assert_eq!(
-        SnapshotFormat::try_from(3),
-        Err(SnapshotError::UnknownFormat(3))
+        SnapshotFormat::try_from(4),
+        Err(SnapshotError::UnknownFormat(4))
     );
 }
 

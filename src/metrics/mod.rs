@@ -44,6 +44,8 @@ pub const BYTES_SENT: &str = "chatspace_socket_sent_bytes_total";
 pub const LOG_APPEND_SECONDS: &str = "chatspace_update_log_append_seconds";
 /// Time to encode a room's snapshot on the blocking pool.
 pub const SNAPSHOT_ENCODE_SECONDS: &str = "chatspace_snapshot_encode_seconds";
+/// Time to check a room's snapshot (load it back) and compress it, in the room's writer.
+pub const SNAPSHOT_CHECK_SECONDS: &str = "chatspace_snapshot_check_seconds";
 /// Time to store a snapshot in place of the log entries it covers.
 pub const SNAPSHOT_WRITE_SECONDS: &str = "chatspace_snapshot_write_seconds";
 /// Time to load a room's document: read it, rebuild it, quarantine what does not replay.
@@ -137,6 +139,10 @@ pub fn install() {
         (
             SNAPSHOT_ENCODE_SECONDS,
             "Time to encode a room's snapshot on the blocking pool",
+        ),
+        (
+            SNAPSHOT_CHECK_SECONDS,
+            "Time to check a room's snapshot (load it back) and compress it, off the room's thread",
         ),
         (
             SNAPSHOT_WRITE_SECONDS,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use chatspace_crdt::codec::ChatRequest;
-use chatspace_crdt::{encode_snapshot, SnapshotFormat};
+use chatspace_crdt::{encode_snapshot, SnapshotFormat, UncheckedSnapshot};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -29,12 +29,15 @@ use super::chat::{self, ChatReplies};
 use super::loading::load_room;
 use crate::auth::CurrentUser;
 use crate::bus::{Bus, Notice};
-use crate::metrics::{timed, LOG_APPEND_SECONDS, SNAPSHOT_WRITE_SECONDS};
+use crate::metrics::{
+    timed, timed_blocking, LOG_APPEND_SECONDS, SNAPSHOT_CHECK_SECONDS, SNAPSHOT_WRITE_SECONDS,
+};
 use crate::store::{AuthoredUpdate, Store};
 
-/// Snapshots are written in v2, 28% smaller than v1 on a 104,852-character editing trace;
-/// loading reads both.
-pub const SNAPSHOT_FORMAT: SnapshotFormat = SnapshotFormat::V2;
+/// Snapshots are written in v2 (28% smaller than v1 on a 104,852-character editing trace) and
+/// compressed with zstd (docs/benchmarks.md has the sizes); loading reads every format stored
+/// before, each row marked with its own.
+pub const SNAPSHOT_FORMAT: SnapshotFormat = SnapshotFormat::V2Zstd;
 
 /// First wait before retrying a failed write; it doubles up to [`MAX_RETRY_WAIT`].
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(50);
@@ -47,8 +50,9 @@ enum Job {
     /// Log entries, numbered by the database in this order.
     Append { updates: Vec<AuthoredUpdate> },
     /// A snapshot covering every entry appended before it, which replaces them: of the live
-    /// document (`Some`), or rebuilt from the database (`None`, see [`Writer::covered_seq`]).
-    Snapshot { data: Option<Vec<u8>> },
+    /// document (`Some`, encoded by the room and checked here), or rebuilt from the database
+    /// (`None`, see [`Writer::covered_seq`]).
+    Snapshot { data: Option<UncheckedSnapshot> },
     /// A chat request of `conn`'s user.
     Chat {
         conn: u64,
@@ -165,9 +169,11 @@ impl DocPersistence {
     }
 
     /// Hands over a snapshot of the document as it is now, after the pending updates: it covers
-    /// every update handed over so far. `None`: the writer rebuilds it from the database (a room
-    /// whose log other nodes append to).
-    pub fn snapshot(&mut self, data: Option<Vec<u8>>) {
+    /// every update handed over so far. The writer checks it and stores it only if it loads back
+    /// to the document (otherwise the log stays, and the next compaction is `compact_after`
+    /// updates later). `None`: the writer rebuilds it from the database (a room whose log other
+    /// nodes append to).
+    pub fn snapshot(&mut self, data: Option<UncheckedSnapshot>) {
         self.hand_over();
         self.send(Job::Snapshot { data });
         self.log_len = 0;
@@ -288,7 +294,12 @@ impl Writer {
                 }
                 Job::Snapshot { data } => {
                     let data = match data {
-                        Some(data) if !self.shared_log => Some((data, self.covered_seq)),
+                        Some(data) if !self.shared_log => {
+                            let upto_seq = self.covered_seq;
+                            checked(move || timed_blocking(SNAPSHOT_CHECK_SECONDS, || data.check()))
+                                .await
+                                .map(|data| (data, upto_seq))
+                        }
                         _ => self.rebuild().await,
                     };
                     let Some((data, upto_seq)) = data else {
@@ -341,17 +352,9 @@ impl Writer {
         };
         let upto_seq = loaded.covers;
         let doc = loaded.doc;
-        match tokio::task::spawn_blocking(move || encode_snapshot(&doc, SNAPSHOT_FORMAT)).await {
-            Ok(Ok(data)) => Some((data, upto_seq)),
-            Ok(Err(error)) => {
-                tracing::error!(%error, "encoding a snapshot failed; the log is kept");
-                None
-            }
-            Err(error) => {
-                tracing::error!(%error, "encoding a snapshot panicked; the log is kept");
-                None
-            }
-        }
+        checked(move || encode_snapshot(&doc, SNAPSHOT_FORMAT))
+            .await
+            .map(|data| (data, upto_seq))
     }
 
     /// Runs `write` until it succeeds, waiting longer after each failure; once the server is
@@ -378,6 +381,24 @@ impl Writer {
             tracing::error!(%error, retry_in = ?wait, "{what} failed; retrying");
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(MAX_RETRY_WAIT);
+        }
+    }
+}
+
+/// The snapshot `make` returns (it encodes or checks one, on the blocking pool), or `None`,
+/// logged, when it failed: the log is kept and the next compaction tries again.
+async fn checked(
+    make: impl FnOnce() -> Result<Vec<u8>, chatspace_crdt::SnapshotError> + Send + 'static,
+) -> Option<Vec<u8>> {
+    match tokio::task::spawn_blocking(make).await {
+        Ok(Ok(data)) => Some(data),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "the snapshot was not made; the log is kept");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "making a snapshot panicked; the log is kept");
+            None
         }
     }
 }

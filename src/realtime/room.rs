@@ -9,7 +9,7 @@ use chatspace_crdt::codec::{chat_frame, sync_step1_frame, AwarenessUpdate, ChatE
 use chatspace_crdt::presence::{
     ConnectionAwareness, MAX_CLIENT_IDS_PER_CONNECTION, MAX_CLIENT_IDS_READ_ONLY,
 };
-use chatspace_crdt::{encode_snapshot, ClientMessage, RoomDoc};
+use chatspace_crdt::{ClientMessage, RoomDoc};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
@@ -406,7 +406,9 @@ impl LiveRoom {
     }
 
     /// Snapshots the document (encoded on the blocking pool) and hands the snapshot to the
-    /// writer when the log is long enough, or with `force` whenever it is not empty.
+    /// writer when the log is long enough, or with `force` whenever it is not empty. Only the
+    /// encode holds the document: the writer checks the snapshot (a cold load of it) and
+    /// compresses it while the room goes on.
     pub(super) async fn compact(&mut self, force: bool) -> Result<(), RoomFailure> {
         if !self.persistence.compaction_due(force) {
             return Ok(());
@@ -420,7 +422,7 @@ impl LiveRoom {
         match self
             .with_doc(|doc| {
                 timed_blocking(SNAPSHOT_ENCODE_SECONDS, || {
-                    encode_snapshot(doc, SNAPSHOT_FORMAT)
+                    doc.encode_unchecked_snapshot(SNAPSHOT_FORMAT)
                 })
             })
             .await?

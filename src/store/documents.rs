@@ -234,8 +234,9 @@ impl Store {
         .await)
     }
 
-    /// Stores the room's snapshot and drops the log entries it covers, in one transaction. A
-    /// snapshot never replaces one that covers more of the log.
+    /// Stores the room's snapshot and drops the log entries it covers, in one transaction, then
+    /// gives the space they took back (SQLite). A snapshot never replaces one that covers more
+    /// of the log. `format` is the snapshot's [`chatspace_crdt::SnapshotFormat`] as stored.
     pub async fn save_snapshot(
         &self,
         room_id: i64,
@@ -265,7 +266,22 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await
-        })
+        })?;
+        self.give_back_free_pages().await;
+        Ok(())
+    }
+
+    /// On SQLite, returns the file's free pages (those of log entries just deleted) to the file
+    /// system: the file shrinks at the next WAL checkpoint. The snapshot is stored already, so a
+    /// failure here is only logged (the pages are reused, and the next compaction tries again).
+    /// PostgreSQL reuses the space of deleted rows after its autovacuum.
+    async fn give_back_free_pages(&self) {
+        let Pool::Sqlite(pool) = self.pool() else {
+            return;
+        };
+        if let Err(error) = sqlx::query("PRAGMA incremental_vacuum").execute(pool).await {
+            tracing::warn!(%error, "giving free pages back to the file system failed");
+        }
     }
 
     /// Moves log entries into `doc_quarantine` with the reason, in one transaction: the room

@@ -25,8 +25,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, PgPool, SqlitePool};
 
 pub use documents::{
     AuthoredEntry, AuthoredUpdate, LogEntry, Quarantined, StoredDocument, StoredSnapshot,
@@ -136,6 +138,9 @@ impl Store {
 }
 
 #[cfg(test)]
+mod space_tests;
+
+#[cfg(test)]
 impl Store {
     /// A store on a fresh SQLite file, removed with the returned folder.
     pub async fn temporary() -> (tempfile::TempDir, Self) {
@@ -160,13 +165,48 @@ async fn connect_sqlite(url: &str) -> anyhow::Result<SqlitePool> {
         // last transactions, never corrupt the file (https://sqlite.org/wal.html).
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(5))
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Free pages (a compacted update log's) go back to the file system when the writer asks
+        // (`Store::save_snapshot`); set before any table exists, so a new file starts with it.
+        .auto_vacuum(SqliteAutoVacuum::Incremental);
+    switch_to_incremental_vacuum(&options).await?;
     SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
         .with_context(|| format!("failed to open the database {url}"))
+}
+
+/// Switches a SQLite file created before incremental auto-vacuum (mode 0, none) to it. SQLite
+/// changes the mode of a file that has tables only with a `VACUUM`, which rewrites the whole file:
+/// done once, at the first start after the upgrade, on a connection of its own before the pool
+/// opens any (a connection opened earlier could go on believing the file has none). A new file
+/// gets the mode from the connect options before its first table, so it needs no VACUUM.
+async fn switch_to_incremental_vacuum(options: &SqliteConnectOptions) -> anyhow::Result<()> {
+    /// `PRAGMA auto_vacuum`'s value for INCREMENTAL.
+    const INCREMENTAL: i64 = 2;
+    let mut conn = options
+        .connect()
+        .await
+        .context("failed to open the database")?;
+    let (mode,): (i64,) = sqlx::query_as("PRAGMA auto_vacuum")
+        .fetch_one(&mut conn)
+        .await
+        .context("failed to read the database's auto_vacuum mode")?;
+    if mode != INCREMENTAL {
+        tracing::info!(
+            mode,
+            "switching the SQLite file to incremental auto-vacuum: one VACUUM, which rewrites the file"
+        );
+        sqlx::query("VACUUM")
+            .execute(&mut conn)
+            .await
+            .context("failed to VACUUM the database into incremental auto-vacuum")?;
+        tracing::info!("the SQLite file now gives back free space after compactions");
+    }
+    conn.close().await?;
+    Ok(())
 }
 
 async fn connect_postgres(url: &str) -> anyhow::Result<PgPool> {

@@ -35,6 +35,7 @@ mod security;
 mod shared_log;
 mod slow_database;
 mod sockets;
+mod stored_snapshots;
 mod throttle;
 mod timeline;
 mod viewers;

@@ -103,8 +103,8 @@ async fn a_long_log_is_compacted_into_a_snapshot_that_loads_the_same_text() {
     assert_eq!(reloaded.text(), want);
     assert_eq!(
         app.count("SELECT format FROM doc_snapshots").await,
-        2,
-        "snapshots are Yjs update v2"
+        3,
+        "snapshots are Yjs update v2, zstd-compressed"
     );
 }
 

@@ -68,6 +68,8 @@ mod shared_log;
 mod slow_database;
 #[path = "../api/sockets.rs"]
 mod sockets;
+#[path = "../api/stored_snapshots.rs"]
+mod stored_snapshots;
 #[path = "../api/throttle.rs"]
 mod throttle;
 #[path = "../api/timeline.rs"]

@@ -8,7 +8,7 @@
 
 use super::{ApplyError, Ingested, RoomDoc, MAX_UPDATES_PER_TXN};
 use crate::codec::{self, preflight, DecodeError, IncomingUpdate};
-use crate::snapshot::SnapshotFormat;
+use crate::snapshot::{self, SnapshotFormat};
 use bytes::Bytes;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
@@ -241,10 +241,10 @@ fn replay_into<'a>(
     Ok(())
 }
 
-/// Decodes stored bytes: a snapshot in either format, or a v1 log entry. A snapshot (we
-/// wrote it) must use all of its bytes; a log entry holds a client's bytes as sent, and
-/// Yjs ignores bytes after an update, so it may not. Both are held to the structural rules
-/// only: a room stored before the room's schema existed keeps loading.
+/// Decodes stored bytes: a snapshot in any format (decompressed first when it is), or a v1
+/// log entry. A snapshot (we wrote it) must use all of its bytes; a log entry holds a client's
+/// bytes as sent, and Yjs ignores bytes after an update, so it may not. Both are held to the
+/// structural rules only: a room stored before the room's schema existed keeps loading.
 fn decode_stored(bytes: &[u8], format: SnapshotFormat, exact: bool) -> Result<Update, DecodeError> {
     match format {
         SnapshotFormat::V1 => {
@@ -256,5 +256,8 @@ fn decode_stored(bytes: &[u8], format: SnapshotFormat, exact: bool) -> Result<Up
         }
         // No structural pre-check exists for v2; these bytes were written by this server.
         SnapshotFormat::V2 => codec::decode_update(bytes, Update::decode_v2),
+        SnapshotFormat::V2Zstd => {
+            codec::decode_update(&snapshot::decompress(bytes)?, Update::decode_v2)
+        }
     }
 }

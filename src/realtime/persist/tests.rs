@@ -129,7 +129,8 @@ async fn a_chat_message_is_acknowledged_once_stored_and_settle_waits_for_everyth
     persistence.push(update(1), None);
     persistence.push(update(2), None);
     assert!(persistence.compaction_due(false));
-    persistence.snapshot(Some(vec![0, 0]));
+    let empty = chatspace_crdt::RoomDoc::new().encode_unchecked_snapshot(super::SNAPSHOT_FORMAT);
+    persistence.snapshot(Some(empty.expect("encodes")));
     assert!(
         !persistence.compaction_due(true),
         "the snapshot covers the log"
