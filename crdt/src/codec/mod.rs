@@ -13,6 +13,7 @@ mod coalesce;
 mod error;
 pub mod lib0;
 pub mod preflight;
+mod relay;
 
 pub use awareness::{AwarenessEntry, AwarenessUpdate};
 pub use chat::{
@@ -21,6 +22,7 @@ pub use chat::{
 };
 pub use coalesce::{coalesce_typing, prepare_batch};
 pub use error::DecodeError;
+pub use relay::{merge_awareness, merge_updates};
 
 use crate::guard;
 use bytes::Bytes;
