@@ -12,6 +12,7 @@ mod account_settings;
 mod accounts;
 mod chat;
 mod ended_sessions;
+mod fanout;
 mod helpers;
 mod history;
 mod hostile;

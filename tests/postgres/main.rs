@@ -22,6 +22,8 @@ mod accounts;
 mod chat;
 #[path = "../api/ended_sessions.rs"]
 mod ended_sessions;
+#[path = "../api/fanout.rs"]
+mod fanout;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/history.rs"]
