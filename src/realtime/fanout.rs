@@ -87,7 +87,8 @@ impl LiveRoom {
 
     /// Sends what is held, merged, to every connection.
     pub(super) fn flush_relays(&mut self) {
-        if self.fanout.held.is_empty() {
+        // (A due time without anything held would be cleared below, never spun on.)
+        if self.fanout.held.is_empty() && self.fanout.due().is_none() {
             return;
         }
         let now = Instant::now();
