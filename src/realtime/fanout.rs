@@ -34,7 +34,7 @@ pub(super) struct Fanout {
 impl Fanout {
     pub(super) fn new(pacing: Pacing) -> Self {
         Self {
-            pacer: Pacer::new(pacing, Instant::now()),
+            pacer: Pacer::new(pacing),
             held: Held::default(),
         }
     }
