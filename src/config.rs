@@ -123,6 +123,17 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_FLUSH_INTERVAL_MS", default_value_t = 100)]
     pub flush_interval_ms: u64,
 
+    /// Milliseconds a busy room holds document and awareness relays to send them merged, one
+    /// frame of each per connection and tick; 0 relays everything at once.
+    #[arg(long, env = "CHATSPACE_FANOUT_TICK_MS", default_value_t = 10)]
+    pub fanout_tick_ms: u64,
+
+    /// Deliveries per second (relayed messages times the connections each reaches) from which a
+    /// room counts as busy and batches its relays, when they also come at two or more per tick;
+    /// a quiet room relays at once.
+    #[arg(long, env = "CHATSPACE_FANOUT_THRESHOLD", default_value_t = 2_000)]
+    pub fanout_threshold: u64,
+
     /// Bytes of applied updates a room may hold that the database has not stored yet (while it
     /// is slow or unreachable); beyond them the room closes the sockets that send more with
     /// 1013, and their clients keep their edits until they reconnect.
@@ -247,6 +258,14 @@ impl Config {
 
     pub fn flush_interval(&self) -> Duration {
         Duration::from_millis(self.flush_interval_ms.max(1))
+    }
+
+    /// How rooms pace their relays (see `realtime::fanout`).
+    pub(crate) fn pacing(&self) -> crate::realtime::Pacing {
+        crate::realtime::Pacing {
+            tick: Duration::from_millis(self.fanout_tick_ms),
+            threshold: self.fanout_threshold,
+        }
     }
 
     pub fn room_idle(&self) -> Duration {

@@ -53,12 +53,20 @@ pub const DOC_LOAD_SECONDS: &str = "chatspace_doc_load_seconds";
 /// Time from a request's arrival to its response head, by method, route template and status
 /// class.
 pub const HTTP_REQUEST_SECONDS: &str = "chatspace_http_request_duration_seconds";
+/// Batches of relays a busy room held for a tick and sent merged, by kind (update, awareness).
+pub const FANOUT_BATCHES: &str = "chatspace_fanout_batches_total";
+/// Relays (applied updates, awareness messages) per batch, by kind.
+pub const FANOUT_BATCH_RELAYS: &str = "chatspace_fanout_batch_relays";
 
 /// Buckets for [`DOC_WORK_SECONDS`]: a keystroke takes microseconds, a large sync step 2
 /// milliseconds, and the deadline is seconds.
 const DOC_WORK_BUCKETS: &[f64] = &[
     0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0,
 ];
+
+/// Buckets for [`FANOUT_BATCH_RELAYS`]: a count, from two (one relay goes out alone) up to a
+/// room's cap of held relays.
+const BATCH_BUCKETS: &[f64] = &[2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
 
 /// Buckets for every other duration: a SQLite append or a small page takes a fraction of a
 /// millisecond, a PostgreSQL round trip a millisecond or two, a login's password hash tens of
@@ -79,6 +87,12 @@ fn handle() -> &'static PrometheusHandle {
                 b.set_buckets_for_metric(
                     Matcher::Full(DOC_WORK_SECONDS.to_owned()),
                     DOC_WORK_BUCKETS,
+                )
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(
+                    Matcher::Full(FANOUT_BATCH_RELAYS.to_owned()),
+                    BATCH_BUCKETS,
                 )
             });
         // Only fails for an empty bucket list.
@@ -160,6 +174,15 @@ pub fn install() {
     for (name, description) in histograms {
         metrics::describe_histogram!(name, Unit::Seconds, description);
     }
+    metrics::describe_counter!(
+        FANOUT_BATCHES,
+        "Batches of relays a busy room held for a tick and sent merged, by kind"
+    );
+    metrics::describe_histogram!(
+        FANOUT_BATCH_RELAYS,
+        Unit::Count,
+        "Relays (applied updates, awareness messages) per batch, by kind"
+    );
     metrics::counter!(QUARANTINED).increment(0);
     socket::register();
 }

@@ -109,10 +109,10 @@ impl LiveRoom {
             for a in ingested.applied.drain(..) {
                 if a.tag == REMOTE {
                     // Another node's: its node stores it.
-                    self.broadcast(None, a.frame);
+                    self.relay_update(None, a.raw, a.frame);
                     continue;
                 }
-                self.broadcast(Some(a.tag), a.frame);
+                self.relay_update(Some(a.tag), a.raw.clone(), a.frame);
                 let author = self.subscribers.get(&a.tag).map(|sub| sub.user.id);
                 self.persistence.push(a.raw, author);
             }

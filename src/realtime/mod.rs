@@ -7,6 +7,7 @@ mod chat;
 mod connection;
 mod coverage;
 mod enforce;
+mod fanout;
 mod gate;
 mod handle;
 mod ingest;
@@ -26,6 +27,7 @@ use axum::routing::get;
 use axum::Router;
 
 pub use enforce::Renewed;
+pub(crate) use fanout::Pacing;
 pub use handle::CloseCode;
 pub use registry::{AccessChange, Rooms};
 pub use submit::SubmitError;

@@ -217,7 +217,7 @@ impl LiveRoom {
         match self.doc.apply_awareness(update) {
             Ok(change) => {
                 if let Some(frame) = change.frame {
-                    self.broadcast(None, Bytes::from(frame));
+                    self.relay_awareness(None, Bytes::from(frame));
                 }
             }
             Err(error) => tracing::warn!(%error, "ignoring an awareness notice"),
@@ -251,7 +251,7 @@ impl LiveRoom {
         };
         let ids: Vec<ClientID> = present.into_iter().collect();
         if let Some(frame) = self.doc.remove_awareness(&ids) {
-            self.broadcast(None, Bytes::from(frame));
+            self.relay_awareness(None, Bytes::from(frame));
         }
     }
 

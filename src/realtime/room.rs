@@ -11,10 +11,10 @@ use chatspace_crdt::presence::{
 };
 use chatspace_crdt::{ClientMessage, RoomDoc};
 use tokio::sync::mpsc;
-use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 
 use super::authorship::Owners;
+use super::fanout::Fanout;
 use super::handle::{CloseCode, Outbound};
 use super::handle::{Command, RoomUnavailable};
 use super::ingest::IngestBuffers;
@@ -33,7 +33,7 @@ pub(super) struct Subscriber {
     /// What the user may do; the connection drops what a viewer may not send, the room caps a
     /// viewer's awareness ids and asks a promoted viewer for what it holds.
     role: Role,
-    out: mpsc::Sender<Outbound>,
+    pub(super) out: mpsc::Sender<Outbound>,
     /// The awareness client ids this connection speaks for; their states are removed for
     /// everyone when it closes (as y-websocket's server does).
     awareness: ConnectionAwareness,
@@ -94,6 +94,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         "room loaded"
     );
     drop(stored);
+    let rooms_pacing = rooms.config().pacing();
     let mut room = LiveRoom {
         room_id,
         rooms,
@@ -105,6 +106,7 @@ pub async fn run(room_id: i64, rooms: Rooms, mut rx: mpsc::Receiver<Command>) {
         remote,
         deleted: false,
         owners,
+        fanout: Fanout::new(rooms_pacing),
     };
     // The log did not replay as a whole: a snapshot of what loaded replaces it.
     let exit = match compact_now {
@@ -187,6 +189,8 @@ pub(super) struct LiveRoom {
     pub(super) deleted: bool,
     /// Who owns each Yjs client id written under in the room (see `authorship`).
     pub(super) owners: Owners,
+    /// Relays held until the end of the tick (see `fanout`).
+    pub(super) fanout: Fanout,
 }
 
 impl LiveRoom {
@@ -198,6 +202,11 @@ impl LiveRoom {
         let mut idle_since = Some(Instant::now());
         let mut held: Option<Command> = None;
         loop {
+            let relays_due = self.fanout.due();
+            if relays_due.is_some_and(|due| due <= Instant::now()) {
+                self.flush_relays();
+                continue;
+            }
             let command = match held.take() {
                 Some(command) => command,
                 None => {
@@ -209,6 +218,11 @@ impl LiveRoom {
                                 Ok(()) => Exit::Shutdown,
                                 Err(failure) => Exit::Failed(failure),
                             };
+                        }
+                        // Before the queue: a room flooded with commands still sends on time.
+                        () = sleep_until(relays_due.unwrap_or_else(Instant::now)), if relays_due.is_some() => {
+                            self.flush_relays();
+                            continue;
                         }
                         command = self.rx.recv() => match command {
                             Some(command) => command,
@@ -274,6 +288,9 @@ impl LiveRoom {
                 out,
                 reply,
             } => {
+                // The greeting is the socket's first frame: what is held goes to the others
+                // before it joins.
+                self.flush_relays();
                 self.subscribers.insert(
                     conn,
                     Subscriber {
@@ -479,7 +496,7 @@ impl LiveRoom {
                 if let Some(frame) = change.frame {
                     let frame = Bytes::from(frame);
                     self.publish(Notice::Awareness(frame.clone()));
-                    self.broadcast(Some(conn), frame);
+                    self.relay_awareness(Some(conn), frame);
                 }
             }
             Err(error) => {
@@ -487,47 +504,6 @@ impl LiveRoom {
                 self.reject(conn, &error);
             }
         }
-    }
-
-    /// Sends to one connection. A connection whose queue is full is dropped: its socket closes
-    /// with 1013, the client reconnects and catches up through sync step 1/2, so nothing is lost
-    /// and the room never waits for it.
-    pub(super) fn send_to(&mut self, conn: u64, frame: Bytes) {
-        let failed = self
-            .subscribers
-            .get(&conn)
-            .and_then(|sub| sub.out.try_send(Outbound::Frame(frame)).err());
-        if let Some(failed) = failed {
-            self.lost(conn, &failed);
-        }
-    }
-
-    /// Sends `frame` to every connection but `except`, then drops those that fell behind or
-    /// closed.
-    pub(super) fn broadcast(&mut self, except: Option<u64>, frame: Bytes) {
-        let lost: Vec<(u64, TrySendError<Outbound>)> = self
-            .subscribers
-            .iter()
-            .filter(|(&conn, _)| Some(conn) != except)
-            .filter_map(|(&conn, sub)| {
-                let failed = sub.out.try_send(Outbound::Frame(frame.clone())).err()?;
-                Some((conn, failed))
-            })
-            .collect();
-        for (conn, failed) in lost {
-            self.lost(conn, &failed);
-        }
-    }
-
-    /// Forgets a connection a frame could not be queued for: a full queue means it fell behind
-    /// (dropping the queue closes it with 1013); a closed one means its socket already ended and
-    /// its `Leave` is on the way.
-    fn lost(&mut self, conn: u64, failed: &TrySendError<Outbound>) {
-        match failed {
-            TrySendError::Full(_) => tracing::warn!(conn, "connection fell behind; closing it"),
-            TrySendError::Closed(_) => tracing::debug!(conn, "connection already closed"),
-        }
-        self.drop_connection(conn);
     }
 
     /// Forgets a connection (dropping its queue closes its socket) and tells everyone its
@@ -539,7 +515,7 @@ impl LiveRoom {
         if let Some(frame) = sub.awareness.leave(&mut self.doc) {
             let frame = Bytes::from(frame);
             self.publish(Notice::Awareness(frame.clone()));
-            self.broadcast(None, frame);
+            self.relay_awareness(None, frame);
         }
     }
 

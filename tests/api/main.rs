@@ -14,6 +14,7 @@ mod chat;
 mod chat_edits;
 mod comments;
 mod ended_sessions;
+mod fanout;
 mod helpers;
 mod history;
 mod hostile;

@@ -5,7 +5,8 @@ use yrs::{Doc, Text, Transact};
 use crate::helpers::{spawn_app, Browser, TestApp};
 use crate::ws::WsClient;
 
-async fn room_with_users(app: &TestApp, names: &[&str]) -> Vec<Browser> {
+/// Signs up `names`; the first one creates the (public) room `doc`.
+pub async fn room_with_users(app: &TestApp, names: &[&str]) -> Vec<Browser> {
     let mut browsers = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let b = app.browser();

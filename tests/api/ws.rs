@@ -5,13 +5,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chatspace_crdt::codec::client::{
-    answer_server_step1, chat_send_frame, chat_since_frame, client_step1, decode_server_frame,
-    query_awareness_frame, ServerMessage,
+    answer_server_step1, awareness_entries_frame, chat_send_frame, chat_since_frame, client_step1,
+    decode_server_frame, query_awareness_frame, ServerMessage,
 };
-use chatspace_crdt::codec::{
-    awareness_frame, update_frame, AwarenessEntry, AwarenessUpdate, ChatEvent, ChatMessage,
-};
-use chatspace_crdt::{ClientID, Limits, TEXT_NAME};
+use chatspace_crdt::codec::{update_frame, AwarenessEntry, ChatEvent, ChatMessage};
+use chatspace_crdt::{Limits, TEXT_NAME};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -88,6 +86,8 @@ pub struct WsClient {
     pub presence: BTreeMap<u64, String>,
     /// Update messages relayed to this client.
     pub updates_received: usize,
+    /// Of them, those that carried some of this client's own edits back to it.
+    pub own_echoes: usize,
     /// Whether the server's step 2 (answer to our step 1) has arrived.
     synced: bool,
     /// The role the server last said this connection has (`owner`, `editor`, `viewer`).
@@ -123,6 +123,7 @@ impl WsClient {
             last_awareness: Vec::new(),
             presence: BTreeMap::new(),
             updates_received: 0,
+            own_echoes: 0,
             synced: false,
             role: None,
             roles_received: 0,
@@ -174,16 +175,7 @@ impl WsClient {
 
     /// Sends an awareness update of `(client id, clock, state)` entries.
     pub async fn send_awareness(&mut self, entries: &[(u64, u64, Option<&str>)]) {
-        let entries = entries
-            .iter()
-            .map(|&(client, clock, state)| AwarenessEntry {
-                client_id: ClientID::new(client),
-                clock,
-                state: state.map(str::to_owned),
-            })
-            .collect();
-        self.send(awareness_frame(&AwarenessUpdate { entries }))
-            .await;
+        self.send(awareness_entries_frame(entries)).await;
     }
 
     /// Every awareness state the room holds, as its answer to a query-awareness message.
@@ -293,6 +285,7 @@ impl WsClient {
                     }
                     ServerMessage::Update(update) => {
                         self.updates_received += 1;
+                        self.own_echoes += usize::from(self.holds_own_edits(&update));
                         self.apply(&update);
                     }
                     ServerMessage::Awareness(update) => {
@@ -322,6 +315,12 @@ impl WsClient {
             Some(Ok(_)) => {}
             Some(Err(_)) | None => self.closed = Some(None),
         }
+    }
+
+    /// Whether `update` carries items this client wrote.
+    fn holds_own_edits(&self, update: &[u8]) -> bool {
+        let update = Update::decode_v1(update).expect("the server relays valid updates");
+        update.state_vector().get(&self.doc.client_id()) > 0
     }
 
     fn apply(&mut self, update: &[u8]) {

@@ -26,6 +26,8 @@ mod chat_edits;
 mod comments;
 #[path = "../api/ended_sessions.rs"]
 mod ended_sessions;
+#[path = "../api/fanout.rs"]
+mod fanout;
 #[path = "../api/helpers.rs"]
 mod helpers;
 #[path = "../api/history.rs"]

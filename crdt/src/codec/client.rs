@@ -7,10 +7,11 @@
 
 use super::lib0::Writer;
 use super::{
-    chat, parse_envelope, preflight, AwarenessUpdate, ChatEvent, ChatRequest, DecodeError,
-    Envelope, Limits, MSG_AUTH, MSG_CHAT, MSG_QUERY_AWARENESS, SYNC_STEP1, SYNC_STEP2,
+    awareness_frame, chat, parse_envelope, preflight, AwarenessEntry, AwarenessUpdate, ChatEvent,
+    ChatRequest, DecodeError, Envelope, Limits, MSG_AUTH, MSG_CHAT, MSG_QUERY_AWARENESS,
+    SYNC_STEP1, SYNC_STEP2,
 };
-use yrs::StateVector;
+use yrs::{ClientID, StateVector};
 
 /// A decoded server frame.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +49,19 @@ pub fn decode_server_frame(bytes: &[u8], limits: &Limits) -> Result<ServerMessag
         Envelope::QueryAwareness => ServerMessage::QueryAwareness,
         Envelope::Chat(json) => ServerMessage::Chat(Box::new(chat::parse_event(json)?)),
     })
+}
+
+/// An awareness frame of `(client id, clock, state)` entries (`None`: the client is gone).
+pub fn awareness_entries_frame(entries: &[(u64, u64, Option<&str>)]) -> Vec<u8> {
+    let entries = entries
+        .iter()
+        .map(|&(client, clock, state)| AwarenessEntry {
+            client_id: ClientID::new(client),
+            clock,
+            state: state.map(str::to_owned),
+        })
+        .collect();
+    awareness_frame(&AwarenessUpdate { entries })
 }
 
 /// A chat request frame (type 100).

@@ -14,6 +14,7 @@ mod coalesce;
 mod error;
 pub mod lib0;
 pub mod preflight;
+mod relay;
 
 pub use anchor::{ChatAnchor, DecodedAnchor, MAX_POSITION_CHARS, MAX_QUOTE_CHARS};
 pub use awareness::{AwarenessEntry, AwarenessUpdate};
@@ -23,6 +24,7 @@ pub use chat::{
 };
 pub use coalesce::{coalesce_typing, prepare_batch};
 pub use error::DecodeError;
+pub use relay::{merge_awareness, merge_updates};
 
 use crate::guard;
 use bytes::Bytes;
