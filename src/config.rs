@@ -125,7 +125,7 @@ pub struct Config {
 
     /// Milliseconds a busy room holds document and awareness relays to send them merged, one
     /// frame of each per connection and tick; 0 relays everything at once.
-    #[arg(long, env = "CHATSPACE_FANOUT_TICK_MS", default_value_t = 10)]
+    #[arg(long, env = "CHATSPACE_FANOUT_TICK_MS", default_value_t = 5)]
     pub fanout_tick_ms: u64,
 
     /// Deliveries per second (relayed messages times the connections each reaches) from which a
