@@ -246,11 +246,13 @@ async fn a_costly_update_does_not_hold_up_other_rooms() {
     let _mallory = send_raw(&app, &alice, "busy", bomb).await;
     // Sequencing only: let the busy room start on the update before the other room is used.
     tokio::time::sleep(Duration::from_millis(150)).await;
-    // Ten edits relayed one after the other in the quiet room, each a round trip through the
+    // Three edits relayed one after the other in the quiet room, each a round trip through the
     // server, while the busy room's update is still being applied (it takes yrs about 0.3 s;
     // were it applied on the async runtime, nothing else could run until it was done, and the
-    // watcher would have its relay before the first of these edits got through).
-    for n in 1..=10 {
+    // watcher would have its relay before the first of these edits got through). Three, not
+    // more: with the whole suite sharing two cores, ten round trips once took longer than the
+    // update itself.
+    for n in 1..=3 {
         bob.insert(0, "x").await;
         assert!(carol.pump_until(|c| c.text().len() == n).await);
     }
