@@ -10,7 +10,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{Assoc, IndexedSequence, Transact};
 
 use crate::chat::alice_and_bob;
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, Browser, TestApp};
 use crate::ws::WsClient;
 
 /// The anchor of `from..to` in `client`'s copy of the text, as the room page makes it: the
@@ -45,13 +45,20 @@ fn rejections(client: &WsClient) -> Vec<(&str, ChatRejection)> {
         .collect()
 }
 
+/// Alice and Bob on the socket of Alice's room `talk`, where Alice typed `text`; Bob's HTTP
+/// client too.
+async fn talk_with_text(app: &TestApp, text: &str) -> (Browser, WsClient, WsClient) {
+    let (alice_http, bob_http) = alice_and_bob(app).await;
+    let mut alice = WsClient::join(app, &alice_http, "talk", 1).await;
+    let bob = WsClient::join(app, &bob_http, "talk", 2).await;
+    alice.insert(0, text).await;
+    (bob_http, alice, bob)
+}
+
 #[tokio::test]
 async fn an_anchored_comment_is_stored_and_comes_back_with_its_anchor_everywhere() {
     let app = spawn_app().await;
-    let (alice_http, bob_http) = alice_and_bob(&app).await;
-    let mut alice = WsClient::join(&app, &alice_http, "talk", 1).await;
-    let mut bob = WsClient::join(&app, &bob_http, "talk", 2).await;
-    alice.insert(0, "The quick brown fox").await;
+    let (bob_http, mut alice, mut bob) = talk_with_text(&app, "The quick brown fox").await;
     let anchor = anchor_of(&alice, 4, 9, "quick");
     alice
         .send(comment("c-1", "why quick?", Some(anchor.clone())))
@@ -109,10 +116,7 @@ async fn an_anchored_comment_is_stored_and_comes_back_with_its_anchor_everywhere
 #[tokio::test]
 async fn an_anchor_that_is_not_two_positions_of_the_rooms_text_is_rejected_and_the_socket_stays() {
     let app = spawn_app().await;
-    let (alice_http, bob_http) = alice_and_bob(&app).await;
-    let mut alice = WsClient::join(&app, &alice_http, "talk", 1).await;
-    let mut bob = WsClient::join(&app, &bob_http, "talk", 2).await;
-    alice.insert(0, "hello world").await;
+    let (_, mut alice, mut bob) = talk_with_text(&app, "hello world").await;
     let good = anchor_of(&alice, 0, 5, "hello");
     let with = |change: &dyn Fn(&mut ChatAnchor)| {
         let mut anchor = good.clone();
@@ -205,10 +209,7 @@ async fn a_comment_on_text_typed_just_before_it_on_the_same_socket_is_accepted()
 #[tokio::test]
 async fn deleting_a_comment_erases_its_quoted_passage_too() {
     let app = spawn_app().await;
-    let (alice_http, bob_http) = alice_and_bob(&app).await;
-    let mut alice = WsClient::join(&app, &alice_http, "talk", 1).await;
-    let mut bob = WsClient::join(&app, &bob_http, "talk", 2).await;
-    alice.insert(0, "the secret plan").await;
+    let (bob_http, mut alice, mut bob) = talk_with_text(&app, "the secret plan").await;
     let anchor = anchor_of(&alice, 4, 10, "secret");
     alice
         .send(comment("c-1", "not here", Some(anchor.clone())))
