@@ -44,10 +44,16 @@ fn frame(event: &ChatEvent) -> Option<Bytes> {
 
 /// The `rejected` frame for a `send`, counted as a refused chat message.
 fn rejected(client_id: String, reason: ChatRejection) -> Option<Bytes> {
+    rejection(client_id, None, reason)
+}
+
+/// The `rejected` frame naming a `send` (`client_id`) or an `edit`/`delete` (`id`), counted as
+/// a refused chat request.
+fn rejection(client_id: String, id: Option<i64>, reason: ChatRejection) -> Option<Bytes> {
     crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
     frame(&ChatEvent::Rejected {
         client_id,
-        id: None,
+        id,
         reason,
     })
 }
@@ -192,13 +198,8 @@ fn history(rows: sqlx::Result<Vec<crate::store::MessageRow>>) -> ChatReplies {
 
 /// `rejected` for an `edit` or `delete` of message `id`.
 fn refused(id: i64, reason: ChatRejection) -> ChatReplies {
-    crate::metrics::refused(crate::metrics::Refusal::ChatRejected);
     ChatReplies {
-        to_sender: frame(&ChatEvent::Rejected {
-            client_id: String::new(),
-            id: Some(id),
-            reason,
-        }),
+        to_sender: rejection(String::new(), Some(id), reason),
         ..ChatReplies::default()
     }
 }

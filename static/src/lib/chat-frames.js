@@ -34,6 +34,9 @@ export const readChatPayload = (decoder) => {
  * fields of edits (`edited_at`, `deleted`, `change`, `mentions`) default to "never changed",
  * as an older server sends no such fields.
  */
+/** The longest chat text the server takes, in characters (Unicode code points). */
+export const MAX_TEXT = 4000
+
 export const normalizeMessage = (m) => {
   if (m === null || typeof m !== 'object') return null
   const { id, client_id: clientId, author, text, sent_at: sentAt } = m

@@ -4,9 +4,8 @@
 // leaves it as it was. Delete asks first, in place. The server checks everything again (only
 // the author, not a viewer, text rules) and tells every tab of the room; its answer, not this
 // page, changes what is shown.
+import { MAX_TEXT } from '../lib/chat-frames.js'
 import { el } from './chat-dom.js'
-
-const MAX_TEXT = 4000
 
 const REFUSED_TEXT = {
   empty: 'Not saved: the message was empty.',

@@ -7,7 +7,7 @@
 // - text from the server or the user is only ever assigned with textContent;
 // - a confirmed message shows the newest state the server sent of it (highest `change`): edited
 //   text with an "edited" mark, or a "message deleted" placeholder.
-import { normalizeAnchor, normalizeMessage } from '../lib/chat-frames.js'
+import { MAX_TEXT, normalizeAnchor, normalizeMessage } from '../lib/chat-frames.js'
 import { uuid } from '../lib/storage.js'
 import { Outbox } from './outbox.js'
 import { el, timeElement } from './chat-dom.js'
@@ -18,7 +18,6 @@ import { ChatEditing } from './chat-edit.js'
 const PAGE_SIZE = 50
 /** Older messages are fetched when the reader scrolls to within this many pixels of the top. */
 const NEAR_TOP_PX = 80
-const MAX_TEXT = 4000
 
 const REJECTION_TEXT = {
   empty: 'Not sent: the message was empty.',
