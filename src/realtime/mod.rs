@@ -3,15 +3,18 @@
 //! the connections and the room's persistence.
 
 mod authorship;
+mod awareness;
 mod chat;
 mod connection;
 mod coverage;
+mod dispatch;
 mod enforce;
 mod fanout;
 mod gate;
 mod handle;
 mod ingest;
 mod loading;
+mod membership;
 mod mentions;
 mod offload;
 mod persist;
