@@ -1,4 +1,5 @@
-// The chat panel: history over HTTP, live messages over the room socket, and the outbox.
+// The chat panel: history over HTTP (chat-history.js), live messages over the room socket, and
+// the outbox. How one message is shown is in chat-message.js.
 //
 // Invariants of the log (#chat-log):
 // - confirmed messages (stored by the server, `data-id`) come first, sorted by id, each once;
@@ -10,22 +11,11 @@
 import { MAX_TEXT, normalizeAnchor, normalizeMessage } from '../lib/chat-frames.js'
 import { uuid } from '../lib/storage.js'
 import { Outbox } from './outbox.js'
-import { el, timeElement } from './chat-dom.js'
-import { regroupAround, removeGrouped, tagForGrouping } from './chat-groups.js'
-import { renderText } from './chat-text.js'
+import { el } from './chat-dom.js'
+import { regroupAround, removeGrouped } from './chat-groups.js'
 import { ChatEditing } from './chat-edit.js'
-
-const PAGE_SIZE = 50
-/** Older messages are fetched when the reader scrolls to within this many pixels of the top. */
-const NEAR_TOP_PX = 80
-
-const REJECTION_TEXT = {
-  empty: 'Not sent: the message was empty.',
-  too_long: `Not sent: messages can be at most ${MAX_TEXT.toLocaleString('en')} characters.`,
-  invalid_text: 'Not sent: the message holds a broken character.',
-  forbidden: 'Not sent: viewers cannot chat in this room.',
-  invalid_anchor: 'Not sent: the commented passage was not found in the document.'
-}
+import { ChatHistory } from './chat-history.js'
+import { buildItem, markRejected, showState } from './chat-message.js'
 
 /** The `send` payload of an outbox entry (with the passage it comments on, if any). */
 const sendPayload = ({ clientId, text, anchor }) => {
@@ -57,9 +47,13 @@ export class ChatPanel {
     this.form = form
     this.input = input
     this.onSent = onSent
-    /** the server has messages older than the oldest one shown */
-    this.moreOlder = false
-    this.loadingOlder = false
+    this.history = new ChatHistory({
+      room,
+      log,
+      insertMany: (messages, opts) => this.insertMany(messages, opts),
+      lowestId: () => this.lowestId,
+      scrollToEnd: () => this.scrollToEnd()
+    })
     /** set by `attach`; chat works without it (everything waits in the outbox) */
     this.channel = null
     this.outbox = new Outbox(username, room)
@@ -73,12 +67,7 @@ export class ChatPanel {
     this.highestChange = 0
     this.editing = new ChatEditing({ channel: () => this.channel })
     this.connected = false
-    /** the first page of history has been loaded, so `since` requests can start from it */
-    this.historyLoaded = false
-    this.historyLoading = null
     this.catchingUp = false
-    /** @type {Array<() => void>} */
-    this.historyWaiters = []
 
     for (const entry of this.outbox.all()) this.showPending(entry)
     form.addEventListener('submit', (event) => {
@@ -92,11 +81,6 @@ export class ChatPanel {
         this.submit()
       }
     })
-    // Scrolling to the top loads the page before; so does a log too short to scroll, once it
-    // is on screen (on a phone the chat starts hidden behind its tab).
-    log.addEventListener('scroll', () => this.maybeLoadOlder(), { passive: true })
-    if (typeof ResizeObserver === 'function') new ResizeObserver(() => this.onResize()).observe(log)
-    this.lastHeight = 0
   }
 
   /** @param {import('./chat-channel.js').ChatChannel} channel */
@@ -104,110 +88,16 @@ export class ChatPanel {
     this.channel = channel
   }
 
-  // ---- history over HTTP -------------------------------------------------------------------
-
-  async fetchPage (before) {
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE) })
-    if (before) params.set('before', String(before))
-    const response = await fetch(`/rooms/${encodeURIComponent(this.room)}/messages?${params}`, {
-      credentials: 'same-origin',
-      headers: { Accept: 'application/json' }
-    })
-    if (!response.ok) throw new Error(`GET messages: HTTP ${response.status}`)
-    const body = await response.json()
-    const messages = Array.isArray(body.messages) ? body.messages : []
-    return { messages, more: body.more === true }
-  }
+  // ---- history over HTTP (see chat-history.js) ----------------------------------------------
 
   /** Loads the latest page once; a failed load is retried by the next call. */
   loadLatest () {
-    if (this.historyLoaded) return Promise.resolve()
-    if (this.historyLoading) return this.historyLoading
-    this.historyLoading = this.fetchPage(0).then(
-      ({ messages, more }) => {
-        this.setNotice(null)
-        this.insertMany(messages)
-        this.moreOlder = more
-        this.historyLoaded = true
-        this.historyLoading = null
-        const waiters = this.historyWaiters
-        this.historyWaiters = []
-        waiters.forEach((resolve) => resolve())
-        this.maybeLoadOlder()
-      },
-      (error) => {
-        this.historyLoading = null
-        this.setNotice('Earlier messages could not be loaded. They will appear once the connection is back.')
-        console.warn('chatspace: loading chat history failed', error)
-      }
-    )
-    return this.historyLoading
+    return this.history.loadLatest()
   }
 
   /** Resolves once the first page of history is in (which may need a later `loadLatest`). */
   whenHistoryLoaded () {
-    if (this.historyLoaded) return Promise.resolve()
-    return new Promise((resolve) => this.historyWaiters.push(resolve))
-  }
-
-  /**
-   * A hidden log loses its scroll position: when it is shown again (the Chat tab, the history
-   * panel closed) it starts from the latest messages, rather than at the top, where it would
-   * load all of the history.
-   */
-  onResize () {
-    const height = this.log.clientHeight
-    if (this.lastHeight === 0 && height > 0) this.scrollToEnd()
-    this.lastHeight = height
-    this.maybeLoadOlder()
-  }
-
-  /** Loads the page before the oldest message shown when the reader is at (or near) the top. */
-  maybeLoadOlder () {
-    const log = this.log
-    if (!this.moreOlder || this.loadingOlder || log.clientHeight === 0) return
-    if (log.scrollTop > NEAR_TOP_PX) return
-    this.loadOlder()
-  }
-
-  async loadOlder () {
-    this.loadingOlder = true
-    this.log.setAttribute('aria-busy', 'true')
-    let loaded = false
-    try {
-      const { messages, more } = await this.fetchPage(this.lowestId)
-      // Keep the message that was at the top where it was (it may also lose its name line
-      // now that the one before it is of the same author).
-      const anchor = this.log.querySelector(':scope > li.chat-message')
-      const topBefore = anchor ? anchor.getBoundingClientRect().top : 0
-      this.setNotice(null)
-      this.insertMany(messages, { scroll: false })
-      if (anchor) this.log.scrollTop += anchor.getBoundingClientRect().top - topBefore
-      this.moreOlder = more
-      loaded = true
-    } catch (error) {
-      console.warn('chatspace: loading older messages failed', error)
-      this.setNotice('Older messages could not be loaded. Scroll up again to retry.')
-    } finally {
-      this.loadingOlder = false
-      this.log.removeAttribute('aria-busy')
-    }
-    // Still at the top (a short page, or a tall window): keep going. After a failure the
-    // next scroll retries, so a dead server is not asked in a loop.
-    if (loaded) this.maybeLoadOlder()
-  }
-
-  setNotice (text) {
-    let notice = this.log.querySelector(':scope > li.chat-notice')
-    if (text === null) {
-      if (notice) notice.remove()
-      return
-    }
-    if (!notice) {
-      notice = el('li', 'chat-notice')
-      this.log.prepend(notice)
-    }
-    notice.textContent = text
+    return this.history.whenHistoryLoaded()
   }
 
   // ---- socket events -----------------------------------------------------------------------
@@ -296,19 +186,9 @@ export class ChatPanel {
     if (item && !item.classList.contains('chat-message--rejected')) this.markRejected(item, clientId, reason)
   }
 
-  /** Shows why a message was not sent; the text stays visible (and copyable) until dismissed. */
+  /** Shows why a message was not sent (see chat-message.js); dismissing it forgets it. */
   markRejected (item, clientId, reason) {
-    item.classList.remove('chat-message--pending')
-    item.classList.add('chat-message--rejected')
-    const state = item.querySelector('.chat-state')
-    state.textContent = REJECTION_TEXT[reason] ?? `Not sent (${reason || 'refused by the server'}).`
-    const dismiss = el('button', 'chat-dismiss', 'Dismiss')
-    dismiss.type = 'button'
-    dismiss.addEventListener('click', () => {
-      removeGrouped(item)
-      this.byClientId.delete(clientId)
-    })
-    item.querySelector('.chat-meta').append(dismiss)
+    markRejected(item, reason, () => this.byClientId.delete(clientId))
   }
 
   /** A catch-up: new messages, and changes of those shown. */
@@ -377,37 +257,9 @@ export class ChatPanel {
 
   // ---- rendering ---------------------------------------------------------------------------
 
-  buildItem (message, own) {
-    const { author, sentAt, anchor } = message
-    const item = el('li', own ? 'chat-message chat-message--own' : 'chat-message')
-    tagForGrouping(item, author, sentAt)
-    const meta = el('div', 'chat-meta')
-    meta.append(el('span', 'chat-author', author))
-    if (own) meta.append(el('span', 'chat-you', '(you)'))
-    meta.append(timeElement(sentAt))
-    const text = el('p', 'chat-text')
-    renderText(text, { mentions: [], deleted: false, ...message }, this.username)
-    item.append(meta, text)
-    if (anchor && this.comments) this.comments.decorate(item, anchor)
-    return item
-  }
-
   /** Shows the state `message` of a confirmed message: its text, "edited", its actions. */
   showState (item, message, own) {
-    item.dataset.change = String(message.change)
-    item.dataset.text = message.text
-    item.classList.toggle('chat-message--deleted', message.deleted)
-    if (message.deleted && this.comments) this.comments.undecorate(item)
-    renderText(item.querySelector('.chat-text'), message, this.username)
-    const meta = item.querySelector('.chat-meta')
-    meta.querySelector('.chat-edited')?.remove()
-    if (message.editedAt && !message.deleted) {
-      const mark = el('span', 'chat-edited', '(edited)')
-      const when = new Date(message.editedAt)
-      if (!Number.isNaN(when.getTime())) mark.title = `Edited ${when.toLocaleString()}`
-      meta.append(mark)
-    }
-    if (own) this.editing.decorate(item, message)
+    showState(item, message, own, this)
     this.highestChange = Math.max(this.highestChange, message.change)
   }
 
@@ -417,7 +269,7 @@ export class ChatPanel {
 
   showPending (entry) {
     if (this.byClientId.has(entry.clientId)) return
-    const item = this.buildItem({ author: this.username, text: entry.text, sentAt: entry.createdAt, anchor: normalizeAnchor(entry.anchor) }, true)
+    const item = buildItem({ author: this.username, text: entry.text, sentAt: entry.createdAt, anchor: normalizeAnchor(entry.anchor) }, true, this)
     item.classList.add('chat-message--pending')
     item.dataset.clientId = entry.clientId
     item.querySelector('.chat-meta').append(el('span', 'chat-state', this.pendingLabel()))
@@ -452,7 +304,7 @@ export class ChatPanel {
       return
     }
     const stick = scroll && this.nearBottom()
-    const item = this.buildItem(message, own)
+    const item = buildItem(message, own, this)
     this.showState(item, message, own)
     item.dataset.id = String(message.id)
     if (message.clientId) item.dataset.clientId = message.clientId
