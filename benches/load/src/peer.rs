@@ -37,7 +37,7 @@ pub const READ_BUFFER: usize = 4 * 1024;
 pub enum Role {
     /// Inserts a marker (`marker.rs`) and `chunk` random letters `rate` times a second: `run`
     /// edits in a row at its cursor (which moves past each insert), then jumps to a random
-    /// position.
+    /// position among the first `window` units of the text (0: anywhere).
     Writer {
         /// The writer's index in the run, which its markers carry.
         index: u32,
@@ -46,6 +46,7 @@ pub enum Role {
         rate: f64,
         chunk: usize,
         run: u32,
+        window: u32,
         /// Where the next insert goes and how many inserts remain before the next jump.
         cursor: Option<(u32, u32)>,
     },

@@ -181,6 +181,7 @@ async fn drive(args: &RunArgs, trace: Option<Arc<Trace>>) -> Result<Report, Stri
                     rate: args.rate,
                     chunk: args.chunk,
                     run: args.run_length,
+                    window: args.edit_window,
                     cursor: None,
                 },
                 (_, false) => Role::Receiver,

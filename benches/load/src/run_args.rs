@@ -42,6 +42,14 @@ pub struct RunArgs {
     /// every edit at a random position).
     #[arg(long, default_value_t = 1)]
     pub run_length: u32,
+    /// A writer's random positions fall among the text's first this many UTF-16 units (0:
+    /// anywhere). yrs finds a position by walking the text's blocks from its start, so in a
+    /// room the generator fills with tens of thousands of scattered inserts, positions anywhere
+    /// cost each writer tens of microseconds an edit (40% of the generator's CPU at 32 x 800)
+    /// and made the generator, not the server, the wall; the servers' work does not depend on
+    /// where an insert lands (they integrate by the insert's neighbours' ids).
+    #[arg(long, default_value_t = 512)]
+    pub edit_window: u32,
     /// Replay a concurrent trace (a path, or a name under $CHATSPACE_TRACES, default
     /// ../shared/traces) instead of random typing; agents are the first clients of each room.
     #[arg(long)]

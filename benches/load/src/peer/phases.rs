@@ -187,6 +187,7 @@ impl Peer {
                 made,
                 chunk,
                 run,
+                window,
                 cursor,
                 ..
             } => {
@@ -199,7 +200,10 @@ impl Peer {
                 let len = doc.len();
                 let (pos, left) = match *cursor {
                     Some((pos, left)) if left > 0 && pos <= len => (pos, left),
-                    _ => (self.rng.gen_range(0..=len), (*run).max(1)),
+                    _ => {
+                        let end = if *window == 0 { len } else { len.min(*window) };
+                        (self.rng.gen_range(0..=end), (*run).max(1))
+                    }
                 };
                 let mut text = marker::encode(*index, seq);
                 text.extend((0..*chunk).map(|_| self.rng.gen_range(b'a'..=b'z') as char));
