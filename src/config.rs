@@ -134,6 +134,16 @@ pub struct Config {
     #[arg(long, env = "CHATSPACE_FANOUT_THRESHOLD", default_value_t = 2_000)]
     pub fanout_threshold: u64,
 
+    /// Frames per second a busy room aims to send at most (its connections together, per kind
+    /// of relay): a room whose audience would take more at `--fanout-tick-ms` holds its relays
+    /// longer, audience / this, up to five ticks; 0 keeps every room at `--fanout-tick-ms`.
+    #[arg(
+        long,
+        env = "CHATSPACE_FANOUT_FRAMES_PER_SEC",
+        default_value_t = 60_000
+    )]
+    pub fanout_frames_per_sec: u64,
+
     /// Bytes of applied updates a room may hold that the database has not stored yet (while it
     /// is slow or unreachable); beyond them the room closes the sockets that send more with
     /// 1013, and their clients keep their edits until they reconnect.
@@ -265,6 +275,7 @@ impl Config {
         crate::realtime::Pacing {
             tick: Duration::from_millis(self.fanout_tick_ms),
             threshold: self.fanout_threshold,
+            frames_per_sec: self.fanout_frames_per_sec,
         }
     }
 

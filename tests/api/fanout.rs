@@ -143,3 +143,38 @@ async fn awareness_in_a_busy_tick_is_merged_to_the_latest_state() {
         .iter()
         .any(|e| e.state.as_deref() == Some(last.as_str())));
 }
+
+#[tokio::test]
+async fn a_room_with_more_connections_than_its_frame_budget_holds_its_relays_longer() {
+    // A budget of one frame a second: any audience takes the longest tick, five base ticks.
+    let app = spawn_app_with(|config| {
+        config.fanout_tick_ms = 100;
+        config.fanout_threshold = 0;
+        config.fanout_frames_per_sec = 1;
+    })
+    .await;
+    let (mut alice, mut bob, _) = alice_and_bob(&app).await;
+    // Each keystroke a new item at the start: a relay of its own. The first goes out at once;
+    // the room is busy from the second (two relays a tick), and the rest wait for the end of
+    // the room's tick after that first send.
+    const EDITS: u32 = 30;
+    for _ in 0..EDITS {
+        alice.insert(0, "x").await;
+    }
+    assert!(
+        bob.pump_until(|c| c.text_len() >= 1).await,
+        "the first edit"
+    );
+    let first = std::time::Instant::now();
+    assert!(
+        bob.pump_until(|c| c.text_len() == EDITS).await,
+        "every edit: {:?}",
+        bob.text()
+    );
+    let held = first.elapsed();
+    // 500 ms with the budget; the base tick alone holds them about 100 ms.
+    assert!(
+        held >= std::time::Duration::from_millis(300),
+        "the held edits came {held:?} after the first: the tick did not grow"
+    );
+}

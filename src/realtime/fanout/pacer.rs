@@ -7,6 +7,10 @@
 //! relay waits, with everything else that comes, until that tick ends (a tick after the last
 //! send), and all of it goes out merged. So a lone keystroke never waits, and under load each
 //! connection gets one frame of each kind per tick.
+//! A busy room's tick grows with its audience: frames cost the server per connection, so a room
+//! whose connections would take more than `frames_per_sec` frames a second at the base tick
+//! waits longer (audience / `frames_per_sec`), up to [`MAX_TICKS`] base ticks, and merges more
+//! edits into each frame.
 //! Pure state, on a clock passed in: the room calls it with `Instant::now()`, the tests with
 //! made-up instants.
 
@@ -25,6 +29,24 @@ pub(crate) struct Pacing {
     /// Deliveries per second (relays times the connections each reaches) from which a room
     /// batches.
     pub threshold: u64,
+    /// Frames per second of one kind a busy room aims to send at most, all its connections
+    /// together: its tick is at least its audience divided by this (0: always the base tick).
+    pub frames_per_sec: u64,
+}
+
+/// The longest a busy room's tick grows, in base ticks (25 ms at the default 5 ms).
+pub(crate) const MAX_TICKS: u32 = 5;
+
+impl Pacing {
+    /// The tick of a busy room whose relays reach `audience` connections.
+    pub(crate) fn tick_for(&self, audience: usize) -> Duration {
+        if self.frames_per_sec == 0 || self.tick.is_zero() {
+            return self.tick;
+        }
+        let audience = u64::try_from(audience).unwrap_or(u64::MAX);
+        let micros = audience.saturating_mul(1_000_000) / self.frames_per_sec;
+        Duration::from_micros(micros).clamp(self.tick, self.tick * MAX_TICKS)
+    }
 }
 
 /// Relays per tick from which a kind counts as busy.
@@ -113,7 +135,7 @@ impl Pacer {
             RelayKind::Update => (&self.pacing, &mut self.update),
             RelayKind::Awareness => (&self.pacing, &mut self.awareness),
         };
-        let tick = pacing.tick;
+        let tick = pacing.tick_for(audience);
         let busy = state.meter.record(now, audience as u64, pacing);
         if state.due.is_some() {
             return false;
@@ -175,6 +197,7 @@ mod tests {
         let pacing = Pacing {
             tick: TICK,
             threshold: 2_000,
+            frames_per_sec: 0,
         };
         (Pacer::new(pacing), Instant::now())
     }
@@ -271,10 +294,50 @@ mod tests {
         let pacing = Pacing {
             tick: Duration::ZERO,
             threshold: 0,
+            frames_per_sec: 60_000,
         };
         let (mut p, t0) = (Pacer::new(pacing), Instant::now());
         for i in 0..100 {
             assert!(p.offer(UPDATE, t0 + Duration::from_micros(i), 1_000));
         }
+    }
+
+    #[test]
+    fn a_busy_room_s_tick_grows_with_its_audience_up_to_five_ticks() {
+        let pacing = Pacing {
+            tick: TICK,
+            threshold: 2_000,
+            frames_per_sec: 60_000,
+        };
+        // 300 connections at 10 ms make 30,000 frames a second: the base tick.
+        assert_eq!(pacing.tick_for(300), TICK);
+        assert_eq!(
+            pacing.tick_for(1_200),
+            ms(20),
+            "60,000 frames a second at 20 ms"
+        );
+        assert_eq!(
+            pacing.tick_for(100_000),
+            TICK * 5,
+            "never longer than five ticks"
+        );
+        let (mut p, t0) = (Pacer::new(pacing), Instant::now());
+        let t1 = {
+            for i in 0..30 {
+                p.offer(UPDATE, t0 + ms(2 * i), 1_200);
+            }
+            p.sent(UPDATE, t0 + ms(60));
+            t0 + ms(60)
+        };
+        assert!(
+            !p.offer(UPDATE, t1 + ms(12), 1_200),
+            "within its longer tick: waits"
+        );
+        assert_eq!(p.due(), Some(t1 + ms(20)));
+        p.sent(UPDATE, t1 + ms(20));
+        assert!(
+            p.offer(UPDATE, t1 + ms(41), 1_200),
+            "a whole tick with nothing: at once"
+        );
     }
 }
