@@ -155,7 +155,7 @@ async fn a_room_with_more_connections_than_its_frame_budget_holds_its_relays_lon
     .await;
     let (mut alice, mut bob, _) = alice_and_bob(&app).await;
     // Each keystroke a new item at the start: a relay of its own. The first goes out at once;
-    // the room is busy from the second (two relays a tick), and the rest wait for the end of
+    // the room is busy from the second (two relays within a tick), and the rest wait for the end of
     // the room's tick after that first send.
     const EDITS: u32 = 30;
     for _ in 0..EDITS {
