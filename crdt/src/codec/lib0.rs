@@ -54,7 +54,6 @@ impl<'a> Reader<'a> {
     }
 
     /// Takes the next `len` bytes without copying them.
-    #[inline]
     pub fn bytes(&mut self, len: usize) -> Result<&'a [u8], DecodeError> {
         if len > self.remaining() {
             return Err(DecodeError::LengthOutOfBounds {
@@ -118,13 +117,11 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a varUint that must fit a `u32` (clocks, counts and lengths inside updates).
-    #[inline]
     pub fn var_u32(&mut self) -> Result<u32, DecodeError> {
         u32::try_from(self.var_u64()?).map_err(|_| DecodeError::InvalidVarInt)
     }
 
     /// Reads a varUint that must be exactly representable in JavaScript (client ids).
-    #[inline]
     pub fn var_js(&mut self) -> Result<u64, DecodeError> {
         let value = self.var_u64()?;
         if value > MAX_SAFE_INTEGER {
@@ -146,7 +143,6 @@ impl<'a> Reader<'a> {
     /// Reads a count of items that each take at least `min_item_bytes` bytes, and rejects it
     /// when the rest of the input could not possibly hold that many. This is what keeps a
     /// five-byte frame from making a decoder reserve memory for 2^32 entries.
-    #[inline]
     pub fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
         let declared = self.var_u64()?;
         // `declared * min <= remaining`, without a division (this runs for every list).
@@ -161,7 +157,6 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a lib0 `varUint8Array`: a varUint length, then that many bytes.
-    #[inline]
     pub fn buf(&mut self) -> Result<&'a [u8], DecodeError> {
         let declared = self.var_u64()?;
         let len = usize::try_from(declared).map_err(|_| DecodeError::LengthOutOfBounds {

@@ -7,6 +7,7 @@ use crate::codec::{update_frame, DecodeError, IncomingUpdate};
 use crate::guard;
 use bytes::Bytes;
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 use thiserror::Error;
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
@@ -144,10 +145,8 @@ impl RoomDoc {
         per_txn: usize,
         out: &mut Ingested<T>,
     ) -> Result<(), BatchFailure<T>> {
-        let mut rest = updates.into_iter();
-        // The next update to apply, taken from `rest` one ahead.
-        let mut next = rest.next();
-        while next.is_some() {
+        let mut rest = updates.into_iter().peekable();
+        while rest.peek().is_some() {
             let start = out.applied.len();
             let mut done = 0;
             let mut refused = None;
@@ -161,37 +160,36 @@ impl RoomDoc {
             // the room, whose reload counts them again.
             let clocks = RefCell::new(std::mem::take(&mut self.clocks));
             let applied = &mut out.applied;
-            let mut left = per_txn.max(1);
-            let chunk = std::iter::from_fn(|| {
-                left = left.checked_sub(1)?;
-                let (tag, update) = next.take()?;
-                next = rest.next();
-                let (raw, frame, spans) = update.into_parts();
-                if let Err(error) = follows_on(&clocks.borrow(), &spans) {
-                    refused = Some(Refused { tag, error });
-                    return None;
-                }
-                let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
-                applied.push(Applied { tag, raw, frame });
-                match Update::decode_v1(&applied.last()?.raw) {
-                    Ok(decoded) => {
-                        // Assumed integrated; `integrate` corrects this if it waits.
-                        let mut clocks = clocks.borrow_mut();
-                        for span in spans.iter() {
-                            clocks.set_max(ClientID::new(span.client), span.end);
+            let chunk = rest
+                .by_ref()
+                .take(per_txn.max(1))
+                .map_while(|(tag, update)| {
+                    let (raw, frame, spans) = update.into_parts();
+                    if let Err(error) = follows_on(&clocks.borrow(), &spans) {
+                        refused = Some(Refused { tag, error });
+                        return None;
+                    }
+                    let frame = frame.unwrap_or_else(|| update_frame(&raw).into());
+                    applied.push(Applied { tag, raw, frame });
+                    match Update::decode_v1(&applied.last()?.raw) {
+                        Ok(decoded) => {
+                            // Assumed integrated; `integrate` corrects this if it waits.
+                            let mut clocks = clocks.borrow_mut();
+                            for span in spans.iter() {
+                                clocks.set_max(ClientID::new(span.client), span.end);
+                            }
+                            Some(decoded)
                         }
-                        Some(decoded)
+                        Err(error) => {
+                            applied.pop();
+                            refused = Some(Refused {
+                                tag,
+                                error: error.into(),
+                            });
+                            None
+                        }
                     }
-                    Err(error) => {
-                        applied.pop();
-                        refused = Some(Refused {
-                            tag,
-                            error: error.into(),
-                        });
-                        None
-                    }
-                }
-            });
+                });
             let result = self.integrate(chunk, &mut done, Some(&clocks));
             self.clocks = clocks.into_inner();
             out.refused.extend(refused);
@@ -211,11 +209,7 @@ impl RoomDoc {
                     .enumerate()
                     .filter(|(i, _)| Some(*i) != culprit_at)
                     .map(|(_, a)| (a.tag, a.raw))
-                    .chain(
-                        next.into_iter()
-                            .chain(rest)
-                            .map(|(tag, update)| (tag, update.into_raw())),
-                    )
+                    .chain(rest.map(|(tag, update)| (tag, update.into_raw())))
                     .collect();
                 return Err(BatchFailure {
                     culprit,
@@ -241,17 +235,16 @@ impl RoomDoc {
         if self.poisoned {
             return Err(ApplyError::Poisoned);
         }
-        // The transaction lives outside the panic guards and is committed in place: if yrs
-        // panics inside `apply_update` or the commit, the unwinding stops at the guard before it
-        // reaches the transaction, which is then leaked rather than dropped: its `Drop` would
-        // commit a half-applied update, and it holds the store lock. Leaking it is the lesser
-        // evil; the module docs explain the recovery. (Owning it here rather than in the guard's
-        // closure also spares copying the large transaction when it commits.)
-        let mut txn = write_txn(&self.doc);
-        let applied = guard::catch(|| {
+        let doc = &self.doc;
+        let result = guard::catch(|| {
+            // If yrs panics inside `apply_update`, this transaction must not be dropped: its
+            // `Drop` commits (a half-applied update, during unwinding) and it holds the store
+            // lock. Leaking it is the lesser evil; the module docs explain the recovery.
+            let mut txn = ManuallyDrop::new(write_txn(doc));
             for update in updates {
                 let waited = waiting(&txn);
                 if let Err(e) = txn.apply_update(update) {
+                    drop(ManuallyDrop::into_inner(txn));
                     return Err(ApplyError::Rejected(e.to_string()));
                 }
                 *done += 1;
@@ -262,20 +255,17 @@ impl RoomDoc {
                     *clocks.borrow_mut() = txn.state_vector();
                 }
             }
+            // Commits. A panic in here unwinds out of a normal drop, which is catchable.
+            drop(ManuallyDrop::into_inner(txn));
             Ok(())
         });
-        // After yrs rejects an update the transaction commits all the same, as its drop would
-        // (the room is poisoned below either way).
-        let result = applied.and_then(|applied| guard::catch(|| txn.commit()).map(|()| applied));
         match result {
             Ok(Ok(())) => Ok(()),
             Ok(Err(error)) => {
-                drop(txn);
                 self.poison();
                 Err(error)
             }
             Err(message) => {
-                std::mem::forget(txn);
                 self.poison();
                 Err(ApplyError::Panicked(message))
             }
@@ -317,7 +307,6 @@ fn follows_on(clocks: &StateVector, spans: &Spans) -> Result<(), DecodeError> {
 /// never lends out its document or a transaction (each method drops its own before returning;
 /// a transaction leaked by a panic goes with the document it locks, see `poison`), so the lock
 /// is always free here; were that ever not so, the fallback waits for it as yrs itself does.
-#[inline]
 fn write_txn(doc: &Doc) -> TransactionMut<'_> {
     doc.try_transact_mut()
         .unwrap_or_else(|_| doc.transact_mut())

@@ -8,7 +8,6 @@ use crate::codec::DecodeError;
 
 /// Returns how many ranges the delete set holds. Under [`Rules::Text`] a client may appear
 /// once (yrs would keep one of its lists, Yjs applies both) and a range covers something.
-#[inline]
 pub(super) fn check_delete_set(r: &mut Reader<'_>, rules: Rules) -> Result<usize, DecodeError> {
     let mut total = 0;
     let mut seen = ClientSet::default();

@@ -37,7 +37,6 @@ const TEXT_ROOT: &[u8] = TEXT_NAME.as_bytes();
 /// what is accepted. GC blocks are refused: deleted text stays an item with deleted content in
 /// Yjs and yrs alike (only the children of a deleted nested type become GC blocks), and Yjs
 /// drops an item whose origin is a GC block where yrs shows it.
-#[inline]
 pub(super) fn check_text_block(r: &mut Reader<'_>, at: (u64, u32)) -> Result<Walked, DecodeError> {
     let info = r.u8()?;
     if info == BLOCK_GC {
