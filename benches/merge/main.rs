@@ -11,7 +11,9 @@
 //! with the ratios criterion does not compute, at the end. The ingest goals are judged on
 //! paired runs (`paired.rs`), which take turns with the baseline to be robust against noise, and
 //! so are the storage goals (`storage_goals.rs`). `CHATSPACE_STORAGE_ONLY=1` runs only the
-//! storage figures, the storage goals and the paired ingest comparisons.
+//! storage figures, the storage goals and the paired ingest comparisons;
+//! `CHATSPACE_INGEST_ONLY=1` only the paired ingest comparisons (about a minute, e.g. under
+//! `perf record`).
 
 mod document_cases;
 mod fixture;
@@ -39,6 +41,11 @@ fn main() {
     let mut criterion = Criterion::default().configure_from_args();
     print_load("start");
     let fixture = Fixture::build();
+    if std::env::var_os("CHATSPACE_INGEST_ONLY").is_some() {
+        paired::print(&paired::run_all(&fixture));
+        print_load("end");
+        return;
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

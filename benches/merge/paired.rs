@@ -136,7 +136,18 @@ pub struct Paired {
     goal: Option<(&'static str, f64, bool)>,
 }
 
-/// The comparisons the goals are about, each over `CHATSPACE_PAIRS` pairs.
+/// The row of a comparison in the table.
+fn row_label(baseline: Side, candidate: Side) -> String {
+    if candidate == baseline {
+        format!("{} vs itself (the method's own spread)", baseline.label())
+    } else {
+        format!("{} vs {}", candidate.label(), baseline.label())
+    }
+}
+
+/// The comparisons the goals are about, each over `CHATSPACE_PAIRS` pairs. When
+/// `CHATSPACE_PAIRED_ONLY` is set, only those whose row contains its text (e.g.
+/// `CHATSPACE_PAIRED_ONLY=try_transact_mut` for the like-for-like guard alone, to profile it).
 pub fn run_all(f: &Fixture) -> Vec<Paired> {
     let pairs = std::env::var("CHATSPACE_PAIRS")
         .ok()
@@ -183,8 +194,13 @@ pub fn run_all(f: &Fixture) -> Vec<Paired> {
     ];
     let n = f.n() as f64;
     println!("\npaired runs: {pairs} pairs per comparison, each side replaying the whole trace in turns of {TURN} updates");
+    let only = std::env::var("CHATSPACE_PAIRED_ONLY").ok();
     comparisons
         .into_iter()
+        .filter(|(baseline, candidate, _)| {
+            only.as_deref()
+                .is_none_or(|text| row_label(*baseline, *candidate).contains(text))
+        })
         .map(|(baseline, candidate, goal)| {
             let mut result = Paired {
                 baseline,
@@ -236,13 +252,8 @@ pub fn print(results: &[Paired]) {
             .fold((f64::INFINITY, 0.0_f64), |(lo, hi), &x| {
                 (lo.min(x), hi.max(x))
             });
-        let what = if r.candidate == r.baseline {
-            format!("{} vs itself (the method's own spread)", r.baseline.label())
-        } else {
-            format!("{} vs {}", r.candidate.label(), r.baseline.label())
-        };
         t.row(vec![
-            what,
+            row_label(r.baseline, r.candidate),
             human_ns(median(&r.baseline_ns)),
             human_ns(median(&r.candidate_ns)),
             format!("{:.2}x", median(&r.ratios)),
