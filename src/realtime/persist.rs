@@ -13,7 +13,7 @@
 //! Awaiting SQLite on the room task made every connection of the room wait for every chat
 //! message and every catch-up, for up to SQLite's busy timeout when another writer held the
 //! lock; appending on the room task cost p99 latency 24.3 ms against 6.0 ms in the background
-//! at 9,600 deliveries/s (docs/benchmarks.md).
+//! at 9,600 deliveries/s (an earlier load run, in the git history of docs/benchmarks.md).
 
 mod writer;
 

@@ -74,7 +74,7 @@ const BROKEN_LINGER: Duration = Duration::from_secs(1);
 
 /// Bytes a socket reads at a time (see `room_socket`): the frames of a room are mostly tens of
 /// bytes, and an idle connection measured 8.2 KB of server memory with 2 KiB, 10.1 KB with 4 KiB
-/// (docs/benchmarks.md).
+/// (an earlier load run, in the git history of docs/benchmarks.md).
 const READ_BUFFER: usize = 2 * 1024;
 
 pub async fn room_socket(
