@@ -1,8 +1,9 @@
 //! When a room's relay goes out: at once, or at the end of the tick. Each kind (updates,
 //! awareness) counts as busy when, over the last [`RATE_WINDOW`], it made more deliveries per
-//! second (relays times the connections each reaches) than the threshold and came at one and a half relays
-//! per tick or more: below either, merging would save little (one relay per tick merges with
-//! nothing and only waits), and the kind relays everything at once, as a quiet room always did.
+//! second (relays times the connections each reaches) than the threshold and came at one and a
+//! half relays per tick or more: below either, merging would save little (one relay per tick
+//! merges with nothing and only waits), and the kind relays everything at once, as a quiet room
+//! always did.
 //! A busy kind sends a relay at once when nothing of it went out in the last tick; otherwise the
 //! relay waits, with everything else that comes, until that tick ends (a tick after the last
 //! send), and all of it goes out merged. So a lone keystroke never waits, and under load each
