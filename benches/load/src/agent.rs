@@ -15,13 +15,13 @@
 //! arrival invisible; such a transaction also writes a marker entry into a map outside the text
 //! (`replica.rs`), so every transaction ends at a clock of its own.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use yrs::ClientID;
 
 use crate::replica::FullDoc;
 use crate::trace::Trace;
+use crate::tracker::Seen;
 
 /// One room's replay, shared by its agents.
 pub struct RoomTrace {
@@ -87,7 +87,7 @@ impl Agent {
 
     /// Brings in what our next transaction depends on (if it has arrived) and makes it.
     /// `seen` holds the highest clock received over the socket per client.
-    pub fn step(&mut self, doc: &FullDoc, seen: &HashMap<ClientID, u32>) -> Result<Step, String> {
+    pub fn step(&mut self, doc: &FullDoc, seen: &Seen) -> Result<Step, String> {
         let trace = Arc::clone(&self.room.trace);
         let Some(&t) = trace.by_agent[self.me].get(self.next) else {
             return Ok(Step::Done);
@@ -116,11 +116,7 @@ impl Agent {
 
     /// After our last edit: brings in every other transaction that has arrived. True once the
     /// document holds the whole trace.
-    pub fn catch_up(
-        &mut self,
-        doc: &FullDoc,
-        seen: &HashMap<ClientID, u32>,
-    ) -> Result<bool, String> {
+    pub fn catch_up(&mut self, doc: &FullDoc, seen: &Seen) -> Result<bool, String> {
         let trace = Arc::clone(&self.room.trace);
         let mut all = true;
         let me = self.me;
@@ -138,7 +134,7 @@ impl Agent {
         other: usize,
         count: u32,
         doc: &FullDoc,
-        seen: &HashMap<ClientID, u32>,
+        seen: &Seen,
     ) -> Result<bool, String> {
         let delivered = seen.get(&self.room.ids[other]).copied().unwrap_or(0);
         while self.applied[other] < count {
@@ -199,7 +195,7 @@ mod tests {
         let room = Arc::new(RoomTrace::new(Arc::new(tiny_trace()), ids.clone()));
         let (doc0, doc1) = (FullDoc::new(ids[0]), FullDoc::new(ids[1]));
         let (mut a0, mut a1) = (Agent::new(room.clone(), 0), Agent::new(room, 1));
-        let mut seen = HashMap::new();
+        let mut seen = Seen::default();
         assert_eq!(a1.step(&doc1, &seen).unwrap(), Step::Blocked);
         let Step::Edit(_, end) = a0.step(&doc0, &seen).unwrap() else {
             panic!()

@@ -10,6 +10,7 @@
 //! so send and receive times come from the same `Instant` clock.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
@@ -72,6 +73,32 @@ impl SendLog {
     }
 }
 
+/// The highest clock or marker sequence number received, per writer: looked up for every
+/// delivered edit (1.6 million a second at the top fan-out step), where the standard library's
+/// SipHash took 13.5% of the generator's CPU.
+pub type Seen = HashMap<ClientID, u32, BuildHasherDefault<IdHasher>>;
+
+/// A hasher for client ids, which are random numbers already: one multiplication spreads them
+/// over the table's buckets.
+#[derive(Default)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// What one receiving client measured.
 #[derive(Debug, Default)]
 pub struct Deliveries {
@@ -89,7 +116,7 @@ pub struct Deliveries {
     pub frames: u64,
     pub bytes: u64,
     /// Highest clock (a replay) or marker sequence number (typing) received per writer.
-    pub seen: HashMap<ClientID, u32>,
+    pub seen: Seen,
     scratch: Vec<Instant>,
 }
 
