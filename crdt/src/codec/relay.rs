@@ -5,7 +5,7 @@
 //! `mergeUpdates`), and of an awareness client's entries a peer only keeps the latest anyway.
 
 use super::lib0::{Reader, Writer};
-use super::{update_frame, MSG_AWARENESS};
+use super::{framed, update_frame, MSG_AWARENESS};
 use crate::guard;
 
 /// One sync update frame holding every update of `updates` (Yjs v1 bytes), or `None` when yrs
@@ -77,10 +77,7 @@ pub fn merge_awareness<'a>(frames: impl IntoIterator<Item = &'a [u8]>) -> Option
             .var_u64(entry.clock)
             .string(entry.json);
     }
-    let update = update.into_vec();
-    let mut w = Writer::with_capacity(update.len() + 8);
-    w.var_u64(MSG_AWARENESS).buf(&update);
-    Some(w.into_vec())
+    Some(framed(&[MSG_AWARENESS], &update.into_vec()))
 }
 
 #[cfg(test)]

@@ -136,12 +136,10 @@ impl Pacer {
     /// A relay of `kind` reaching `audience` connections, at `now`: `true` when it goes out at
     /// once, `false` when it waits for [`Pacer::due`].
     pub(crate) fn offer(&mut self, kind: RelayKind, now: Instant, audience: usize) -> bool {
-        let (pacing, state) = match kind {
-            RelayKind::Update => (&self.pacing, &mut self.update),
-            RelayKind::Awareness => (&self.pacing, &mut self.awareness),
-        };
+        let pacing = self.pacing;
         let tick = pacing.tick_for(audience);
-        let busy = state.meter.record(now, audience as u64, pacing);
+        let state = self.kind(kind);
+        let busy = state.meter.record(now, audience as u64, &pacing);
         if state.due.is_some() {
             return false;
         }

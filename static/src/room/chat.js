@@ -41,7 +41,6 @@ export class ChatPanel {
     this.docSynced = docSynced
     /** a comment waits in the outbox for the document's sync (see `sendEntry`) */
     this.heldForSync = false
-    this.room = room
     this.username = username
     this.log = log
     this.form = form
