@@ -1,13 +1,14 @@
 //! One admitted room socket: it joins the room's task, then parses, checks and rate-limits what
-//! the client sends (so the room task only decodes and applies updates) while writing out what
-//! the room queues for it.
+//! the client sends (so the room task only decodes and applies updates) while its writer, a task
+//! of its own, writes out what the room queues for it.
 
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use chatspace_crdt::{decode_client_bytes, Limits};
-use futures_util::SinkExt;
+use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinError;
 use tokio::time::Instant;
 use tungstenite::error::ProtocolError;
 
@@ -21,9 +22,7 @@ use crate::auth::CurrentUser;
 use crate::metrics::Refusal;
 use crate::rooms::access::Role;
 
-/// A client that has not taken a frame off its socket for this long is gone; its queue would
-/// overflow anyway.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+mod writer;
 
 /// How long after its session's stored expiry a socket checks it: the store must see it as past.
 const EXPIRY_MARGIN: Duration = Duration::from_millis(50);
@@ -31,11 +30,7 @@ const EXPIRY_MARGIN: Duration = Duration::from_millis(50);
 /// Attempts to join a room whose task was stopping at the moment we asked.
 const JOIN_ATTEMPTS: usize = 3;
 
-/// Frames taken from the queue and written with one flush: under load a connection wakes up to
-/// several frames, and one write for all of them saves a system call per frame.
-const WRITE_BATCH: usize = 64;
-
-/// What ended the loop, and so how the socket is closed.
+/// What ended the reader or the writer, and so how the socket is closed.
 #[derive(Debug)]
 enum Ending {
     /// The server closes: its close frame, then the close handshake.
@@ -49,7 +44,9 @@ enum Ending {
     Gone,
 }
 
-pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: WebSocket) {
+/// Serves an admitted socket until it closes. The socket comes boxed (see `room_socket`): its
+/// halves share it, and it then takes no room in the futures it passes through.
+pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: Box<WebSocket>) {
     // Counted as open until this returns, whichever way.
     let _open = rooms.gauges().connection();
     let conn = rooms.connection_id();
@@ -76,8 +73,8 @@ pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: WebSocket) {
     }
     // Learns when the session expires (and closes if it already ended).
     rooms.recheck_sessions_of(user.id);
-    let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(rooms.config().send_queue.max(1));
-    // Weak: the room dropping its sender must still end the queue (see the loop).
+    let (out_tx, out_rx) = mpsc::channel::<Outbound>(rooms.config().send_queue.max(1));
+    // Weak: the room dropping its sender must still end the queue (see the writer).
     let replies = out_tx.downgrade();
     let handle = match join(&rooms, room_id, &name, conn, &user, role, out_tx).await {
         Ok(handle) => handle,
@@ -98,24 +95,29 @@ pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: WebSocket) {
     ));
     let mut gate = Gate::new(role, replies);
     let shutdown = rooms.shutdown().clone();
+    // Relayed frames wake only the writer; the reader wakes for what the client sends, control,
+    // shutdown and expiry. Dropping `stop` stops the writer.
+    let (sink, mut stream) = socket.split();
+    let (stop, stopped) = oneshot::channel();
+    let mut writer = tokio::spawn(writer::write(sink, out_rx, shutdown.clone(), stopped));
     // One wait for shutdown for the whole loop: a new one per turn would register and
-    // unregister with the token on every frame. The same for the session's expiry.
+    // unregister with the token on every message. The same for the session's expiry.
     let cancelled = shutdown.cancelled();
     tokio::pin!(cancelled);
     let expiry = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(expiry);
     let mut expiry_armed = false;
-    let ending: Ending = loop {
+    let ended = loop {
         tokio::select! {
             biased;
-            () = &mut cancelled => break Ending::Close(CloseCode::GoingAway),
+            () = &mut cancelled => break Ended::Reader(Ending::Close(CloseCode::GoingAway)),
             Some(control) = control_rx.recv() => match control {
-                Control::Close(code) => break Ending::Close(code),
+                Control::Close(code) => break Ended::Reader(Ending::Close(code)),
                 Control::Role(role) => {
                     if gate.set_role(role) {
                         tracing::debug!(conn, %role, "role changed");
                         if !handle.send(Command::Role { conn, role }).await {
-                            break Ending::Close(CloseCode::TryAgainLater);
+                            break Ended::Reader(Ending::Close(CloseCode::TryAgainLater));
                         }
                     }
                 }
@@ -129,34 +131,60 @@ pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: WebSocket) {
                 expiry_armed = false;
                 rooms.recheck_sessions_of(user.id);
             }
-            out = out_rx.recv() => match out {
-                Some(Outbound::Frame(frame)) => {
-                    if let Err(ending) = write_queued(&mut socket, frame, &mut out_rx).await {
-                        break ending;
-                    }
-                }
-                Some(Outbound::Close(code)) => break Ending::Close(code),
-                // The room dropped us: we fell behind, or the room is stopping.
-                None if shutdown.is_cancelled() => break Ending::Close(CloseCode::GoingAway),
-                None => break Ending::Close(CloseCode::TryAgainLater),
-            },
-            incoming = socket.recv() => {
-                let Some(incoming) = incoming else { break Ending::Gone };
+            written = &mut writer => break Ended::Writer(written),
+            incoming = stream.next() => {
+                let Some(incoming) = incoming else { break Ended::Reader(Ending::Gone) };
                 let reader = Reader { handle: &handle, conn, limits: &limits };
                 if let Err(ending) = reader.read(incoming, &mut rate, &mut gate).await {
-                    break ending;
+                    break Ended::Reader(ending);
                 }
             }
         }
     };
+    drop(stop);
     handle.send(Command::Leave { conn }).await;
-    match ending {
-        Ending::Close(code) => code.close(&mut socket).await,
-        Ending::Broken(code) => code.close_broken(&mut socket).await,
-        Ending::ClientClosed => CloseCode::answer_close(&mut socket).await,
-        Ending::Gone => {}
-    }
+    let (ending, written) = match ended {
+        Ended::Reader(ending) => (Some(ending), writer.await),
+        Ended::Writer(written) => (None, written),
+    };
+    let ending = match written {
+        Ok((sink, written)) => {
+            // The side that ended first decides, as a writer that fails once the reader has
+            // read the client's close frame (tungstenite refuses writes from then on) must not
+            // keep that close from being answered. The writer stops without an ending only
+            // when the reader ended first.
+            let ending = ending.or(written).unwrap_or(Ending::Gone);
+            // The halves are always a pair; the close helpers need the whole socket.
+            if let Ok(mut socket) = sink.reunite(stream) {
+                ending.close(&mut socket).await;
+            }
+            ending
+        }
+        Err(error) => {
+            tracing::error!(conn, %error, "the socket's writer failed");
+            Ending::Gone
+        }
+    };
     tracing::debug!(conn, ?ending, "socket closed");
+}
+
+impl Ending {
+    /// Closes the socket as this ending requires.
+    async fn close(&self, socket: &mut WebSocket) {
+        match *self {
+            Ending::Close(code) => code.close(socket).await,
+            Ending::Broken(code) => code.close_broken(socket).await,
+            Ending::ClientClosed => CloseCode::answer_close(socket).await,
+            Ending::Gone => {}
+        }
+    }
+}
+
+/// Which side of the socket ended first.
+enum Ended {
+    Reader(Ending),
+    /// The writer's task ended (or panicked): the sink, and why it stopped.
+    Writer(Result<(writer::Sink, Option<Ending>), JoinError>),
 }
 
 /// The moment `until` (a wall-clock time) on the runtime's clock, a little after it so that
@@ -196,44 +224,6 @@ async fn join(
         }
     }
     Err(CloseCode::TryAgainLater)
-}
-
-/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames), with one
-/// flush. A close queued behind the frames ends the loop after they are written.
-async fn write_queued(
-    socket: &mut WebSocket,
-    first: bytes::Bytes,
-    out_rx: &mut mpsc::Receiver<Outbound>,
-) -> Result<(), Ending> {
-    let write = async {
-        let mut bytes = first.len();
-        socket.feed(Message::Binary(first)).await?;
-        let mut close = None;
-        for _ in 1..WRITE_BATCH {
-            match out_rx.try_recv() {
-                Ok(Outbound::Frame(frame)) => {
-                    bytes += frame.len();
-                    socket.feed(Message::Binary(frame)).await?;
-                }
-                Ok(Outbound::Close(code)) => {
-                    close = Some(code);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        socket.flush().await?;
-        crate::metrics::bytes_sent(bytes);
-        Ok::<_, axum::Error>(close)
-    };
-    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
-        Ok(Ok(close)) => close.map_or(Ok(()), |code| Err(Ending::Close(code))),
-        Ok(Err(_)) => Err(Ending::Gone),
-        Err(_) => {
-            tracing::warn!("a write stalled for {WRITE_TIMEOUT:?}; dropping the connection");
-            Err(Ending::Gone)
-        }
-    }
 }
 
 /// What reading a connection's messages needs.
@@ -283,7 +273,8 @@ impl Reader<'_> {
                 crate::metrics::refused(Refusal::TextFrame);
                 Err(Ending::Close(CloseCode::UnsupportedData))
             }
-            // tungstenite queued the answer to a ping; it goes out with the next read or write.
+            // tungstenite queued the answer to a ping: the reader's next read, which starts at
+            // once, writes it out before reading (or the writer's next flush does).
             Ok(Message::Ping(_) | Message::Pong(_)) => Ok(()),
             Ok(Message::Close(_)) => Err(Ending::ClientClosed),
             Err(error) => Err(read_failure(conn, &error)),

@@ -92,9 +92,15 @@ pub async fn room_socket(
         // read. Larger frames grow the buffer as needed.
         .read_buffer_size(READ_BUFFER);
     match admit(&state, &name, &session, &headers).await {
-        Ok((admitted, slot)) => upgrade.on_upgrade(move |socket| async move {
-            super::connection::serve(state.rooms.clone(), admitted, socket).await;
-            drop(slot);
+        Ok((admitted, slot)) => upgrade.on_upgrade(move |socket| {
+            // Boxed at once: the connection splits it between its reader and its writer, and a
+            // socket held by value would keep its place (368 bytes) in every future it passed
+            // through for the connection's whole life.
+            let socket = Box::new(socket);
+            async move {
+                super::connection::serve(state.rooms.clone(), admitted, socket).await;
+                drop(slot);
+            }
         }),
         Err(code) => upgrade.on_upgrade(move |mut socket| async move {
             tracing::info!(room = name, code = code as u16, "socket refused");

@@ -100,6 +100,61 @@ async fn a_ping_or_pong_flood_is_closed_with_4429() {
     }
 }
 
+#[tokio::test]
+async fn pings_and_the_close_handshake_are_answered_while_the_room_relays_to_the_socket() {
+    // The socket's writer and reader are separate tasks: the reader writes the pong out itself,
+    // between the writer's frames, whether or not a relay follows it.
+    let app = spawn_app().await;
+    let alice = alice_in_lab(&app).await;
+    let mut writer = WsClient::join(&app, &alice, "lab", 1).await;
+    let mut socket = socket_of(&app, &alice, "lab").await;
+    let mut relayed = 0;
+    for round in 0..=10u8 {
+        for _ in 0..5 {
+            writer.insert(0, "x").await;
+        }
+        socket
+            .send(Message::Ping(vec![round].into()))
+            .await
+            .expect("ping");
+        // The last ping has nothing relayed after it.
+        let after = if round < 10 { 5 } else { 0 };
+        for _ in 0..after {
+            writer.insert(0, "y").await;
+        }
+        let answered = tokio::time::timeout(PATIENCE, async {
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Pong(payload))) if payload[..] == [round][..] => break,
+                    Some(Ok(Message::Binary(_))) => relayed += 1,
+                    Some(Ok(_)) => {}
+                    other => panic!("the socket ended: {other:?}"),
+                }
+            }
+        })
+        .await;
+        assert!(answered.is_ok(), "ping {round} is answered");
+    }
+    assert!(relayed > 0, "the room relayed meanwhile");
+    // The client's close, with edits relayed to the socket around it: it is answered all the
+    // same (once tungstenite has read it, it refuses the writer's frames).
+    for _ in 0..5 {
+        writer.insert(0, "z").await;
+    }
+    socket
+        .close(Some(CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        }))
+        .await
+        .expect("close frame sent");
+    for _ in 0..20 {
+        writer.insert(0, "z").await;
+    }
+    let (code, _) = read_until_close(&mut socket).await;
+    assert_eq!(code, Some(1000), "the close handshake is completed");
+}
+
 /// Whether the server let the socket in (its first frame is the room's) or refused it (the
 /// first is a close frame, whose code is returned).
 async fn admission(socket: &mut Socket) -> Result<(), Option<u16>> {
