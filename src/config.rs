@@ -129,7 +129,7 @@ pub struct Config {
     pub fanout_tick_ms: u64,
 
     /// Deliveries per second (relayed messages times the connections each reaches) from which a
-    /// room counts as busy and batches its relays, when they also come at one and a half or
+    /// room counts as busy and batches its relays, when they also come at one and a quarter or
     /// more per tick; a quiet room relays at once.
     #[arg(long, env = "CHATSPACE_FANOUT_THRESHOLD", default_value_t = 2_000)]
     pub fanout_threshold: u64,

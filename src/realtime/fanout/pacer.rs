@@ -1,7 +1,7 @@
 //! When a room's relay goes out: at once, or at the end of the tick. Each kind (updates,
 //! awareness) counts as busy when, over the last [`RATE_WINDOW`], it made more deliveries per
 //! second (relays times the connections each reaches) than the threshold and came at one and a
-//! half relays per tick or more: below either, merging would save little (one relay per tick
+//! quarter relays per tick or more: below either, merging would save little (one relay per tick
 //! merges with nothing and only waits), and the kind relays everything at once, as a quiet room
 //! always did.
 //! A busy kind sends a relay at once when nothing of it went out in the last tick; otherwise the
@@ -50,11 +50,14 @@ impl Pacing {
     }
 }
 
-/// Relays per tick from which a kind counts as busy, in halves: one and a half (300 relays a
-/// second at the default 5 ms). At two, rooms of 16 typists at 20 keystrokes a second (320
-/// relays a second) never merged and sent one frame per edit; at one, 8 typists (160 a second)
-/// were held often enough to lose 5 ms of p99 for 6% of CPU.
-const MIN_HALF_RELAYS_PER_TICK: u128 = 3;
+/// Relays per tick from which a kind counts as busy, in quarters: one and a quarter (250 relays
+/// a second at the default 5 ms, 25 in a rate window). At two, rooms of 16 typists at 20
+/// keystrokes a second (320 relays a second) never merged and sent one frame per edit; at one
+/// and a half (30 in a window) they hovered on the line, their windows of 25 to 35 relays
+/// flipping the room between merging and not, and their CPU per edit varied by a third from run
+/// to run; at one, 8 typists (160 a second) were held often enough to lose 5 ms of p99 for 6% of
+/// CPU. At one and a quarter the two sit 7 to 9 relays a window either side of the line.
+const MIN_QUARTER_RELAYS_PER_TICK: u128 = 5;
 
 /// One kind's rate, counted per [`RATE_WINDOW`].
 #[derive(Debug, Default)]
@@ -74,8 +77,8 @@ impl Meter {
         let busy = |relays: u64, deliveries: u64| {
             let window = RATE_WINDOW.as_micros();
             u128::from(deliveries) * 1_000_000 >= u128::from(pacing.threshold) * window
-                && 2 * u128::from(relays) * pacing.tick.as_micros()
-                    >= MIN_HALF_RELAYS_PER_TICK * window
+                && 4 * u128::from(relays) * pacing.tick.as_micros()
+                    >= MIN_QUARTER_RELAYS_PER_TICK * window
         };
         let start = *self.window_start.get_or_insert(now);
         let elapsed = now.saturating_duration_since(start);
@@ -195,7 +198,7 @@ mod tests {
         Duration::from_millis(n)
     }
 
-    /// A pacer that batches from 2,000 deliveries per second and 1.5 relays per tick.
+    /// A pacer that batches from 2,000 deliveries per second and 1.25 relays per tick.
     fn pacer() -> (Pacer, Instant) {
         let pacing = Pacing {
             tick: TICK,
@@ -255,13 +258,24 @@ mod tests {
     }
 
     #[test]
-    fn fewer_than_one_and_a_half_relays_per_tick_never_wait() {
+    fn fewer_than_one_and_a_quarter_relays_per_tick_never_wait() {
         let (mut p, t0) = pacer();
-        // A keystroke every 8 ms to 1,000 readers: far over the deliveries, but a tick would
+        // A keystroke every 9 ms to 1,000 readers: far over the deliveries, but a tick would
         // mostly hold one relay, which merges with nothing.
         for i in 0..100 {
-            assert!(p.offer(UPDATE, t0 + ms(8 * i), 1_000), "relay {i}");
+            assert!(p.offer(UPDATE, t0 + ms(9 * i), 1_000), "relay {i}");
         }
+    }
+
+    #[test]
+    fn a_room_at_one_and_a_third_relays_per_tick_merges() {
+        let (mut p, t0) = pacer();
+        // A keystroke every 7.5 ms to 300 readers: 1.33 per tick, 13 in a rate window. Once a
+        // window has counted them, some wait for the end of the tick.
+        let held = (0..60)
+            .filter(|&i| !p.offer(UPDATE, t0 + Duration::from_micros(7_500 * i), 300))
+            .count();
+        assert!(held > 0, "relays 1.33 per tick apart are merged");
     }
 
     #[test]
