@@ -16,7 +16,7 @@ export function fanout({ dir, load, fmt, ratio, passes, table, out, servers, bou
   const stepOf = (f, s) => f.slice(`${s}-fanout-`.length, -'.json'.length)
   const size = (step) => step.split('x').map(Number)
   const runs = Object.fromEntries(servers.map((s) => [s, readdirSync(dir)
-    .filter((f) => f.startsWith(`${s}-fanout-`) && f.endsWith('.json') && !f.endsWith('-syscalls.json'))
+    .filter((f) => f.startsWith(`${s}-fanout-`) && f.endsWith('.json') && !f.includes('-syscalls'))
     .map((f) => [stepOf(f, s), load(f)])
     .filter(([, r]) => r)
     .sort(([a], [b]) => size(a)[0] * size(a)[1] - size(b)[0] * size(b)[1] || size(a)[1] - size(b)[1])]))
@@ -47,10 +47,12 @@ export function fanout({ dir, load, fmt, ratio, passes, table, out, servers, bou
       `${fmt(r.generator_pct_of_cores)}% of ${r.generator_cores} (${fmt(r.generator.cpu_wait_pct)}%)`, verdict(r)]))
   }
   // System calls per delivered edit, where they were counted.
-  const counted = servers.flatMap((s) => runs[s].map(([step, r]) => [s, step, r, load(`${s}-fanout-${step}-syscalls.json`)]))
-    .filter(([, , , sc]) => sc && Object.keys(sc.counts).length > 0)
+  // Counted on a run of the step of its own (tracing costs the server CPU): its edits.
+  const counted = servers.flatMap((s) => runs[s].map(([step]) =>
+    [s, step, load(`${s}-fanout-${step}-syscalls-run.json`), load(`${s}-fanout-${step}-syscalls.json`)]))
+    .filter(([, , r, sc]) => r && sc && Object.keys(sc.counts).length > 0)
   if (counted.length === 0) return
-  out.push('Server system calls per delivered edit over the measurement window (`perf stat` on the syscall tracepoints; the edits of the same window from the generator).', '')
+  out.push('Server system calls per delivered edit over the measurement window of a second run of the step (`perf stat` on the syscall tracepoints, which costs the server CPU, so the figures of the step above come from an untraced run; the edits of the same window from the generator).', '')
   const sum = (counts, names) => names.reduce((n, name) => n + (counts[name] || 0), 0)
   // `all` is every system call (raw_syscalls:sys_enter); the others are the calls counted by name.
   const total = (counts) => counts.all ?? Object.values(counts).reduce((a, b) => a + b, 0)
