@@ -2,6 +2,7 @@
 //! the client sends (so the room task only decodes and applies updates) while its writer, a task
 //! of its own, writes out what the room queues for it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
@@ -17,7 +18,7 @@ use super::handle::{CloseCode, Command, Outbound, RoomHandle};
 use super::ratelimit::{RateLimiter, RateLimits};
 use super::registry::Rooms;
 use super::socket::Admitted;
-use super::sockets::{Control, OpenSocket};
+use super::sockets::{Inbox, OpenSocket};
 use crate::auth::CurrentUser;
 use crate::metrics::Refusal;
 use crate::rooms::access::Role;
@@ -60,12 +61,12 @@ pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: Box<WebSocket>)
     } = admitted;
     // Registered before joining, so that a change of access or an ended session reaches it
     // from now on; what happened since admission is checked once more just below.
-    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let inbox = Arc::new(Inbox::default());
     let registration = OpenSocket {
         room_id,
         user_id: user.id,
         session,
-        control: control_tx,
+        control: Arc::clone(&inbox),
     };
     let _registered = rooms.open_sockets().register(conn, registration);
     if rooms.access_epoch() != epoch {
@@ -111,21 +112,21 @@ pub async fn serve(rooms: Rooms, admitted: Admitted, mut socket: Box<WebSocket>)
         tokio::select! {
             biased;
             () = &mut cancelled => break Ended::Reader(Ending::Close(CloseCode::GoingAway)),
-            Some(control) = control_rx.recv() => match control {
-                Control::Close(code) => break Ended::Reader(Ending::Close(code)),
-                Control::Role(role) => {
-                    if gate.set_role(role) {
-                        tracing::debug!(conn, %role, "role changed");
-                        if !handle.send(Command::Role { conn, role }).await {
-                            break Ended::Reader(Ending::Close(CloseCode::TryAgainLater));
-                        }
+            told = inbox.next() => {
+                if let Some(code) = told.close {
+                    break Ended::Reader(Ending::Close(code));
+                }
+                if let Some(role) = told.role.filter(|&role| gate.set_role(role)) {
+                    tracing::debug!(conn, %role, "role changed");
+                    if !handle.send(Command::Role { conn, role }).await {
+                        break Ended::Reader(Ending::Close(CloseCode::TryAgainLater));
                     }
                 }
-                Control::SessionUntil(until) => {
+                if let Some(until) = told.session_until {
                     expiry.as_mut().reset(instant_at(until));
                     expiry_armed = true;
                 }
-            },
+            }
             () = &mut expiry, if expiry_armed => {
                 // The stored session may have been extended meanwhile: ask the store.
                 expiry_armed = false;
