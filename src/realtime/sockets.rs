@@ -54,7 +54,7 @@ impl Inbox {
     /// Leaves `control` for the socket and wakes it.
     pub fn post(&self, control: Control) {
         {
-            let mut told = self.told.lock().unwrap_or_else(|p| p.into_inner());
+            let mut told = self.told();
             match control {
                 Control::Close(code) => {
                     told.close.get_or_insert(code);
@@ -80,7 +80,11 @@ impl Inbox {
     }
 
     fn take(&self) -> Told {
-        std::mem::take(&mut *self.told.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(&mut *self.told())
+    }
+
+    fn told(&self) -> MutexGuard<'_, Told> {
+        self.told.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -29,11 +29,8 @@ async fn write_raw(socket: &mut Socket, bytes: &[u8]) {
     tcp.write_all(bytes).await.expect("the server is reading");
 }
 
-#[tokio::test]
-async fn a_client_that_closes_gets_the_servers_close_frame_back() {
-    let app = spawn_app().await;
-    let alice = alice_in_lab(&app).await;
-    let mut socket = socket_of(&app, &alice, "lab").await;
+/// Sends the client's close frame (1000, "bye").
+async fn send_close(socket: &mut Socket) {
     socket
         .close(Some(CloseFrame {
             code: CloseCode::Normal,
@@ -41,6 +38,14 @@ async fn a_client_that_closes_gets_the_servers_close_frame_back() {
         }))
         .await
         .expect("close frame sent");
+}
+
+#[tokio::test]
+async fn a_client_that_closes_gets_the_servers_close_frame_back() {
+    let app = spawn_app().await;
+    let alice = alice_in_lab(&app).await;
+    let mut socket = socket_of(&app, &alice, "lab").await;
+    send_close(&mut socket).await;
     // Without the server's answer the client only sees the connection end (an error).
     let (code, _) = read_until_close(&mut socket).await;
     assert_eq!(code, Some(1000), "the close handshake is completed");
@@ -141,13 +146,7 @@ async fn pings_and_the_close_handshake_are_answered_while_the_room_relays_to_the
     for _ in 0..5 {
         writer.insert(0, "z").await;
     }
-    socket
-        .close(Some(CloseFrame {
-            code: CloseCode::Normal,
-            reason: "bye".into(),
-        }))
-        .await
-        .expect("close frame sent");
+    send_close(&mut socket).await;
     for _ in 0..20 {
         writer.insert(0, "z").await;
     }
